@@ -1,0 +1,312 @@
+//! The command-line interface's commands: parse with clap in `main.rs`, then these call the
+//! library and print. Exit codes: 0 success, 1 output or internal failure, 2 bad input.
+
+use crate::config::{self, ConfigError, Override};
+use crate::output::{self, table};
+use crate::validate::{self, QueueModel, ValidationParams};
+use crate::{run_config, Summary};
+use clap::{Args, Parser, Subcommand};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A deterministic discrete-event simulator of a horizontally scaled web system.
+#[derive(Parser, Debug)]
+#[command(name = "scalesim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every variant of an experiment and compare them side by side.
+    Run(RunArgs),
+    /// Validate model or experiment files without running them.
+    Check {
+        /// The .ron files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the bundled models and experiments with a one-line description each.
+    List {
+        /// The project directory holding models/ and experiments/.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Compare a textbook queue (M/M/1, M/M/c, M/D/1) simulated by scalesim with theory.
+    Validate(ValidateArgs),
+}
+
+/// Arguments of `scalesim run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The experiment file.
+    pub experiment: PathBuf,
+    /// Run seed (overrides the experiment's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory (default: out/<experiment name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a field by dotted path, e.g. --set model.nodes.count=5 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Print one JSON object with every variant's summary to stdout, and nothing else.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `scalesim validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The queue: mm1, mmc or md1.
+    #[arg(value_enum)]
+    pub model: QueueModel,
+    /// Arrivals per second.
+    #[arg(long)]
+    pub rate: f64,
+    /// Servers (mmc only; mm1 and md1 have one).
+    #[arg(long, default_value_t = 1)]
+    pub servers: u32,
+    /// Mean service time in milliseconds.
+    #[arg(long = "service-mean-ms")]
+    pub service_mean_ms: f64,
+    /// Customers to simulate (default: chosen from the utilisation).
+    #[arg(long)]
+    pub customers: Option<u64>,
+    /// Run seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A failure that ends the command: the message and the exit code.
+pub struct Failure {
+    /// What to print on stderr.
+    pub message: String,
+    /// The process exit code (never 101, a panic's).
+    pub code: i32,
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure {
+            message: format!("error: {e}"),
+            code: 2,
+        }
+    }
+}
+
+impl From<output::OutputError> for Failure {
+    fn from(e: output::OutputError) -> Self {
+        Failure {
+            message: format!("error: {e}"),
+            code: 1,
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Check { files } => check(&files),
+        Command::List { dir } => list(&dir),
+        Command::Validate(args) => validate_cmd(args),
+    }
+}
+
+/// Parses `--set` flags and `--seed` into overrides, in the order given.
+pub fn parse_sets(sets: &[String], seed: Option<u64>) -> Result<Vec<Override>, Failure> {
+    let mut out = Vec::new();
+    for s in sets {
+        out.push(Override::parse_flag(s).map_err(|m| Failure {
+            message: format!("error: {m}"),
+            code: 2,
+        })?);
+    }
+    if let Some(seed) = seed {
+        out.push(Override {
+            path: "seed".into(),
+            value: seed.to_string(),
+            source: config::overrides::OverrideSource::Flag,
+        });
+    }
+    Ok(out)
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let sets = parse_sets(&args.sets, args.seed)?;
+    let exp = config::load_experiment(&args.experiment, &sets)?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&exp.name));
+    output::create_dir(&dir)?;
+    if !args.json {
+        eprintln!(
+            "running {} ({} variant(s), seed {}) …",
+            exp.name,
+            exp.runs.len(),
+            exp.runs.first().map(|r| r.seed()).unwrap_or(0)
+        );
+    }
+    // One whole simulation per rayon task; results come back in variant order.
+    let results: Vec<_> = exp
+        .runs
+        .par_iter()
+        .map(|cfg| (cfg, run_config(cfg)))
+        .collect();
+    let mut summaries: Vec<Summary> = Vec::with_capacity(results.len());
+    for (cfg, result) in results {
+        let out = result.map_err(|e| Failure {
+            message: format!("error: {e}"),
+            code: 1,
+        })?;
+        output::write_variant(&dir, cfg, &out)?;
+        summaries.push(out.summary);
+    }
+    output::write_atomic(
+        &dir.join("comparison.csv"),
+        output::comparison_csv(&summaries).as_bytes(),
+    )?;
+    if args.json {
+        let mut variants = serde_json::Map::new();
+        for s in &summaries {
+            variants.insert(
+                s.variant.clone(),
+                serde_json::to_value(s).expect("serialises"),
+            );
+        }
+        let obj = serde_json::json!({
+            "experiment": exp.name,
+            "seed": exp.runs.first().map(|r| r.seed()).unwrap_or(0),
+            "variants": variants,
+        });
+        println!("{}", serde_json::to_string(&obj).expect("serialises"));
+    } else {
+        println!("{}", exp.name);
+        if !exp.description.is_empty() {
+            println!("{}", exp.description);
+        }
+        println!();
+        print!("{}", table::side_by_side(&summaries));
+        println!("\nwrote {}", dir.display());
+    }
+    Ok(())
+}
+
+fn check(files: &[PathBuf]) -> Result<(), Failure> {
+    let mut failures = Vec::new();
+    for f in files {
+        match config::check_file(f) {
+            Ok(what) => println!("ok    {}: {what}", f.display()),
+            Err(e) => failures.push(format!("error: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            message: failures.join("\n"),
+            code: 2,
+        })
+    }
+}
+
+fn list(dir: &Path) -> Result<(), Failure> {
+    for (kind, sub) in [("models", "models"), ("experiments", "experiments")] {
+        let folder = dir.join(sub);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .map_err(|e| Failure {
+                message: format!("error: {}: cannot list: {e}", folder.display()),
+                code: 2,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+            .collect();
+        files.sort();
+        println!("{kind}:");
+        let width = files
+            .iter()
+            .map(|p| p.file_name().map(|n| n.len()).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        for f in files {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let desc = describe(&text);
+            println!("  {name:<width$}  {desc}");
+        }
+    }
+    Ok(())
+}
+
+/// A file's one-line description: its `description: "…"` field, else its first comment line.
+fn describe(text: &str) -> String {
+    if let Some(i) = text.find("description:") {
+        let rest = &text[i + "description:".len()..];
+        if let Some(start) = rest.find('"') {
+            if let Some(len) = rest[start + 1..].find('"') {
+                let d = &rest[start + 1..start + 1 + len];
+                if !d.trim().is_empty() {
+                    return d.trim().to_string();
+                }
+            }
+        }
+    }
+    config::leading_comment(text)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn validate_cmd(a: ValidateArgs) -> Result<(), Failure> {
+    if a.model != QueueModel::Mmc && a.servers != 1 {
+        return Err(Failure {
+            message: format!(
+                "error: the flag --servers {}: {} has exactly one server; use mmc for several",
+                a.servers,
+                a.model.name()
+            ),
+            code: 2,
+        });
+    }
+    let report = validate::validate(&ValidationParams {
+        model: a.model,
+        rate_per_s: a.rate,
+        servers: a.servers,
+        service_mean_ms: a.service_mean_ms,
+        customers: a.customers,
+        seed: a.seed,
+    })?;
+    if a.json {
+        let v = serde_json::json!({
+            "model": report.model,
+            "customers": report.customers,
+            "sim": report.sim,
+            "theory": report.theory,
+            "relative_error": report.relative_error,
+            "customers_per_second": report.customers_per_second,
+            "utilisation": report.utilisation,
+            "servers": report.servers,
+            "rate_per_s": report.rate_per_s,
+            "service_mean_ms": report.service_mean_ms,
+            "theory_inside_ci": report.theory_inside_ci,
+            "ci_relative_half_width": report.ci_relative_half_width,
+            "seed": report.seed,
+        });
+        println!("{}", serde_json::to_string(&v).expect("serialises"));
+    } else {
+        print!("{}", report.to_table());
+    }
+    Ok(())
+}

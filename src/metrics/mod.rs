@@ -1,0 +1,11 @@
+//! Metrics: counters, latency histograms, per-interval time series and the run summary.
+
+pub mod latency;
+pub mod recorder;
+pub mod summary;
+pub mod timeseries;
+
+pub use latency::LatencyStats;
+pub use recorder::Recorder;
+pub use summary::Summary;
+pub use timeseries::{SeriesRow, TimeSeries};

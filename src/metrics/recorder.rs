@@ -1,0 +1,126 @@
+//! The recorder: counters and latencies updated as requests end, and the per-interval
+//! accumulators that become rows of the time series.
+
+use super::latency::LatencyStats;
+use super::timeseries::{SeriesRow, TimeSeries};
+use crate::engine::SimTime;
+use crate::system::request::FailReason;
+use crate::validate::batch_means::BatchMeans;
+
+const REASONS: usize = FailReason::ALL.len();
+
+/// Everything measured during one run.
+pub struct Recorder {
+    warmup: SimTime,
+    /// Requests issued by users.
+    pub issued: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Requests that failed, by reason.
+    pub failed: [u64; REASONS],
+    /// Latency of requests issued after the warm-up that succeeded.
+    pub latency: LatencyStats,
+    /// Successes (issued after the warm-up) counted in `latency`.
+    pub succeeded_after_warmup: u64,
+    /// Total queueing wait of those successes, ns.
+    pub wait_sum_ns: u128,
+    /// Batch means of response and wait, when a confidence interval is wanted (validate).
+    pub batches: Option<BatchMeans>,
+    iv_latency: LatencyStats,
+    iv_offered: u64,
+    iv_succeeded: u64,
+    iv_failed: [u64; REASONS],
+    /// The rows so far.
+    pub series: TimeSeries,
+}
+
+impl Recorder {
+    /// A recorder for a run with this warm-up, interval and node count.
+    pub fn new(warmup: SimTime, interval: SimTime, nodes: usize) -> Recorder {
+        Recorder {
+            warmup,
+            issued: 0,
+            succeeded: 0,
+            failed: [0; REASONS],
+            latency: LatencyStats::new(),
+            succeeded_after_warmup: 0,
+            wait_sum_ns: 0,
+            batches: None,
+            iv_latency: LatencyStats::new(),
+            iv_offered: 0,
+            iv_succeeded: 0,
+            iv_failed: [0; REASONS],
+            series: TimeSeries {
+                interval_s: interval.as_secs_f64(),
+                reasons: FailReason::ALL.iter().map(|r| r.name()).collect(),
+                nodes,
+                rows: Vec::new(),
+            },
+        }
+    }
+
+    /// A user issued a request.
+    #[inline]
+    pub fn issued(&mut self) {
+        self.issued += 1;
+        self.iv_offered += 1;
+    }
+
+    /// A request issued at `issued_at` succeeded at `now` after waiting `wait` in a queue.
+    #[inline]
+    pub fn succeeded(&mut self, issued_at: SimTime, now: SimTime, wait: SimTime) {
+        self.succeeded += 1;
+        self.iv_succeeded += 1;
+        let latency = now.since(issued_at).0;
+        self.iv_latency.record(latency);
+        if issued_at >= self.warmup {
+            self.succeeded_after_warmup += 1;
+            self.latency.record(latency);
+            self.wait_sum_ns += wait.0 as u128;
+            if let Some(b) = &mut self.batches {
+                b.record(latency as f64 / 1e6, wait.0 as f64 / 1e6);
+            }
+        }
+    }
+
+    /// A request failed for `reason`.
+    #[inline]
+    pub fn failed(&mut self, reason: FailReason) {
+        self.failed[reason.index()] += 1;
+        self.iv_failed[reason.index()] += 1;
+    }
+
+    /// Requests failed for every reason.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+
+    /// Closes the interval that started at `start`, with gauges read at its end.
+    pub fn close_interval(
+        &mut self,
+        start: SimTime,
+        in_flight: u64,
+        queue_len: Vec<u64>,
+        busy_workers: Vec<u64>,
+        nodes_up: u32,
+        active_faults: String,
+    ) {
+        self.series.rows.push(SeriesRow {
+            t_s: start.as_secs_f64(),
+            offered: self.iv_offered,
+            succeeded: self.iv_succeeded,
+            failed_by_reason: self.iv_failed.to_vec(),
+            latency_p50_ms: self.iv_latency.quantile_ms(0.5),
+            latency_p99_ms: self.iv_latency.quantile_ms(0.99),
+            in_flight,
+            queue_len,
+            busy_workers,
+            nodes_up,
+            active_faults,
+        });
+        self.iv_latency.reset();
+        self.iv_offered = 0;
+        self.iv_succeeded = 0;
+        self.iv_failed = [0; REASONS];
+    }
+}

@@ -1,0 +1,261 @@
+//! `scalesim validate`: builds a textbook queue through the same configuration and engine
+//! as `run`, and sets the simulated mean wait and response beside the analytic answer,
+//! with a 95% confidence interval from batch means.
+
+pub mod batch_means;
+pub mod theory;
+
+use crate::config::{self, ConfigError};
+use crate::system::Simulation;
+use batch_means::BatchMeans;
+use serde::Serialize;
+use theory::Theory;
+
+/// The textbook models `validate` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueueModel {
+    /// One exponential server.
+    Mm1,
+    /// `servers` exponential servers sharing one FIFO queue (Erlang C).
+    Mmc,
+    /// One server with constant service time (Pollaczek–Khinchine).
+    Md1,
+}
+
+impl QueueModel {
+    /// The model's name as printed ("mm1", "mmc", "md1").
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueModel::Mm1 => "mm1",
+            QueueModel::Mmc => "mmc",
+            QueueModel::Md1 => "md1",
+        }
+    }
+}
+
+/// The parameters of one validation.
+#[derive(Clone, Debug)]
+pub struct ValidationParams {
+    /// Which queue.
+    pub model: QueueModel,
+    /// Arrivals per second.
+    pub rate_per_s: f64,
+    /// Servers (forced to 1 for mm1 and md1).
+    pub servers: u32,
+    /// Mean service time, ms.
+    pub service_mean_ms: f64,
+    /// Customers to simulate; `None` chooses from the utilisation.
+    pub customers: Option<u64>,
+    /// The run seed.
+    pub seed: u64,
+}
+
+/// Simulated figures with their interval.
+#[derive(Clone, Debug, Serialize)]
+pub struct SimFigures {
+    /// Mean time waiting for a server, ms.
+    pub mean_wait_ms: f64,
+    /// Mean time in the system, ms.
+    pub mean_response_ms: f64,
+    /// 95% batch-means interval of the mean response, ms.
+    pub ci95_response_ms: [f64; 2],
+    /// 95% batch-means interval of the mean wait, ms.
+    pub ci95_wait_ms: [f64; 2],
+}
+
+/// The result of `validate`, printed as a table or as one JSON object.
+#[derive(Clone, Debug, Serialize)]
+pub struct ValidationReport {
+    /// "mm1", "mmc" or "md1".
+    pub model: String,
+    /// Arrivals per second.
+    pub rate_per_s: f64,
+    /// Servers.
+    pub servers: u32,
+    /// Mean service time, ms.
+    pub service_mean_ms: f64,
+    /// Offered utilisation per server, ρ = λ·S / c.
+    pub utilisation: f64,
+    /// Customers simulated.
+    pub customers: u64,
+    /// The simulated figures.
+    pub sim: SimFigures,
+    /// The analytic figures.
+    pub theory: Theory,
+    /// |simulated − analytic| / analytic, of the mean response.
+    pub relative_error: f64,
+    /// Whether the analytic mean response lies inside the 95% interval.
+    pub theory_inside_ci: bool,
+    /// Half-width of the response interval as a share of the simulated mean.
+    pub ci_relative_half_width: f64,
+    /// Customers simulated per wall-clock second (engine speed).
+    pub customers_per_second: f64,
+    /// The run seed.
+    pub seed: u64,
+}
+
+/// Customers needed for a 95% half-width under about 1% of the mean: the variance of a
+/// queue's mean response grows like 1/(1 − ρ)², so the default grows with it.
+pub fn default_customers(utilisation: f64) -> u64 {
+    let slack = (1.0 - utilisation).max(0.02);
+    let n = 300_000.0 / (slack * slack);
+    (n as u64).clamp(1_000_000, 100_000_000)
+}
+
+/// Runs one validation.
+pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
+    let servers = match p.model {
+        QueueModel::Mmc => p.servers,
+        _ => 1,
+    };
+    let bad = |flag: &str, msg: String| {
+        Err(ConfigError::new(
+            config::Origin::Flag(flag.into()),
+            None,
+            msg,
+        ))
+    };
+    if !p.rate_per_s.is_finite() || p.rate_per_s <= 0.0 {
+        return bad(
+            "--rate",
+            format!(
+                "must be a finite number greater than zero, found {}",
+                p.rate_per_s
+            ),
+        );
+    }
+    if !p.service_mean_ms.is_finite() || p.service_mean_ms <= 0.0 {
+        return bad(
+            "--service-mean-ms",
+            format!("must be greater than zero, found {}", p.service_mean_ms),
+        );
+    }
+    if servers == 0 {
+        return bad("--servers", "must be at least 1".into());
+    }
+    let utilisation = p.rate_per_s * p.service_mean_ms / 1000.0 / servers as f64;
+    if utilisation >= 1.0 {
+        return bad(
+            "--rate",
+            format!("utilisation λ·S/c = {utilisation:.3} ≥ 1: the queue grows without bound and has no steady state"),
+        );
+    }
+    let customers = p
+        .customers
+        .unwrap_or_else(|| default_customers(utilisation));
+    if customers < 1000 {
+        return bad(
+            "--customers",
+            format!("must be at least 1000 for a meaningful interval, found {customers}"),
+        );
+    }
+    let service = match p.model {
+        QueueModel::Md1 => format!(
+            "Const(value: \"{}ns\")",
+            (p.service_mean_ms * 1e6).round() as u64
+        ),
+        _ => format!(
+            "Exp(mean: \"{}ns\")",
+            (p.service_mean_ms * 1e6).round() as u64
+        ),
+    };
+    let model_text = format!(
+        "System(description: \"{} validation queue\", nodes: Nodes(count: 1, workers: {servers}, service: {service}))",
+        p.model.name()
+    );
+    // The run lasts until the customers have drained; the warm-up drops about the first 5%.
+    let expected_s = customers as f64 / p.rate_per_s;
+    let horizon_ns = ((expected_s * 10.0 + 3600.0) * 1e9) as u64;
+    let warmup_ns = (expected_s * 0.05 * 1e9) as u64;
+    let exp_text = format!(
+        "Experiment(name: \"validate-{name}\", duration: \"{horizon_ns}ns\", warmup: \"{warmup_ns}ns\", \
+         metrics_interval: \"{horizon_ns}ns\", seed: {seed}, \
+         workload: Open(rate_per_s: {rate:?}, max_requests: {customers}), \
+         limits: (max_in_flight: 100000000))",
+        name = p.model.name(),
+        seed = p.seed,
+        rate = p.rate_per_s,
+    );
+    let cfg = config::single_run_from_texts(&exp_text, &model_text)?;
+    let mut sim = Simulation::new(&cfg);
+    sim.recorder.batches = Some(BatchMeans::new());
+    let started = std::time::Instant::now();
+    let out = sim.run(&cfg).map_err(|e| {
+        ConfigError::new(config::Origin::Flag("validate".into()), None, e.to_string())
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    let summary = out.summary;
+    let batches = out.batches.unwrap_or_default();
+
+    let theory = match p.model {
+        QueueModel::Mm1 | QueueModel::Mmc => theory::mmc(p.rate_per_s, servers, p.service_mean_ms),
+        QueueModel::Md1 => theory::mg1(
+            p.rate_per_s,
+            p.service_mean_ms,
+            p.service_mean_ms * p.service_mean_ms,
+        ),
+    };
+    // The point estimates are the exact means over every customer after the warm-up; the
+    // batches (whole batches only) give the interval's half-width.
+    let r_half = batches.interval_a().map_or(f64::INFINITY, |(_, h)| h);
+    let w_half = batches.interval_b().map_or(f64::INFINITY, |(_, h)| h);
+    let mean_response = summary.latency_ms.mean;
+    let mean_wait = summary.wait_ms.mean;
+    Ok(ValidationReport {
+        model: p.model.name().into(),
+        rate_per_s: p.rate_per_s,
+        servers,
+        service_mean_ms: p.service_mean_ms,
+        utilisation,
+        customers,
+        sim: SimFigures {
+            mean_wait_ms: mean_wait,
+            mean_response_ms: mean_response,
+            ci95_response_ms: [mean_response - r_half, mean_response + r_half],
+            ci95_wait_ms: [mean_wait - w_half, mean_wait + w_half],
+        },
+        relative_error: (mean_response - theory.mean_response_ms).abs() / theory.mean_response_ms,
+        theory_inside_ci: (mean_response - theory.mean_response_ms).abs() <= r_half,
+        ci_relative_half_width: r_half / mean_response,
+        theory,
+        customers_per_second: customers as f64 / wall.max(1e-9),
+        seed: p.seed,
+    })
+}
+
+impl ValidationReport {
+    /// A readable table of the comparison.
+    pub fn to_table(&self) -> String {
+        format!(
+            "validate {model}: λ = {rate}/s, c = {c}, S = {s} ms, ρ = {rho:.3}, {n} customers, seed {seed}\n\
+             {h:<22}{a:>14}{b:>14}\n\
+             {w:<22}{ws:>14.4}{wt:>14.4}\n\
+             {r:<22}{rs:>14.4}{rt:>14.4}\n\
+             95% CI of response     [{lo:.4}, {hi:.4}] ms (half-width {hw:.2}% of the mean; theory {inside})\n\
+             relative error         {err:.3}%\n\
+             speed                  {cps:.0} customers/s\n",
+            model = self.model,
+            rate = self.rate_per_s,
+            c = self.servers,
+            s = self.service_mean_ms,
+            rho = self.utilisation,
+            n = self.customers,
+            seed = self.seed,
+            h = "",
+            a = "simulated",
+            b = "theory",
+            w = "mean wait (ms)",
+            ws = self.sim.mean_wait_ms,
+            wt = self.theory.mean_wait_ms,
+            r = "mean response (ms)",
+            rs = self.sim.mean_response_ms,
+            rt = self.theory.mean_response_ms,
+            lo = self.sim.ci95_response_ms[0],
+            hi = self.sim.ci95_response_ms[1],
+            hw = self.ci_relative_half_width * 100.0,
+            inside = if self.theory_inside_ci { "inside" } else { "OUTSIDE" },
+            err = self.relative_error * 100.0,
+            cps = self.customers_per_second,
+        )
+    }
+}
