@@ -147,9 +147,36 @@ fn fit(old: &Value, new: Value) -> Value {
                 Value::Object(n)
             }
         }
+        // An optional struct that was None: `HealthCheck(every: …)` is the struct itself.
+        (Value::Null, Value::Object(mut n))
+            if n.len() == 1 && STRUCT_NAMES.contains(&n.keys().next().expect("one").as_str()) =>
+        {
+            let key = n.keys().next().expect("one").clone();
+            n.remove(&key).expect("present")
+        }
         (_, n) => n,
     }
 }
+
+/// The names of the configuration's structs (as opposed to enum variants): a value written
+/// `Name(…)` with one of these names is the struct, not a variant wrapping it.
+const STRUCT_NAMES: &[&str] = &[
+    "System",
+    "Balancer",
+    "HealthCheck",
+    "Nodes",
+    "Slowdown",
+    "ColdStart",
+    "Dependency",
+    "Autoscaler",
+    "Experiment",
+    "Variant",
+    "Clients",
+    "Retry",
+    "Throttle",
+    "RandomFailures",
+    "Limits",
+];
 
 /// Parses a value written in RON syntax into JSON (externally tagged enums, as serde does).
 pub fn parse_value(text: &str) -> Result<Value, String> {

@@ -32,9 +32,53 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
     push(&mut rows, "  in flight at end", &|s| {
         s.requests.in_flight.to_string()
     });
+    let any = |f: &dyn Fn(&Summary) -> bool| summaries.iter().any(f);
+    if any(&|s| s.retries > 0) {
+        push(&mut rows, "attempts", &|s| s.attempts.to_string());
+        push(&mut rows, "  retries", &|s| s.retries.to_string());
+        push(&mut rows, "  retry budget denied", &|s| {
+            s.budget_denied.to_string()
+        });
+        push(&mut rows, "retry amplification", &|s| {
+            format!("{:.2}", s.retry_amplification)
+        });
+        push(&mut rows, "  peak (per interval)", &|s| {
+            format!("{:.2}", s.retry_amplification_peak)
+        });
+    }
+    push(&mut rows, "goodput (req/s)", &|s| {
+        format!("{:.1}", s.goodput_rps)
+    });
     push(&mut rows, "throughput (req/s)", &|s| {
         format!("{:.1}", s.throughput_rps)
     });
+    if any(&|s| s.wasted_completions > 0 || s.shed_expired > 0) {
+        push(&mut rows, "wasted completions", &|s| {
+            s.wasted_completions.to_string()
+        });
+        push(&mut rows, "shed (client gone)", &|s| {
+            s.shed_expired.to_string()
+        });
+    }
+    if any(&|s| s.duplicate_executions > 0 || s.idempotent_replays > 0) {
+        push(&mut rows, "duplicate executions", &|s| {
+            s.duplicate_executions.to_string()
+        });
+        push(&mut rows, "idempotent replays", &|s| {
+            s.idempotent_replays.to_string()
+        });
+    }
+    if any(&|s| s.recovery_seconds.is_some() || s.never_recovered) {
+        push(
+            &mut rows,
+            "recovery after trigger",
+            &|s| match s.recovery_seconds {
+                Some(r) => format!("{r:.0} s"),
+                None if s.never_recovered => "never".into(),
+                None => "-".into(),
+            },
+        );
+    }
     push(&mut rows, "latency mean (ms)", &|s| {
         format!("{:.2}", s.latency_ms.mean)
     });
@@ -57,12 +101,35 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
         format!("{:.2}", s.wait_ms.mean)
     });
     push(&mut rows, "node utilisation", &|s| {
-        s.nodes
+        let u: Vec<String> = s
+            .nodes
             .iter()
+            .take(6)
             .map(|n| format!("{:.0}%", n.utilisation * 100.0))
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect();
+        if s.nodes.len() > 6 {
+            format!("{} … ({} nodes)", u.join(" "), s.nodes.len())
+        } else {
+            u.join(" ")
+        }
     });
+    push(&mut rows, "availability (nines)", &|s| {
+        format!("{:.2}", s.availability.requests_nines)
+    });
+    if any(&|s| s.dependency.is_some()) {
+        push(&mut rows, "dependency utilisation", &|s| {
+            s.dependency
+                .as_ref()
+                .map_or("-".into(), |d| format!("{:.0}%", d.utilisation * 100.0))
+        });
+    }
+    if any(&|s| s.cost.peak_nodes != s.nodes.len() as u32 || s.cost.peak_nodes > 8) {
+        push(&mut rows, "peak nodes", &|s| s.cost.peak_nodes.to_string());
+    }
+    push(&mut rows, "node-hours", &|s| {
+        format!("{:.2}", s.cost.node_seconds / 3600.0)
+    });
+    push(&mut rows, "cost", &|s| format!("{:.2}", s.cost.total));
     push(&mut rows, "stopped early", &|s| {
         s.stopped_reason
             .as_ref()

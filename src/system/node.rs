@@ -393,6 +393,11 @@ impl Node {
         if deep && err > 0 && err >= ok {
             return false;
         }
+        // A deep probe goes through the same code path as requests, so it meets the same
+        // injected errors (a shallow one only checks that the process answers).
+        if deep && self.fail_probability > 0.0 && self.rng.random::<f64>() < self.fail_probability {
+            return false;
+        }
         // The probe waits behind the queue: an overloaded node fails its health check too.
         let mean_ns = self.service[0].mean_ns() * self.slow_factor;
         let wait_ns = self.queue.len() as f64 / self.capacity.max(1) as f64 * mean_ns;
