@@ -30,8 +30,9 @@ pub struct Recorder {
     pub idempotent_replays: u64,
     /// Attempts completed by a node after their client had stopped waiting (wasted work).
     pub wasted_completions: u64,
-    /// Successes after the warm-up, by completion in the recent autoscaler period.
-    pub recent_latency: LatencyStats,
+    /// Latencies of the successes since the autoscaler last looked (only when it watches
+    /// latency: a histogram record per request is not free).
+    pub recent_latency: Option<LatencyStats>,
     /// Requests that failed, by reason.
     pub failed: [u64; REASONS],
     /// Latency of requests issued after the warm-up that succeeded.
@@ -66,7 +67,7 @@ impl Recorder {
             duplicate_executions: 0,
             idempotent_replays: 0,
             wasted_completions: 0,
-            recent_latency: LatencyStats::new(),
+            recent_latency: None,
             failed: [0; REASONS],
             latency: LatencyStats::new(),
             succeeded_after_warmup: 0,
@@ -112,7 +113,9 @@ impl Recorder {
         self.iv_succeeded += 1;
         let latency = now.since(issued_at).0;
         self.iv_latency.record(latency);
-        self.recent_latency.record(latency);
+        if let Some(r) = &mut self.recent_latency {
+            r.record(latency);
+        }
         if issued_at >= self.warmup {
             self.succeeded_after_warmup += 1;
             self.latency.record(latency);

@@ -54,12 +54,9 @@ pub enum Event {
     Retry { request: Handle },
     /// The client of `request` stops waiting for attempt number `attempt_no`.
     Timeout { request: Handle, attempt_no: u32 },
-    /// A worker of `node` finishes its own work on `attempt` (void if the node crashed: `epoch`).
-    ServiceDone {
-        node: u32,
-        epoch: u32,
-        attempt: Handle,
-    },
+    /// A worker of `node` finishes its own work on `attempt` (void if the node crashed
+    /// meanwhile: the crash removed the attempt).
+    ServiceDone { node: u32, attempt: Handle },
     /// The dependency finishes a call made for `attempt`.
     DependencyDone { attempt: Handle },
     /// A node moves on in its life (provisioned → booting → up); void if `lifecycle` is stale.
@@ -227,6 +224,13 @@ impl Simulation {
             served_after_warmup: 0,
             price_per_node_hour: model.price_per_node_hour,
         };
+        if model
+            .autoscaler
+            .as_ref()
+            .is_some_and(|a| a.metric == crate::config::model::ScaleMetric::LatencyP99)
+        {
+            sim.recorder.recent_latency = Some(crate::metrics::LatencyStats::new());
+        }
         sim.start(model.nodes.count);
         sim
     }

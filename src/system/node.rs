@@ -42,7 +42,6 @@ pub struct Node {
     state: NodeState,
     in_pool: bool,
     lifecycle: u32,
-    epoch: u32,
     workers: u32,
     capacity: u32,
     busy: u32,
@@ -80,7 +79,6 @@ impl Node {
             state: NodeState::Off,
             in_pool: false,
             lifecycle: 0,
-            epoch: 0,
             workers: spec.workers,
             capacity: spec.workers,
             busy: 0,
@@ -133,12 +131,6 @@ impl Node {
     #[inline]
     pub fn lifecycle(&self) -> u32 {
         self.lifecycle
-    }
-
-    /// The crash epoch stamped on service completions.
-    #[inline]
-    pub fn epoch(&self) -> u32 {
-        self.epoch
     }
 
     /// Attempts in service or waiting: the load the balancer sees.
@@ -349,7 +341,6 @@ impl Node {
         self.lifecycle = self.lifecycle.wrapping_add(1);
         self.busy = 0;
         self.pool_in_use = 0;
-        self.epoch = self.epoch.wrapping_add(1);
         let mut lost: Vec<Handle> = self.queue.drain(..).map(|(h, _)| h).collect();
         lost.extend(self.pool_waiters.drain(..));
         lost

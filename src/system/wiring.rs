@@ -43,15 +43,7 @@ impl Simulation {
                     self.attempt_failed_for_client(now, request, FailReason::Timeout);
                 }
             }
-            Event::ServiceDone {
-                node,
-                epoch,
-                attempt,
-            } => {
-                if self.nodes[node as usize].epoch() == epoch {
-                    self.service_done(now, node, attempt);
-                }
-            }
+            Event::ServiceDone { node, attempt } => self.service_done(now, node, attempt),
             Event::DependencyDone { attempt } => self.dependency_done(now, attempt),
             Event::Lifecycle {
                 node,
@@ -171,7 +163,9 @@ impl Simulation {
             .timeout()
             .map_or(SimTime::NEVER, |t| now.saturating_add(t));
         if let Some(t) = self.clients.timeout() {
-            self.queue.schedule_in(
+            // Every timeout has the same length, so timeouts fall due in the order they are
+            // set: the queue's FIFO lane keeps them out of the heap.
+            self.queue.schedule_in_order(
                 t,
                 Event::Timeout {
                     request,
@@ -231,26 +225,19 @@ impl Simulation {
         let n = &mut self.nodes[node as usize];
         let kind = self.attempts.get(attempt).map_or(0, |a| a.kind);
         let (service, failing) = n.service_time(kind, now);
-        let epoch = n.epoch();
         if let Some(a) = self.attempts.get_mut(attempt) {
             a.started_at = now;
             a.failing = failing;
         }
-        self.queue.schedule_in(
-            service,
-            Event::ServiceDone {
-                node,
-                epoch,
-                attempt,
-            },
-        );
+        self.queue
+            .schedule_in(service, Event::ServiceDone { node, attempt });
     }
 
     /// A node's worker finished its own part of an attempt.
     #[inline]
     fn service_done(&mut self, now: SimTime, node: u32, attempt: Handle) {
         let Some(a) = self.attempts.get(attempt).copied() else {
-            self.free_worker(now, node);
+            // The node crashed while serving it: the crash already freed everything.
             return;
         };
         if a.failing {
@@ -588,10 +575,16 @@ impl Simulation {
             busy_ns: busy,
             capacity_ns: cap,
             queue_per_node: queued as f64 / self.nodes_up.max(1) as f64,
-            latency_p99_ms: self.recorder.recent_latency.quantile_ms(0.99),
+            latency_p99_ms: self
+                .recorder
+                .recent_latency
+                .as_ref()
+                .map_or(0.0, |r| r.quantile_ms(0.99)),
             nodes: self.nodes_on,
         };
-        self.recorder.recent_latency.reset();
+        if let Some(r) = &mut self.recorder.recent_latency {
+            r.reset();
+        }
         let a = self.autoscaler.as_mut().expect("present");
         match a.evaluate(now, snapshot) {
             Decision::Out(k) => {
