@@ -191,11 +191,10 @@ impl<E> EventQueue<E> {
             let last = (first + ARITY).min(n);
             let mut min = first;
             let mut min_key = h[first].key;
-            for c in first + 1..last {
-                let k = h[c].key;
-                if k < min_key {
-                    min = c;
-                    min_key = k;
+            for (c, e) in h[first + 1..last].iter().enumerate() {
+                if e.key < min_key {
+                    min = first + 1 + c;
+                    min_key = e.key;
                 }
             }
             if min_key < h[i].key {
