@@ -3,6 +3,7 @@
 
 use crate::config::{self, ConfigError, Override};
 use crate::output::{self, table};
+use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
 use crate::{run_config, Summary};
 use clap::{Args, Parser, Subcommand};
@@ -37,6 +38,45 @@ pub enum Command {
     },
     /// Compare a textbook queue (M/M/1, M/M/c, M/D/1) simulated by scalesim with theory.
     Validate(ValidateArgs),
+    /// Run a parameter sweep (points × variants × seeds) on every core; write runs.csv and points.csv.
+    Sweep(SweepArgs),
+    /// Combine the output folders of a sweep's shards into one runs.csv and points.csv.
+    Merge(MergeArgs),
+    /// Find the smallest node count that meets a latency objective at a peak load.
+    Plan(PlanArgs),
+}
+
+/// Arguments of `scalesim sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The sweep file (`Sweep(experiment: …, axes: […], replications: N, …)`).
+    pub file: PathBuf,
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output folder (default: out/sweeps/<sweep name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only the I-th of N disjoint slices of the runs (I from 1), e.g. --shard 2/8.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Continue an interrupted sweep in the output folder: run only the missing runs.
+    #[arg(long)]
+    pub resume: bool,
+    /// Override a field at every point by dotted path, e.g. --set duration=30s (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// Arguments of `scalesim merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' output folders.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged folder (default: out/sweeps/<sweep name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `scalesim run`.
@@ -84,6 +124,13 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+/// Arguments of `scalesim plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The experiment file.
+    pub experiment: PathBuf,
+}
+
 /// A failure that ends the command: the message and the exit code.
 pub struct Failure {
     /// What to print on stderr.
@@ -97,6 +144,20 @@ impl From<ConfigError> for Failure {
         Failure {
             message: format!("error: {e}"),
             code: 2,
+        }
+    }
+}
+
+impl From<sweep::SweepError> for Failure {
+    fn from(e: sweep::SweepError) -> Self {
+        let message = e.to_string();
+        Failure {
+            message: if message.starts_with("error:") {
+                message
+            } else {
+                format!("error: {message}")
+            },
+            code: e.exit_code(),
         }
     }
 }
@@ -117,6 +178,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Check { files } => check(&files),
         Command::List { dir } => list(&dir),
         Command::Validate(args) => validate_cmd(args),
+        Command::Sweep(args) => sweep_cmd(args),
+        Command::Merge(args) => merge_cmd(args),
+        Command::Plan(args) => plan_cmd(args),
     }
 }
 
@@ -308,5 +372,117 @@ fn validate_cmd(a: ValidateArgs) -> Result<(), Failure> {
     } else {
         print!("{}", report.to_table());
     }
+    Ok(())
+}
+
+fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
+    let sets = parse_sets(&args.sets, None)?;
+    let shard = match &args.shard {
+        Some(s) => s.parse::<sweep::Shard>().map_err(|m| Failure {
+            message: format!("error: {m}"),
+            code: 2,
+        })?,
+        None => sweep::Shard::ALL,
+    };
+    if args.threads == Some(0) {
+        return Err(Failure {
+            message: "error: --threads 0: give at least 1 (or leave it out for one per core)"
+                .into(),
+            code: 2,
+        });
+    }
+    let sw = sweep::load_sweep(&args.file, &sets)?;
+    let m = &sw.manifest;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join("sweeps").join(&m.name));
+    eprintln!(
+        "sweep {}: {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
+        m.name,
+        m.points.len(),
+        m.variants.len(),
+        m.replications,
+        m.total_runs(),
+        if shard == sweep::Shard::ALL {
+            String::new()
+        } else {
+            format!(", shard {shard}")
+        }
+    );
+    let report = sweep::run_sweep(
+        &sw,
+        &sweep::SweepOptions {
+            threads: args.threads,
+            out,
+            shard,
+            resume: args.resume,
+            progress: true,
+        },
+    )?;
+    let rate = if report.wall_seconds > 0.0 {
+        report.ran as f64 / report.wall_seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "ran {} run(s) in {:.2} s ({:.1} runs/s, {} thread(s)); {} already done{}",
+        report.ran,
+        report.wall_seconds,
+        rate,
+        report.threads,
+        report.already_done,
+        if report.dropped_lines > 0 {
+            format!(
+                "; {} torn journal line(s) dropped and redone",
+                report.dropped_lines
+            )
+        } else {
+            String::new()
+        }
+    );
+    if report.complete {
+        println!(
+            "wrote {} and {}",
+            report.out.join("runs.csv").display(),
+            report.out.join("points.csv").display()
+        );
+    } else {
+        println!(
+            "shard {shard} done: {} of the sweep's {} runs are in {}; combine the shards with `scalesim merge DIR…`",
+            report.in_shard,
+            report.total,
+            report.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn merge_cmd(args: MergeArgs) -> Result<(), Failure> {
+    let first = sweep::runner::read_manifest(&args.dirs[0])?;
+    let out = match (&args.out, first) {
+        (Some(o), _) => o.clone(),
+        (None, Some(m)) => Path::new("out").join("sweeps").join(&m.name),
+        (None, None) => args.dirs[0].clone(),
+    };
+    let report = sweep::merge(&args.dirs, &out)?;
+    if report.dropped_lines > 0 {
+        eprintln!(
+            "note: {} torn journal line(s) skipped (their runs were found elsewhere)",
+            report.dropped_lines
+        );
+    }
+    println!(
+        "merged {} runs of {} from {} folder(s): wrote {} and {}",
+        report.runs,
+        report.manifest.name,
+        args.dirs.len(),
+        out.join("runs.csv").display(),
+        out.join("points.csv").display()
+    );
+    Ok(())
+}
+
+fn plan_cmd(_args: PlanArgs) -> Result<(), Failure> {
     Ok(())
 }
