@@ -36,13 +36,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeReport, SweepError> {
             ))
         })?;
         match &manifest {
-            Some(first) if !first.same_sweep(&m) => return Err(SweepError::Input(format!(
+            Some(first) if !first.same_sweep(&m) => {
+                return Err(SweepError::Input(format!(
                 "{} holds another sweep than {} (`{}` vs `{}`, or the same file with other values)",
                 d.display(),
                 dirs[0].display(),
                 m.name,
                 first.name
-            ))),
+            )))
+            }
             Some(_) => {}
             None => manifest = Some(m),
         }

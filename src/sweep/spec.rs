@@ -112,9 +112,9 @@ pub enum ValuesSpec {
     Range { from: f64, to: f64, step: f64 },
 }
 
-/// One listed value: a number, a boolean or text (a duration, an enum variant, a RON value).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// One listed value: a number, a boolean, `None`, or text (a duration, an enum variant,
+/// any RON value in quotes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum ValueSpec {
     /// An integer.
     Int(i64),
@@ -122,6 +122,40 @@ pub enum ValueSpec {
     Float(f64),
     /// `true` or `false`.
     Bool(bool),
-    /// Text, passed on as written (`"250ms"`, `"LeastConnections"`, `"Exp(mean: \"5ms\")"`).
+    /// Text, passed on as written (`"250ms"`, `"LeastConnections"`, `"Exp(mean: \"5ms\")"`);
+    /// `None` is the text `None`.
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for ValueSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ValueSpec, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ValueSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, true or false, None, or a value in quotes such as \"250ms\" or \"LeastConnections\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<ValueSpec, E> {
+                Ok(ValueSpec::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ValueSpec, E> {
+                i64::try_from(v)
+                    .map(ValueSpec::Int)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<ValueSpec, E> {
+                Ok(ValueSpec::Float(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<ValueSpec, E> {
+                Ok(ValueSpec::Bool(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ValueSpec, E> {
+                Ok(ValueSpec::Text(v.to_string()))
+            }
+            fn visit_none<E>(self) -> Result<ValueSpec, E> {
+                Ok(ValueSpec::Text("None".into()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
