@@ -127,8 +127,38 @@ pub struct ValidateArgs {
 /// Arguments of `scalesim plan`.
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// The experiment file.
+    /// The experiment file (its first variant is sized, or --variant).
     pub experiment: PathBuf,
+    /// The objective: p99<200ms, p50<50ms, mean<100ms, or FIGURE<BOUND with a summary figure.
+    #[arg(long)]
+    pub slo: String,
+    /// The peak arrival rate to size for, requests per second.
+    #[arg(long = "peak-rps")]
+    pub peak_rps: f64,
+    /// The variant to size (default: the experiment's first).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Replications (seeds) per node count.
+    #[arg(long, default_value_t = 3)]
+    pub replications: u32,
+    /// Headroom in the rule of thumb: 0.2 plans for 20% above the peak.
+    #[arg(long, default_value_t = 0.2)]
+    pub margin: f64,
+    /// Share of requests that must succeed for a node count to meet the objective.
+    #[arg(long = "min-success", default_value_t = 0.99)]
+    pub min_success: f64,
+    /// The largest node count tried.
+    #[arg(long = "max-nodes", default_value_t = 1024)]
+    pub max_nodes: u32,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run seed (overrides the experiment's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a field by dotted path, e.g. --set duration=1m (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
 }
 
 /// A failure that ends the command: the message and the exit code.
@@ -483,6 +513,32 @@ fn merge_cmd(args: MergeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn plan_cmd(_args: PlanArgs) -> Result<(), Failure> {
+fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
+    let objective = sweep::plan::Objective::parse(&args.slo).map_err(|m| Failure {
+        message: format!("error: {m}"),
+        code: 2,
+    })?;
+    if args.threads == Some(0) {
+        return Err(Failure {
+            message: "error: --threads 0: give at least 1 (or leave it out for one per core)"
+                .into(),
+            code: 2,
+        });
+    }
+    let opts = sweep::plan::PlanOptions {
+        experiment: args.experiment.clone(),
+        variant: args.variant.clone(),
+        sets: parse_sets(&args.sets, args.seed)?,
+        objective,
+        peak_rps: args.peak_rps,
+        replications: args.replications,
+        margin: args.margin,
+        min_success: args.min_success,
+        max_nodes: args.max_nodes,
+        threads: args.threads,
+    };
+    eprintln!("planning {} …", args.experiment.display());
+    let report = sweep::plan::plan(&opts)?;
+    print!("{}", report.to_text(&opts));
     Ok(())
 }

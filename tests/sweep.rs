@@ -324,3 +324,48 @@ fn a_bad_axis_names_the_sweep_file_line_and_column() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn plan_finds_the_node_count_of_an_mmc_farm() {
+    // Nodes of 10 workers with 1 s exponential service: 10 req/s each. At 30 req/s a mean
+    // response under 2 s needs 4 nodes (3 would run at utilisation 1); the rule of thumb
+    // 30 × 1.2 / 10 = 3.6 also gives 4.
+    let out = ok(&[
+        "plan",
+        "experiments/mm10.ron",
+        "--slo",
+        "mean<2s",
+        "--peak-rps",
+        "30",
+        "--set",
+        "duration=20m",
+        "--set",
+        "warmup=2m",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the smallest node count meeting mean<2s at 30 req/s is 4"),
+        "{text}"
+    );
+    assert!(text.contains("→ 4"), "{text}");
+    let cap: f64 = text
+        .split("capacity per node: ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        (cap - 10.0).abs() < 0.5,
+        "capacity per node {cap}, expected 10"
+    );
+
+    let bad = scalesim(&[
+        "plan",
+        "experiments/mm10.ron",
+        "--slo",
+        "p99<fast",
+        "--peak-rps",
+        "30",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

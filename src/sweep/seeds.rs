@@ -28,6 +28,6 @@ mod tests {
         }
         assert_ne!(run_seed(1, 0, 0), run_seed(2, 0, 0));
         // Pins the derivation: changing it silently would change every sweep's results.
-        assert_eq!(run_seed(1, 0, 0), run_seed(1, 0, 0));
+        assert_eq!(run_seed(1, 0, 0), 6_246_602_021_646_768);
     }
 }
