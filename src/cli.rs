@@ -297,6 +297,22 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 fn check(files: &[PathBuf]) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for f in files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if sweep::is_sweep_text(&text) {
+            match sweep::load_sweep(f, &[]) {
+                Ok(s) => println!(
+                    "ok    {}: sweep of {} point(s) × {} variant(s) × {} replication(s) = {} runs: {}",
+                    f.display(),
+                    s.manifest.points.len(),
+                    s.manifest.variants.len(),
+                    s.manifest.replications,
+                    s.manifest.total_runs(),
+                    s.description
+                ),
+                Err(e) => failures.push(format!("error: {e}")),
+            }
+            continue;
+        }
         match config::check_file(f) {
             Ok(what) => println!("ok    {}: {what}", f.display()),
             Err(e) => failures.push(format!("error: {e}")),
@@ -313,8 +329,15 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
 }
 
 fn list(dir: &Path) -> Result<(), Failure> {
-    for (kind, sub) in [("models", "models"), ("experiments", "experiments")] {
+    for (kind, sub) in [
+        ("models", "models"),
+        ("experiments", "experiments"),
+        ("sweeps", "experiments/sweeps"),
+    ] {
         let folder = dir.join(sub);
+        if kind == "sweeps" && !folder.is_dir() {
+            continue;
+        }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
             .map_err(|e| Failure {
                 message: format!("error: {}: cannot list: {e}", folder.display()),

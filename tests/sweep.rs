@@ -369,3 +369,22 @@ fn plan_finds_the_node_count_of_an_mmc_farm() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn bundled_sweeps_are_valid() {
+    let dir = Path::new(ROOT).join("experiments/sweeps");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ron") {
+            let rel = p.strip_prefix(ROOT).unwrap().display().to_string();
+            let out = ok(&["check", &rel]);
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("sweep of"),
+                "{rel}"
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "expected the bundled sweeps in {}", dir.display());
+}

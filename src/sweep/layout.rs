@@ -141,6 +141,18 @@ pub struct Sweep {
     pub manifest: Manifest,
     /// `configs[point][variant]`, with the experiment's seed (each run replaces it).
     pub configs: Vec<Vec<RunConfig>>,
+    /// Its `description`, or else the first line of its leading comment.
+    pub description: String,
+}
+
+/// Whether a file's text is a sweep (`Sweep(…)` after any leading comments).
+pub fn is_sweep_text(text: &str) -> bool {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && !l.starts_with("//"))
+        .is_some_and(|l| {
+            l.starts_with("Sweep") && !l[5..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
 }
 
 impl Sweep {
@@ -367,5 +379,18 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
             .map(|(o, _)| (o.path.clone(), o.value.clone()))
             .collect(),
     };
-    Ok(Sweep { manifest, configs })
+    let description = if spec.description.trim().is_empty() {
+        crate::config::leading_comment(&file.text)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    } else {
+        spec.description.trim().to_string()
+    };
+    Ok(Sweep {
+        manifest,
+        configs,
+        description,
+    })
 }

@@ -27,7 +27,7 @@ pub mod shard;
 pub mod spec;
 pub mod stats;
 
-pub use layout::{load_sweep, Manifest, Sweep};
+pub use layout::{is_sweep_text, load_sweep, Manifest, Sweep};
 pub use merge::merge;
 pub use runner::{run_sweep, SweepOptions, SweepReport};
 pub use shard::Shard;
