@@ -130,7 +130,7 @@ fn thread_counts_and_shards_give_byte_identical_files() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-fn field<'a>(text: &'a str, after: &str) -> usize {
+fn field(text: &str, after: &str) -> usize {
     let i = text
         .find(after)
         .unwrap_or_else(|| panic!("no `{after}` in {text}"));

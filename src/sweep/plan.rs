@@ -334,7 +334,7 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
             opts.peak_rps
         )));
     }
-    if opts.replications == 0 || opts.max_nodes == 0 || !(opts.margin >= 0.0) {
+    if opts.replications == 0 || opts.max_nodes == 0 || opts.margin.is_nan() || opts.margin < 0.0 {
         return Err(SweepError::Input(
             "--replications and --max-nodes must be at least 1, --margin at least 0".into(),
         ));

@@ -142,9 +142,15 @@ fn progress_bar(len: usize, enabled: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len as u64), target);
     bar.set_style(
         ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} runs · {per_sec} · {eta} left",
+            "{elapsed_precise} [{bar:30}] {pos}/{len} runs · {rate} · {eta} left",
         )
         .expect("a valid template")
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} runs/s", s.per_sec());
+            },
+        )
         .progress_chars("=> "),
     );
     bar
