@@ -1,6 +1,7 @@
 //! What HAPPENS to a system, as written in `experiments/*.ron`: which model, the workload,
 //! duration, warm-up, seed, faults, parameter overrides and named variants.
 
+use super::distribution::DistSpec;
 use super::duration::Duration;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,9 @@ pub struct ExperimentSpec {
     /// Faults injected at given simulated times.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Nodes failing at random (MTBF/MTTR), if set.
+    #[serde(default)]
+    pub random_failures: Option<RandomFailuresSpec>,
     /// Overrides applied to every variant: dotted path → value (as `--set` takes them).
     #[serde(default)]
     pub set: IndexMap<String, String>,
@@ -75,17 +79,58 @@ pub struct VariantSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum WorkloadSpec {
-    /// Open-loop Poisson arrivals at a constant rate.
+    /// Open-loop Poisson arrivals: they keep coming whatever the system does.
     Open {
-        /// Mean arrivals per second.
+        /// Mean arrivals per second at a load multiplier of 1.
         rate_per_s: f64,
+        /// How the rate changes over time (a multiplier of `rate_per_s`).
+        #[serde(default)]
+        shape: ShapeSpec,
         /// Stop generating after this many requests (the run then drains); `None`: no limit.
         #[serde(default)]
         max_requests: Option<u64>,
+        /// Request kinds and their shares (e.g. `{"browse": 0.9, "checkout": 0.1}`).
+        #[serde(default)]
+        mix: IndexMap<String, f64>,
+    },
+    /// A closed population: each user thinks, sends a request, waits for its outcome, repeats.
+    Users {
+        /// Users in the population.
+        count: u32,
+        /// Time between one request's outcome and the user's next request.
+        think: DistSpec,
+        /// Share of the users active over time (a multiplier of `count`, at most 1).
+        #[serde(default)]
+        shape: ShapeSpec,
+        /// Request kinds and their shares.
+        #[serde(default)]
+        mix: IndexMap<String, f64>,
     },
 }
 
-/// How clients wait for answers.
+/// A load multiplier over simulated time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ShapeSpec {
+    /// Always 1.
+    #[default]
+    Constant,
+    /// 1, then `factor` from `at` on.
+    Step { at: Duration, factor: f64 },
+    /// 1, `factor` from `at` for `lasting`, then 1 again.
+    Spike {
+        at: Duration,
+        lasting: Duration,
+        factor: f64,
+    },
+    /// From `from` at time zero to `to` at `over`, linearly, then `to`.
+    Ramp { from: f64, to: f64, over: Duration },
+    /// Piecewise-linear through (time, multiplier) points; flat before the first and after
+    /// the last: a "Black Friday" curve.
+    Piecewise { points: Vec<(Duration, f64)> },
+}
+
+/// How clients wait for answers and retry.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename = "Clients")]
 #[serde(deny_unknown_fields)]
@@ -93,20 +138,144 @@ pub struct ClientsSpec {
     /// A client gives up on an attempt after this long; `None` waits forever.
     #[serde(default)]
     pub timeout: Option<Duration>,
+    /// Retries of failed attempts, if any.
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// Client-side adaptive throttling (Google SRE): refuse locally when the backend has
+    /// been rejecting, with probability max(0, (requests − k·accepts) / (requests + 1)).
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    /// Attempts carry an idempotency key, so a node recognises a retry of work it has
+    /// already done and answers from its record instead of doing it again.
+    #[serde(default)]
+    pub idempotency_keys: bool,
 }
 
-/// A fault injected at a simulated time.
+/// Retries: how many, how long between them, and how many the client may spend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Retry")]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included (1 = no retries).
+    pub max_attempts: u32,
+    /// Wait before a retry.
+    #[serde(default)]
+    pub backoff: BackoffSpec,
+    /// Randomisation of that wait.
+    #[serde(default)]
+    pub jitter: JitterSpec,
+    /// A limit on retries across all clients, if any.
+    #[serde(default)]
+    pub budget: Option<BudgetSpec>,
+}
+
+/// Wait before retry number n (n = 1 for the first retry).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum BackoffSpec {
+    /// Retry at once.
+    #[default]
+    None,
+    /// Always the same wait.
+    Constant { delay: Duration },
+    /// base × 2^(n−1), at most cap.
+    Exponential { base: Duration, cap: Duration },
+}
+
+/// Randomisation of the backoff (AWS Architecture Blog's names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JitterSpec {
+    /// Exactly the backoff.
+    #[default]
+    None,
+    /// Uniform on [0, backoff].
+    Full,
+    /// backoff/2 + uniform on [0, backoff/2].
+    Equal,
+    /// Uniform on [base, 3 × previous wait], at most cap.
+    Decorrelated,
+}
+
+/// A retry budget shared by the clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum BudgetSpec {
+    /// A token bucket: each retry takes a token; tokens refill at `refill_per_s` up to `capacity`.
+    TokenBucket { capacity: f64, refill_per_s: f64 },
+    /// Retries may be at most `ratio` of first attempts (each first attempt earns `ratio` tokens).
+    Ratio { ratio: f64 },
+}
+
+/// Client-side adaptive throttling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Throttle")]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSpec {
+    /// The multiplier k (2 is the usual choice: throttle once half the requests are refused).
+    pub k: f64,
+    /// The window over which requests and accepts are counted.
+    #[serde(default = "default_throttle_window")]
+    pub window: Duration,
+}
+
+fn default_throttle_window() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// A fault injected at a simulated time. `node` is a 0-based node index.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum FaultSpec {
-    /// The node (0-based index) crashes at `at`: its queued and running requests fail, and it
-    /// refuses new ones until it restarts after `restart_after` (`None`: never).
+    /// The node crashes at `at`: its queued and running requests fail, and it refuses
+    /// connections until it restarts after `restart_after` (`None`: never).
     Crash {
         node: u32,
         at: Duration,
         #[serde(default)]
         restart_after: Option<Duration>,
     },
+    /// The node serves `factor` times slower for `lasting`.
+    Slow {
+        node: u32,
+        at: Duration,
+        lasting: Duration,
+        factor: f64,
+    },
+    /// The node keeps only `workers` of its workers for `lasting`.
+    CutCapacity {
+        node: u32,
+        at: Duration,
+        lasting: Duration,
+        workers: u32,
+    },
+    /// The balancer cannot reach the node for `lasting`: attempts sent there get no answer.
+    Partition {
+        node: u32,
+        at: Duration,
+        lasting: Duration,
+    },
+    /// A share of requests fails fast (an error within a millisecond) for `lasting`, on one
+    /// node or, with `node: None`, on all.
+    FailRequests {
+        #[serde(default)]
+        node: Option<u32>,
+        at: Duration,
+        lasting: Duration,
+        percent: f64,
+    },
+    /// The dependency stops answering for `lasting` (a lock, a GC pause, a failover).
+    StallDependency { at: Duration, lasting: Duration },
+}
+
+/// Nodes that fail at random and are repaired.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "RandomFailures")]
+#[serde(deny_unknown_fields)]
+pub struct RandomFailuresSpec {
+    /// Time from a node's (re)start to its next failure.
+    pub time_to_failure: DistSpec,
+    /// Time from a failure to the restart.
+    pub time_to_repair: DistSpec,
 }
 
 /// Limits that end a run early with a `stopped_reason`, keeping the figures so far.

@@ -4,6 +4,8 @@
 //! its unit. Cross-field rules are checked in `resolve`.
 
 use super::distribution::DistSpec;
+use super::duration::Duration;
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 /// A whole system design: `System(balancer: …, nodes: …)`.
@@ -19,6 +21,23 @@ pub struct ModelSpec {
     pub balancer: BalancerSpec,
     /// The pool of identical app nodes.
     pub nodes: NodesSpec,
+    /// A downstream service every request calls (a database, a payment API), if any.
+    #[serde(default)]
+    pub dependency: Option<DependencySpec>,
+    /// Whether a client's deadline travels with its request: when set, work for a client
+    /// that has given up is cancelled (at the node and downstream) instead of finished.
+    #[serde(default)]
+    pub propagate_deadlines: bool,
+    /// Adds and removes nodes by a metric, if present.
+    #[serde(default)]
+    pub autoscaler: Option<AutoscalerSpec>,
+    /// Price of one node for one hour, for the cost figure.
+    #[serde(default = "default_price")]
+    pub price_per_node_hour: f64,
+}
+
+fn default_price() -> f64 {
+    0.10
 }
 
 /// The load balancer: how it picks a node for each attempt.
@@ -29,16 +48,70 @@ pub struct BalancerSpec {
     /// The policy that picks a node.
     #[serde(default)]
     pub policy: PolicySpec,
+    /// Active health checks that take failing nodes out of rotation; `None`: the balancer
+    /// keeps sending to every provisioned node, even one that is down.
+    #[serde(default)]
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+/// Active health checks: every `every`, the balancer probes each node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "HealthCheck")]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// Time between two probes of a node.
+    pub every: Duration,
+    /// A probe not answered within this long fails.
+    #[serde(default = "default_probe_timeout")]
+    pub timeout: Duration,
+    /// Consecutive failed probes that take a node out.
+    #[serde(default = "default_unhealthy_after")]
+    pub unhealthy_after: u32,
+    /// Consecutive good probes that put it back.
+    #[serde(default = "default_healthy_after")]
+    pub healthy_after: u32,
+    /// What the probe checks: `Liveness` (the process answers) or `Errors` (it also fails
+    /// when the node's recent requests mostly failed, as a deep health check would).
+    #[serde(default)]
+    pub kind: ProbeKind,
+}
+
+fn default_probe_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_unhealthy_after() -> u32 {
+    3
+}
+fn default_healthy_after() -> u32 {
+    2
+}
+
+/// What a health probe checks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProbeKind {
+    /// The node's process answers (a shallow `/health`): a fast-failing node passes.
+    Liveness,
+    /// The node answers and its recent requests mostly succeeded (a deep check).
+    #[default]
+    Errors,
 }
 
 /// Load-balancing policies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum PolicySpec {
     /// Each node in turn.
     #[default]
     RoundRobin,
     /// A uniformly random healthy node.
     Random,
+    /// The node pinned to the user (by user id); re-pinned when that node is gone.
+    Sticky,
+    /// Consistent hashing of the user id onto a ring with `vnodes` points per node.
+    ConsistentHash {
+        /// Virtual nodes per node on the ring.
+        vnodes: u32,
+    },
     /// The node with the fewest requests in progress (queued or in service).
     LeastConnections,
     /// Two random nodes, the less loaded of them.
@@ -63,8 +136,132 @@ pub struct NodesSpec {
     /// Which waiting request a free worker takes.
     #[serde(default)]
     pub discipline: DisciplineSpec,
-    /// How long one request keeps a worker busy.
+    /// How long one request keeps a worker busy (its own work, not counting downstream calls).
     pub service: DistSpec,
+    /// Service time of particular request kinds (names from the workload's `mix`).
+    #[serde(default)]
+    pub service_by_kind: IndexMap<String, DistSpec>,
+    /// Drop a waiting request whose client has already given up, when a worker would take it.
+    #[serde(default)]
+    pub deadline_check: bool,
+    /// Service time grows with load (e.g. garbage-collection pressure), if set.
+    #[serde(default)]
+    pub slowdown: Option<SlowdownSpec>,
+    /// Time from a (re)start or a scale-out until the node accepts traffic.
+    #[serde(default)]
+    pub startup: Duration,
+    /// A freshly started node is slower for a while (cold caches, JIT), if set.
+    #[serde(default)]
+    pub cold_start: Option<ColdStartSpec>,
+    /// Connections each node may hold to the dependency; a worker waits for a free one.
+    #[serde(default)]
+    pub dependency_pool: Option<u32>,
+}
+
+/// Load-dependent slowdown: service time × min(max_factor, 1 + per_busy_worker × busy
+/// workers + per_queued × queued requests), sampled when service starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Slowdown")]
+#[serde(deny_unknown_fields)]
+pub struct SlowdownSpec {
+    /// Extra service time per busy worker, as a fraction (0.01 = +1% per busy worker).
+    #[serde(default)]
+    pub per_busy_worker: f64,
+    /// Extra service time per queued request, as a fraction.
+    #[serde(default)]
+    pub per_queued: f64,
+    /// The largest factor the slowdown reaches.
+    #[serde(default = "default_max_factor")]
+    pub max_factor: f64,
+}
+
+fn default_max_factor() -> f64 {
+    10.0
+}
+
+/// A cold node serves `factor` times slower at first, recovering linearly over `lasting`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "ColdStart")]
+#[serde(deny_unknown_fields)]
+pub struct ColdStartSpec {
+    /// Service-time multiplier right after start-up.
+    pub factor: f64,
+    /// Time over which it falls back to 1.
+    pub lasting: Duration,
+}
+
+/// A downstream dependency shared by all nodes: a pool of workers with a queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Dependency")]
+#[serde(deny_unknown_fields)]
+pub struct DependencySpec {
+    /// Requests it serves at once.
+    pub workers: u32,
+    /// Requests that may wait; `None` is unbounded.
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    /// Service time of one call.
+    pub service: DistSpec,
+    /// Drop a waiting call whose deadline has passed (only when deadlines propagate).
+    #[serde(default = "yes")]
+    pub deadline_check: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The autoscaler: every `every`, compares a metric averaged over `window` with thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Autoscaler")]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSpec {
+    /// What it watches.
+    pub metric: ScaleMetric,
+    /// Add nodes when the metric is above this (CPU: 0..1; latency: ms; queue: requests per node).
+    pub scale_out_above: f64,
+    /// Remove a node when the metric is below this.
+    pub scale_in_below: f64,
+    /// Time between two evaluations.
+    #[serde(default = "default_every")]
+    pub every: Duration,
+    /// The metric is averaged over this much recent time.
+    #[serde(default = "default_window")]
+    pub window: Duration,
+    /// After a change, no further change for this long.
+    #[serde(default)]
+    pub cooldown: Duration,
+    /// Fewest nodes.
+    pub min_nodes: u32,
+    /// Most nodes.
+    pub max_nodes: u32,
+    /// Nodes added per scale-out.
+    #[serde(default = "one")]
+    pub step: u32,
+    /// Time from the decision until the new node starts booting (then `nodes.startup`).
+    #[serde(default)]
+    pub provisioning: Duration,
+}
+
+fn default_every() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_window() -> Duration {
+    Duration::from_secs(30)
+}
+fn one() -> u32 {
+    1
+}
+
+/// What the autoscaler watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScaleMetric {
+    /// Busy share of the workers of the running nodes (0..1).
+    Cpu,
+    /// 99th percentile latency of recent successes, ms.
+    LatencyP99,
+    /// Requests waiting per running node.
+    QueueLength,
 }
 
 /// What a full queue does with one more request.

@@ -1,10 +1,15 @@
 //! From raw files to validated run configurations: applies overrides, then checks every
 //! cross-field rule before a run starts, naming the file, line and field of each problem.
 
+use super::distribution::DistSpec;
+use super::duration::Duration;
 use super::error::{ConfigError, Origin};
-use super::experiment::{ExperimentSpec, FaultSpec, WorkloadSpec};
+use super::experiment::{
+    BackoffSpec, BudgetSpec, ExperimentSpec, FaultSpec, JitterSpec, ShapeSpec, WorkloadSpec,
+};
 use super::load::Loaded;
 use super::model::ModelSpec;
+use super::model::PolicySpec;
 use super::overrides::{Override, OverrideSource};
 use serde_json::Value;
 
@@ -84,110 +89,512 @@ fn typed<T: serde::de::DeserializeOwned>(
 
 /// Checks every rule that a single field's type cannot express.
 pub fn check(prov: &Provenance<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Result<(), ConfigError> {
-    let err = |path: &str, msg: String| Err(prov.error(path, msg));
-    if e.duration.ns() == 0 {
-        return err("duration", "must be greater than zero, e.g. \"10m\"".into());
+    Checker { prov, e, m }.all()
+}
+
+struct Checker<'a> {
+    prov: &'a Provenance<'a>,
+    e: &'a ExperimentSpec,
+    m: &'a ModelSpec,
+}
+
+type Checked = Result<(), ConfigError>;
+
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+impl Checker<'_> {
+    fn fail(&self, path: &str, msg: impl Into<String>) -> Checked {
+        Err(self.prov.error(path, msg))
     }
-    if e.warmup >= e.duration {
-        return err(
-            "warmup",
-            format!(
-                "the warm-up ({}) must be shorter than the duration ({})",
-                e.warmup, e.duration
-            ),
-        );
-    }
-    if e.metrics_interval.ns() == 0 {
-        return err(
-            "metrics_interval",
-            "must be greater than zero, e.g. \"1s\"".into(),
-        );
-    }
-    if e.duration.ns() / e.metrics_interval.ns() > 10_000_000 {
-        return err(
-            "metrics_interval",
-            format!(
-                "{} would make more than 10 million rows over {}",
-                e.metrics_interval, e.duration
-            ),
-        );
-    }
-    match &e.workload {
-        WorkloadSpec::Open {
-            rate_per_s,
-            max_requests,
-        } => {
-            if !rate_per_s.is_finite() || *rate_per_s <= 0.0 {
-                return err(
-                    "workload.rate_per_s",
-                    format!("must be a finite number greater than zero, found {rate_per_s}"),
-                );
-            }
-            if *max_requests == Some(0) {
-                return err(
-                    "workload.max_requests",
-                    "must be at least 1 (or None for no limit)".into(),
-                );
-            }
+
+    fn dist(&self, path: &str, d: &DistSpec) -> Checked {
+        match d.check() {
+            Ok(()) => Ok(()),
+            Err((field, msg)) => self.fail(&format!("{path}.{field}"), msg),
         }
     }
-    if let Some(t) = e.clients.timeout {
-        if t.ns() == 0 {
-            return err(
-                "clients.timeout",
-                "must be greater than zero (or None to wait forever)".into(),
+
+    fn positive(&self, path: &str, x: f64, what: &str) -> Checked {
+        if positive(x) {
+            Ok(())
+        } else {
+            self.fail(
+                path,
+                format!("{what} must be a finite number greater than zero, found {x}"),
+            )
+        }
+    }
+
+    fn nonzero(&self, path: &str, d: Duration) -> Checked {
+        if d.ns() == 0 {
+            self.fail(path, "must be greater than zero")
+        } else {
+            Ok(())
+        }
+    }
+
+    fn node(&self, path: &str, node: u32) -> Checked {
+        let n = self.max_nodes();
+        if node >= n {
+            return self.fail(
+                path,
+                format!(
+                    "node {node} does not exist: the model has {n} node(s), numbered 0 to {}",
+                    n - 1
+                ),
             );
         }
+        Ok(())
     }
-    if e.limits.max_in_flight == 0 {
-        return err("limits.max_in_flight", "must be at least 1".into());
+
+    fn max_nodes(&self) -> u32 {
+        match &self.m.autoscaler {
+            Some(a) => a.max_nodes.max(self.m.nodes.count),
+            None => self.m.nodes.count,
+        }
     }
-    let n = &m.nodes;
-    if n.count == 0 {
-        return err(
-            "model.nodes.count",
-            "must be at least 1: a system needs a node to serve requests".into(),
-        );
+
+    fn all(&self) -> Checked {
+        let e = self.e;
+        if e.duration.ns() == 0 {
+            return self.fail("duration", "must be greater than zero, e.g. \"10m\"");
+        }
+        if e.warmup >= e.duration {
+            return self.fail(
+                "warmup",
+                format!(
+                    "the warm-up ({}) must be shorter than the duration ({})",
+                    e.warmup, e.duration
+                ),
+            );
+        }
+        self.nonzero("metrics_interval", e.metrics_interval)?;
+        if e.duration.ns() / e.metrics_interval.ns() > 10_000_000 {
+            return self.fail(
+                "metrics_interval",
+                format!(
+                    "{} would make more than 10 million rows over {}",
+                    e.metrics_interval, e.duration
+                ),
+            );
+        }
+        self.workload()?;
+        self.clients()?;
+        if e.limits.max_in_flight == 0 {
+            return self.fail("limits.max_in_flight", "must be at least 1");
+        }
+        self.model()?;
+        self.faults()?;
+        if let Some(r) = &e.random_failures {
+            self.dist("random_failures.time_to_failure", &r.time_to_failure)?;
+            self.dist("random_failures.time_to_repair", &r.time_to_repair)?;
+            if r.time_to_failure.mean_ms() <= 0.0 {
+                return self.fail(
+                    "random_failures.time_to_failure",
+                    "must have a mean greater than zero",
+                );
+            }
+        }
+        Ok(())
     }
-    if n.workers == 0 {
-        return err("model.nodes.workers", "must be at least 1".into());
-    }
-    if let Err((field, msg)) = m.nodes.service.check() {
-        return err(&format!("model.nodes.service.{field}"), msg);
-    }
-    for (i, f) in e.faults.iter().enumerate() {
-        match f {
-            FaultSpec::Crash {
-                node,
-                at,
-                restart_after,
+
+    fn shape(&self, path: &str, shape: &ShapeSpec, at_most_one: bool) -> Checked {
+        let mult = |p: &str, x: f64| -> Checked {
+            if !x.is_finite() || x < 0.0 {
+                return self.fail(
+                    p,
+                    format!("a load multiplier must be finite and not negative, found {x}"),
+                );
+            }
+            if at_most_one && x > 1.0 {
+                return self.fail(
+                    p,
+                    format!("the share of users active must be at most 1, found {x}"),
+                );
+            }
+            Ok(())
+        };
+        match shape {
+            ShapeSpec::Constant => Ok(()),
+            ShapeSpec::Step { factor, .. } => mult(&format!("{path}.factor"), *factor),
+            ShapeSpec::Spike {
+                factor, lasting, ..
             } => {
-                if *node >= n.count {
-                    return err(
-                        &format!("faults.{i}.node"),
-                        format!(
-                            "node {node} does not exist: the model has {} node(s), numbered 0 to {}",
-                            n.count,
-                            n.count - 1
-                        ),
+                self.nonzero(&format!("{path}.lasting"), *lasting)?;
+                mult(&format!("{path}.factor"), *factor)
+            }
+            ShapeSpec::Ramp { from, to, over } => {
+                self.nonzero(&format!("{path}.over"), *over)?;
+                mult(&format!("{path}.from"), *from)?;
+                mult(&format!("{path}.to"), *to)
+            }
+            ShapeSpec::Piecewise { points } => {
+                if points.is_empty() {
+                    return self.fail(
+                        &format!("{path}.points"),
+                        "needs at least one (time, multiplier) point",
                     );
                 }
-                if *at >= e.duration {
-                    return err(
-                        &format!("faults.{i}.at"),
-                        format!("{at} is not before the end of the run ({})", e.duration),
-                    );
+                for (i, (t, x)) in points.iter().enumerate() {
+                    mult(&format!("{path}.points.{i}"), *x)?;
+                    if i > 0 && *t < points[i - 1].0 {
+                        return self.fail(
+                            &format!("{path}.points.{i}"),
+                            format!(
+                                "points must be in time order: {t} comes after {}",
+                                points[i - 1].0
+                            ),
+                        );
+                    }
                 }
-                if restart_after.is_some_and(|r| r.ns() == 0) {
-                    return err(
-                        &format!("faults.{i}.restart_after"),
-                        "must be greater than zero (or None for no restart)".into(),
-                    );
-                }
+                Ok(())
             }
         }
     }
-    Ok(())
+
+    fn mix(&self, path: &str, mix: &indexmap::IndexMap<String, f64>) -> Checked {
+        for (k, w) in mix {
+            if !w.is_finite() || *w < 0.0 {
+                return self.fail(
+                    &format!("{path}.{k}"),
+                    format!("a share must be finite and not negative, found {w}"),
+                );
+            }
+        }
+        if !mix.is_empty() && mix.values().sum::<f64>() <= 0.0 {
+            return self.fail(path, "the shares must not all be zero");
+        }
+        for k in self.m.nodes.service_by_kind.keys() {
+            if !mix.contains_key(k) {
+                let names: Vec<&str> = mix.keys().map(String::as_str).collect();
+                let hint = super::error::did_you_mean(k, &names)
+                    .map(|s| format!(" Did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return self.fail(
+                    &format!("model.nodes.service_by_kind.{k}"),
+                    format!(
+                        "the request kind `{k}` is not in the workload's mix ({}).{hint}",
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn workload(&self) -> Checked {
+        match &self.e.workload {
+            WorkloadSpec::Open {
+                rate_per_s,
+                shape,
+                max_requests,
+                mix,
+            } => {
+                self.positive("workload.rate_per_s", *rate_per_s, "the rate")?;
+                if *max_requests == Some(0) {
+                    return self.fail(
+                        "workload.max_requests",
+                        "must be at least 1 (or None for no limit)",
+                    );
+                }
+                self.shape("workload.shape", shape, false)?;
+                self.mix("workload.mix", mix)
+            }
+            WorkloadSpec::Users {
+                count,
+                think,
+                shape,
+                mix,
+            } => {
+                if *count == 0 {
+                    return self.fail("workload.count", "must be at least 1 user");
+                }
+                self.dist("workload.think", think)?;
+                self.shape("workload.shape", shape, true)?;
+                self.mix("workload.mix", mix)
+            }
+        }
+    }
+
+    fn clients(&self) -> Checked {
+        let c = &self.e.clients;
+        if let Some(t) = c.timeout {
+            self.nonzero("clients.timeout", t)?;
+        }
+        if let Some(r) = &c.retry {
+            if r.max_attempts == 0 {
+                return self.fail(
+                    "clients.retry.max_attempts",
+                    "must be at least 1 (1 means no retries)",
+                );
+            }
+            if let BackoffSpec::Exponential { base, cap } = r.backoff {
+                self.nonzero("clients.retry.backoff.base", base)?;
+                if cap < base {
+                    return self.fail(
+                        "clients.retry.backoff.cap",
+                        format!("the cap ({cap}) must not be less than the base ({base})"),
+                    );
+                }
+            }
+            if r.jitter == JitterSpec::Decorrelated
+                && !matches!(r.backoff, BackoffSpec::Exponential { .. })
+            {
+                return self.fail(
+                    "clients.retry.jitter",
+                    "Decorrelated jitter needs an Exponential backoff (its base and cap)",
+                );
+            }
+            match &r.budget {
+                Some(BudgetSpec::TokenBucket {
+                    capacity,
+                    refill_per_s,
+                }) => {
+                    self.positive("clients.retry.budget.capacity", *capacity, "the capacity")?;
+                    if !refill_per_s.is_finite() || *refill_per_s < 0.0 {
+                        return self.fail(
+                            "clients.retry.budget.refill_per_s",
+                            "must be finite and not negative",
+                        );
+                    }
+                }
+                Some(BudgetSpec::Ratio { ratio }) => {
+                    self.positive("clients.retry.budget.ratio", *ratio, "the ratio")?;
+                }
+                None => {}
+            }
+        }
+        if let Some(t) = &c.throttle {
+            self.positive("clients.throttle.k", t.k, "k")?;
+            self.nonzero("clients.throttle.window", t.window)?;
+        }
+        Ok(())
+    }
+
+    fn model(&self) -> Checked {
+        let m = self.m;
+        let n = &m.nodes;
+        if n.count == 0 {
+            return self.fail(
+                "model.nodes.count",
+                "must be at least 1: a system needs a node to serve requests",
+            );
+        }
+        if n.workers == 0 {
+            return self.fail("model.nodes.workers", "must be at least 1");
+        }
+        self.dist("model.nodes.service", &n.service)?;
+        for (k, d) in &n.service_by_kind {
+            self.dist(&format!("model.nodes.service_by_kind.{k}"), d)?;
+        }
+        if let Some(s) = &n.slowdown {
+            for (f, x) in [
+                ("per_busy_worker", s.per_busy_worker),
+                ("per_queued", s.per_queued),
+            ] {
+                if !x.is_finite() || x < 0.0 {
+                    return self.fail(
+                        &format!("model.nodes.slowdown.{f}"),
+                        format!("must be finite and not negative, found {x}"),
+                    );
+                }
+            }
+            if !s.max_factor.is_finite() || s.max_factor < 1.0 {
+                return self.fail(
+                    "model.nodes.slowdown.max_factor",
+                    format!("must be at least 1, found {}", s.max_factor),
+                );
+            }
+        }
+        if let Some(c) = &n.cold_start {
+            if !c.factor.is_finite() || c.factor < 1.0 {
+                return self.fail(
+                    "model.nodes.cold_start.factor",
+                    format!("must be at least 1, found {}", c.factor),
+                );
+            }
+            self.nonzero("model.nodes.cold_start.lasting", c.lasting)?;
+        }
+        if n.dependency_pool == Some(0) {
+            return self.fail(
+                "model.nodes.dependency_pool",
+                "must be at least 1 connection (or None for no limit)",
+            );
+        }
+        if n.dependency_pool.is_some() && m.dependency.is_none() {
+            return self.fail(
+                "model.nodes.dependency_pool",
+                "there is no `dependency` in the model to connect to",
+            );
+        }
+        if let Some(d) = &m.dependency {
+            if d.workers == 0 {
+                return self.fail("model.dependency.workers", "must be at least 1");
+            }
+            self.dist("model.dependency.service", &d.service)?;
+        }
+        if let PolicySpec::ConsistentHash { vnodes } = m.balancer.policy {
+            if vnodes == 0 || vnodes > 10_000 {
+                return self.fail(
+                    "model.balancer.policy.vnodes",
+                    format!("must be between 1 and 10000, found {vnodes}"),
+                );
+            }
+        }
+        if let Some(h) = &m.balancer.health_check {
+            self.nonzero("model.balancer.health_check.every", h.every)?;
+            self.nonzero("model.balancer.health_check.timeout", h.timeout)?;
+            if h.unhealthy_after == 0 || h.healthy_after == 0 {
+                return self.fail(
+                    "model.balancer.health_check",
+                    "unhealthy_after and healthy_after must be at least 1",
+                );
+            }
+        }
+        if !m.price_per_node_hour.is_finite() || m.price_per_node_hour < 0.0 {
+            return self.fail(
+                "model.price_per_node_hour",
+                "must be finite and not negative",
+            );
+        }
+        if let Some(a) = &m.autoscaler {
+            if a.min_nodes == 0 {
+                return self.fail("model.autoscaler.min_nodes", "must be at least 1");
+            }
+            if a.min_nodes > a.max_nodes {
+                return self.fail(
+                    "model.autoscaler.min_nodes",
+                    format!(
+                        "min_nodes ({}) must not be greater than max_nodes ({})",
+                        a.min_nodes, a.max_nodes
+                    ),
+                );
+            }
+            if n.count < a.min_nodes || n.count > a.max_nodes {
+                return self.fail(
+                    "model.nodes.count",
+                    format!("the starting count {} must lie between the autoscaler's min_nodes {} and max_nodes {}", n.count, a.min_nodes, a.max_nodes),
+                );
+            }
+            if a.max_nodes > 1000 {
+                return self.fail(
+                    "model.autoscaler.max_nodes",
+                    "at most 1000 nodes are supported",
+                );
+            }
+            for (f, x) in [
+                ("scale_out_above", a.scale_out_above),
+                ("scale_in_below", a.scale_in_below),
+            ] {
+                if !x.is_finite() || x < 0.0 {
+                    return self.fail(
+                        &format!("model.autoscaler.{f}"),
+                        format!("must be finite and not negative, found {x}"),
+                    );
+                }
+            }
+            if a.scale_in_below >= a.scale_out_above {
+                return self.fail(
+                    "model.autoscaler.scale_in_below",
+                    format!(
+                        "must be below scale_out_above ({}), or the scaler would flap",
+                        a.scale_out_above
+                    ),
+                );
+            }
+            self.nonzero("model.autoscaler.every", a.every)?;
+            self.nonzero("model.autoscaler.window", a.window)?;
+            if a.step == 0 {
+                return self.fail("model.autoscaler.step", "must be at least 1");
+            }
+        } else if n.count > 1000 {
+            return self.fail("model.nodes.count", "at most 1000 nodes are supported");
+        }
+        Ok(())
+    }
+
+    fn faults(&self) -> Checked {
+        let e = self.e;
+        for (i, f) in e.faults.iter().enumerate() {
+            let p = |field: &str| format!("faults.{i}.{field}");
+            let at = match f {
+                FaultSpec::Crash {
+                    node,
+                    at,
+                    restart_after,
+                } => {
+                    self.node(&p("node"), *node)?;
+                    if restart_after.is_some_and(|r| r.ns() == 0) {
+                        return self.fail(
+                            &p("restart_after"),
+                            "must be greater than zero (or None for no restart)",
+                        );
+                    }
+                    *at
+                }
+                FaultSpec::Slow {
+                    node,
+                    at,
+                    lasting,
+                    factor,
+                } => {
+                    self.node(&p("node"), *node)?;
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    self.positive(&p("factor"), *factor, "the factor")?;
+                    *at
+                }
+                FaultSpec::CutCapacity {
+                    node, at, lasting, ..
+                } => {
+                    self.node(&p("node"), *node)?;
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    *at
+                }
+                FaultSpec::Partition { node, at, lasting } => {
+                    self.node(&p("node"), *node)?;
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    *at
+                }
+                FaultSpec::FailRequests {
+                    node,
+                    at,
+                    lasting,
+                    percent,
+                } => {
+                    if let Some(node) = node {
+                        self.node(&p("node"), *node)?;
+                    }
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    if !percent.is_finite() || *percent < 0.0 || *percent > 100.0 {
+                        return self.fail(
+                            &p("percent"),
+                            format!("must be between 0 and 100, found {percent}"),
+                        );
+                    }
+                    *at
+                }
+                FaultSpec::StallDependency { at, lasting } => {
+                    if self.m.dependency.is_none() {
+                        return self.fail(
+                            &format!("faults.{i}"),
+                            "the model has no `dependency` to stall",
+                        );
+                    }
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    *at
+                }
+            };
+            if at >= e.duration {
+                return self.fail(
+                    &p("at"),
+                    format!("{at} is not before the end of the run ({})", e.duration),
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A variant name becomes a directory name: keep it to letters, digits, `-`, `_` and `.`.

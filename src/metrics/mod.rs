@@ -8,4 +8,4 @@ pub mod timeseries;
 pub use latency::LatencyStats;
 pub use recorder::Recorder;
 pub use summary::Summary;
-pub use timeseries::{SeriesRow, TimeSeries};
+pub use timeseries::{Gauges, SeriesRow, TimeSeries};

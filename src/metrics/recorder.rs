@@ -2,7 +2,7 @@
 //! accumulators that become rows of the time series.
 
 use super::latency::LatencyStats;
-use super::timeseries::{SeriesRow, TimeSeries};
+use super::timeseries::{Gauges, SeriesRow, TimeSeries};
 use crate::engine::SimTime;
 use crate::system::request::FailReason;
 use crate::validate::batch_means::BatchMeans;
@@ -16,6 +16,22 @@ pub struct Recorder {
     pub issued: u64,
     /// Requests that succeeded.
     pub succeeded: u64,
+    /// Attempts sent (first tries and retries).
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Retries the retry budget refused.
+    pub budget_denied: u64,
+    /// Waiting attempts dropped because their client had already given up.
+    pub shed_expired: u64,
+    /// Work a node did again for a request some node had already completed.
+    pub duplicate_executions: u64,
+    /// Attempts answered from an idempotency record instead of being done again.
+    pub idempotent_replays: u64,
+    /// Attempts completed by a node after their client had stopped waiting (wasted work).
+    pub wasted_completions: u64,
+    /// Successes after the warm-up, by completion in the recent autoscaler period.
+    pub recent_latency: LatencyStats,
     /// Requests that failed, by reason.
     pub failed: [u64; REASONS],
     /// Latency of requests issued after the warm-up that succeeded.
@@ -28,6 +44,8 @@ pub struct Recorder {
     pub batches: Option<BatchMeans>,
     iv_latency: LatencyStats,
     iv_offered: u64,
+    iv_attempts: u64,
+    iv_retries: u64,
     iv_succeeded: u64,
     iv_failed: [u64; REASONS],
     /// The rows so far.
@@ -41,6 +59,14 @@ impl Recorder {
             warmup,
             issued: 0,
             succeeded: 0,
+            attempts: 0,
+            retries: 0,
+            budget_denied: 0,
+            shed_expired: 0,
+            duplicate_executions: 0,
+            idempotent_replays: 0,
+            wasted_completions: 0,
+            recent_latency: LatencyStats::new(),
             failed: [0; REASONS],
             latency: LatencyStats::new(),
             succeeded_after_warmup: 0,
@@ -48,6 +74,8 @@ impl Recorder {
             batches: None,
             iv_latency: LatencyStats::new(),
             iv_offered: 0,
+            iv_attempts: 0,
+            iv_retries: 0,
             iv_succeeded: 0,
             iv_failed: [0; REASONS],
             series: TimeSeries {
@@ -66,6 +94,17 @@ impl Recorder {
         self.iv_offered += 1;
     }
 
+    /// An attempt was sent (a retry when `retry`).
+    #[inline]
+    pub fn attempt(&mut self, retry: bool) {
+        self.attempts += 1;
+        self.iv_attempts += 1;
+        if retry {
+            self.retries += 1;
+            self.iv_retries += 1;
+        }
+    }
+
     /// A request issued at `issued_at` succeeded at `now` after waiting `wait` in a queue.
     #[inline]
     pub fn succeeded(&mut self, issued_at: SimTime, now: SimTime, wait: SimTime) {
@@ -73,6 +112,7 @@ impl Recorder {
         self.iv_succeeded += 1;
         let latency = now.since(issued_at).0;
         self.iv_latency.record(latency);
+        self.recent_latency.record(latency);
         if issued_at >= self.warmup {
             self.succeeded_after_warmup += 1;
             self.latency.record(latency);
@@ -96,30 +136,22 @@ impl Recorder {
     }
 
     /// Closes the interval that started at `start`, with gauges read at its end.
-    pub fn close_interval(
-        &mut self,
-        start: SimTime,
-        in_flight: u64,
-        queue_len: Vec<u64>,
-        busy_workers: Vec<u64>,
-        nodes_up: u32,
-        active_faults: String,
-    ) {
+    pub fn close_interval(&mut self, start: SimTime, gauges: Gauges) {
         self.series.rows.push(SeriesRow {
             t_s: start.as_secs_f64(),
             offered: self.iv_offered,
+            attempts: self.iv_attempts,
+            retries: self.iv_retries,
             succeeded: self.iv_succeeded,
             failed_by_reason: self.iv_failed.to_vec(),
             latency_p50_ms: self.iv_latency.quantile_ms(0.5),
             latency_p99_ms: self.iv_latency.quantile_ms(0.99),
-            in_flight,
-            queue_len,
-            busy_workers,
-            nodes_up,
-            active_faults,
+            gauges,
         });
         self.iv_latency.reset();
         self.iv_offered = 0;
+        self.iv_attempts = 0;
+        self.iv_retries = 0;
         self.iv_succeeded = 0;
         self.iv_failed = [0; REASONS];
     }

@@ -47,8 +47,62 @@ pub struct NodeSummary {
     pub node: u32,
     /// Attempts it finished serving.
     pub served: u64,
-    /// Share of its worker time spent serving (0..1).
+    /// Share of its worker time (while up) spent serving (0..1).
     pub utilisation: f64,
+    /// Attempts its full queue turned away.
+    pub rejected: u64,
+    /// Attempts that failed there with an injected error.
+    pub errors: u64,
+    /// Its longest queue.
+    pub peak_queue: u64,
+}
+
+/// Availability in shares and "nines" (−log10 of the unavailable share; 99.9% = 3).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    /// Share of time with at least one node serving.
+    pub time_share: f64,
+    /// The same in nines.
+    pub time_nines: f64,
+    /// Share of requests (ended ones) that succeeded.
+    pub requests_share: f64,
+    /// The same in nines.
+    pub requests_nines: f64,
+}
+
+/// What the nodes cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Node-seconds provisioned (booting and draining included).
+    pub node_seconds: f64,
+    /// Price of one node-hour.
+    pub price_per_node_hour: f64,
+    /// node_seconds / 3600 × price.
+    pub total: f64,
+    /// The most nodes provisioned at once.
+    pub peak_nodes: u32,
+}
+
+/// The downstream dependency's figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DependencySummary {
+    /// Calls served.
+    pub served: u64,
+    /// Share of worker time busy.
+    pub utilisation: f64,
+    /// Longest queue.
+    pub peak_queue: u64,
+}
+
+/// Turns a share (0..1) into nines, capped at 9 for a perfect record.
+pub fn nines(share: f64) -> f64 {
+    if share >= 1.0 {
+        9.0
+    } else if share <= 0.0 {
+        0.0
+    } else {
+        (-(1.0 - share).log10()).min(9.0)
+    }
 }
 
 /// The summary of one run of one variant.
@@ -78,8 +132,39 @@ pub struct Summary {
     pub latency_ms: LatencySummary,
     /// Queueing wait of the same requests, ms.
     pub wait_ms: WaitSummary,
-    /// Successes after the warm-up per simulated second after the warm-up.
+    /// Attempts completed by nodes per simulated second after the warm-up, useful or not.
     pub throughput_rps: f64,
+    /// Successful requests (issued after the warm-up) per simulated second after it.
+    pub goodput_rps: f64,
+    /// Attempts sent (first tries and retries).
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Attempts per user request over the whole run.
+    pub retry_amplification: f64,
+    /// The highest attempts-per-request ratio of any metrics interval.
+    pub retry_amplification_peak: f64,
+    /// Retries the budget refused.
+    pub budget_denied: u64,
+    /// Waiting attempts dropped because their client had already given up.
+    pub shed_expired: u64,
+    /// Attempts completed by a node after their client had stopped waiting.
+    pub wasted_completions: u64,
+    /// Work done again for a request already completed once (no idempotency key).
+    pub duplicate_executions: u64,
+    /// Retries answered from an idempotency record.
+    pub idempotent_replays: u64,
+    /// Seconds from the end of the last scheduled fault until goodput is back to 90% of
+    /// the offered load for 5 intervals in a row; `null` with no fault or no recovery.
+    pub recovery_seconds: Option<f64>,
+    /// Whether the run had a trigger but never recovered from it.
+    pub never_recovered: bool,
+    /// Availability of the service.
+    pub availability: Availability,
+    /// Node cost.
+    pub cost: Cost,
+    /// The dependency's figures, if the model has one.
+    pub dependency: Option<DependencySummary>,
     /// Per-node figures.
     pub nodes: Vec<NodeSummary>,
 }
@@ -112,6 +197,44 @@ impl Summary {
             ("latency_ms_max".into(), self.latency_ms.max),
             ("wait_ms_mean".into(), self.wait_ms.mean),
             ("throughput_rps".into(), self.throughput_rps),
+            ("goodput_rps".into(), self.goodput_rps),
+            ("attempts".into(), self.attempts as f64),
+            ("retries".into(), self.retries as f64),
+            ("retry_amplification".into(), self.retry_amplification),
+            (
+                "retry_amplification_peak".into(),
+                self.retry_amplification_peak,
+            ),
+            ("budget_denied".into(), self.budget_denied as f64),
+            ("shed_expired".into(), self.shed_expired as f64),
+            ("wasted_completions".into(), self.wasted_completions as f64),
+            (
+                "duplicate_executions".into(),
+                self.duplicate_executions as f64,
+            ),
+            (
+                "recovery_seconds".into(),
+                self.recovery_seconds.unwrap_or(f64::NAN),
+            ),
+            (
+                "never_recovered".into(),
+                f64::from(u8::from(self.never_recovered)),
+            ),
+            (
+                "availability_time_share".into(),
+                self.availability.time_share,
+            ),
+            (
+                "availability_requests_share".into(),
+                self.availability.requests_share,
+            ),
+            (
+                "availability_requests_nines".into(),
+                self.availability.requests_nines,
+            ),
+            ("cost_node_seconds".into(), self.cost.node_seconds),
+            ("cost_total".into(), self.cost.total),
+            ("peak_nodes".into(), self.cost.peak_nodes as f64),
         ]);
         f
     }

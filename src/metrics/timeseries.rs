@@ -10,6 +10,10 @@ pub struct SeriesRow {
     pub t_s: f64,
     /// Requests issued by users in the interval.
     pub offered: u64,
+    /// Attempts sent in the interval (first tries and retries).
+    pub attempts: u64,
+    /// Retries sent in the interval.
+    pub retries: u64,
     /// Requests that succeeded in the interval.
     pub succeeded: u64,
     /// Requests that failed in the interval, by reason (same order as `FailReason::ALL`).
@@ -18,15 +22,32 @@ pub struct SeriesRow {
     pub latency_p50_ms: f64,
     /// 99th percentile latency of the interval's successes, ms.
     pub latency_p99_ms: f64,
-    /// Requests in flight at the end of the interval.
+    /// The gauges read at the end of the interval.
+    pub gauges: Gauges,
+}
+
+/// Figures read from the system at the end of an interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gauges {
+    /// Requests in flight.
     pub in_flight: u64,
-    /// Queue length of each node at the end of the interval.
+    /// Queue length of each node.
     pub queue_len: Vec<u64>,
-    /// Busy workers of each node at the end of the interval.
+    /// Busy workers of each node.
     pub busy_workers: Vec<u64>,
-    /// Nodes up at the end of the interval.
+    /// Nodes serving.
     pub nodes_up: u32,
-    /// Faults active during the interval, `;`-separated (empty when none).
+    /// Nodes provisioned (paid for), serving or not.
+    pub nodes_on: u32,
+    /// Calls waiting at the dependency.
+    pub dependency_queue: u64,
+    /// Dependency workers busy.
+    pub dependency_busy: u64,
+    /// The autoscaler's metric at its last evaluation.
+    pub autoscaler_metric: f64,
+    /// Cost so far, in the model's currency.
+    pub cost: f64,
+    /// Faults active, `;`-separated (empty when none).
     pub active_faults: String,
 }
 
@@ -48,25 +69,33 @@ impl TimeSeries {
     /// that the same run always writes the same bytes.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
-        out.push_str("t_s,offered,offered_rps,succeeded,goodput_rps,failed");
+        out.push_str("t_s,offered,offered_rps,attempts,retries,retry_amplification,succeeded,goodput_rps,failed");
         for r in &self.reasons {
             let _ = write!(out, ",failed_{r}");
         }
-        out.push_str(
-            ",latency_p50_ms,latency_p99_ms,in_flight,nodes_up,queue_len_total,busy_workers_total",
-        );
+        out.push_str(",latency_p50_ms,latency_p99_ms,in_flight,nodes_up,nodes_on,queue_len_total,busy_workers_total");
+        out.push_str(",dependency_queue,dependency_busy,autoscaler_metric,cost");
         for i in 0..self.nodes {
             let _ = write!(out, ",queue_len_node{i},busy_workers_node{i}");
         }
         out.push_str(",active_faults\n");
         for row in &self.rows {
+            let g = &row.gauges;
             let failed: u64 = row.failed_by_reason.iter().sum();
+            let amplification = if row.offered == 0 {
+                0.0
+            } else {
+                row.attempts as f64 / row.offered as f64
+            };
             let _ = write!(
                 out,
-                "{:.3},{},{:.3},{},{:.3},{}",
+                "{:.3},{},{:.3},{},{},{:.3},{},{:.3},{}",
                 row.t_s,
                 row.offered,
                 row.offered as f64 / self.interval_s,
+                row.attempts,
+                row.retries,
+                amplification,
                 row.succeeded,
                 row.succeeded as f64 / self.interval_s,
                 failed
@@ -76,20 +105,25 @@ impl TimeSeries {
             }
             let _ = write!(
                 out,
-                ",{:.3},{:.3},{},{},{},{}",
+                ",{:.3},{:.3},{},{},{},{},{},{},{},{:.4},{:.4}",
                 row.latency_p50_ms,
                 row.latency_p99_ms,
-                row.in_flight,
-                row.nodes_up,
-                row.queue_len.iter().sum::<u64>(),
-                row.busy_workers.iter().sum::<u64>()
+                g.in_flight,
+                g.nodes_up,
+                g.nodes_on,
+                g.queue_len.iter().sum::<u64>(),
+                g.busy_workers.iter().sum::<u64>(),
+                g.dependency_queue,
+                g.dependency_busy,
+                g.autoscaler_metric,
+                g.cost
             );
             for i in 0..self.nodes {
-                let q = row.queue_len.get(i).copied().unwrap_or(0);
-                let b = row.busy_workers.get(i).copied().unwrap_or(0);
+                let q = g.queue_len.get(i).copied().unwrap_or(0);
+                let b = g.busy_workers.get(i).copied().unwrap_or(0);
                 let _ = write!(out, ",{q},{b}");
             }
-            let _ = writeln!(out, ",{}", row.active_faults);
+            let _ = writeln!(out, ",{}", g.active_faults);
         }
         out
     }

@@ -104,10 +104,12 @@ pub fn comparison_csv(summaries: &[Summary]) -> String {
     out
 }
 
-/// Formats a figure for CSV: integers without a fraction, others with 6 significant digits.
+/// Formats a figure for CSV: integers without a fraction, others with 6 significant digits,
+/// and a missing figure (NaN, e.g. `recovery_seconds` without a recovery) as an empty cell,
+/// which pandas and polars read as missing.
 pub fn format_figure(v: f64) -> String {
     if v.is_nan() {
-        return "NaN".into();
+        return String::new();
     }
     if v == v.trunc() && v.abs() < 1e15 {
         format!("{}", v as i64)

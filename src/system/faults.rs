@@ -1,14 +1,16 @@
-//! Faults scheduled by simulated time: which are active, and their labels for the time series.
+//! Faults: the experiment's scheduled faults (which are active, their labels for the time
+//! series) and nodes failing at random with time-to-failure and time-to-repair
+//! distributions, each node with its own stream `"failures/node/<i>"`.
 
-use crate::config::experiment::FaultSpec;
-use crate::engine::SimTime;
+use crate::config::experiment::{FaultSpec, RandomFailuresSpec};
+use crate::engine::{stream, Distribution, SimTime, Stream};
 
 /// A fault's start or end, as an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultPhase {
     /// The fault begins.
     Start,
-    /// The fault is over (e.g. the crashed node restarts).
+    /// The fault is over.
     End,
 }
 
@@ -16,6 +18,7 @@ pub enum FaultPhase {
 pub struct Faults {
     specs: Vec<FaultSpec>,
     active: Vec<bool>,
+    random_down: usize,
 }
 
 impl Faults {
@@ -24,24 +27,37 @@ impl Faults {
         Faults {
             specs: specs.to_vec(),
             active: vec![false; specs.len()],
+            random_down: 0,
         }
     }
 
-    /// Each fault's (index, start time, optional end time), in file order.
+    /// Each fault's (index, start, end if it ends), in file order.
     pub fn schedule(&self) -> Vec<(u32, SimTime, Option<SimTime>)> {
         self.specs
             .iter()
             .enumerate()
-            .map(|(i, f)| match f {
-                FaultSpec::Crash {
-                    at, restart_after, ..
-                } => (
-                    i as u32,
-                    at.0,
-                    restart_after.map(|r| at.0.saturating_add(r.0)),
-                ),
+            .map(|(i, f)| {
+                let (at, lasting) = match f {
+                    FaultSpec::Crash {
+                        at, restart_after, ..
+                    } => (at.0, restart_after.map(|r| r.0)),
+                    FaultSpec::Slow { at, lasting, .. }
+                    | FaultSpec::CutCapacity { at, lasting, .. }
+                    | FaultSpec::Partition { at, lasting, .. }
+                    | FaultSpec::FailRequests { at, lasting, .. }
+                    | FaultSpec::StallDependency { at, lasting } => (at.0, Some(lasting.0)),
+                };
+                (i as u32, at, lasting.map(|l| at.saturating_add(l)))
             })
             .collect()
+    }
+
+    /// When the last scheduled fault ends (its trigger is over), if there are faults.
+    pub fn trigger_end(&self) -> Option<SimTime> {
+        self.schedule()
+            .iter()
+            .map(|&(_, s, e)| e.unwrap_or(s))
+            .max()
     }
 
     /// The fault at `index`.
@@ -54,19 +70,77 @@ impl Faults {
         self.active[index as usize] = active;
     }
 
+    /// A random failure began (+1) or was repaired (−1).
+    pub fn random_failure(&mut self, began: bool) {
+        if began {
+            self.random_down += 1;
+        } else {
+            self.random_down = self.random_down.saturating_sub(1);
+        }
+    }
+
     /// A short label of a fault, e.g. `crash(node 1)`.
     pub fn label(&self, index: u32) -> String {
         match &self.specs[index as usize] {
             FaultSpec::Crash { node, .. } => format!("crash(node {node})"),
+            FaultSpec::Slow { node, factor, .. } => format!("slow(node {node} x{factor})"),
+            FaultSpec::CutCapacity { node, workers, .. } => {
+                format!("cut-capacity(node {node} to {workers})")
+            }
+            FaultSpec::Partition { node, .. } => format!("partition(node {node})"),
+            FaultSpec::FailRequests {
+                node: Some(n),
+                percent,
+                ..
+            } => format!("fail-requests(node {n} {percent}%)"),
+            FaultSpec::FailRequests {
+                node: None,
+                percent,
+                ..
+            } => format!("fail-requests(all {percent}%)"),
+            FaultSpec::StallDependency { .. } => "stall-dependency".to_string(),
         }
     }
 
     /// The labels of the faults active now, `;`-separated.
     pub fn active_labels(&self) -> String {
-        (0..self.specs.len() as u32)
+        let mut labels: Vec<String> = (0..self.specs.len() as u32)
             .filter(|&i| self.active[i as usize])
             .map(|i| self.label(i))
-            .collect::<Vec<_>>()
-            .join(";")
+            .collect();
+        if self.random_down > 0 {
+            labels.push(format!("random-failures({} down)", self.random_down));
+        }
+        labels.join(";")
+    }
+}
+
+/// Random node failures: time to failure and time to repair, per node stream.
+pub struct RandomFailures {
+    ttf: Distribution,
+    ttr: Distribution,
+    streams: Vec<Stream>,
+}
+
+impl RandomFailures {
+    /// Random failures for `nodes` nodes in run `seed`.
+    pub fn new(spec: &RandomFailuresSpec, nodes: usize, seed: u64) -> RandomFailures {
+        RandomFailures {
+            ttf: spec.time_to_failure.resolve(),
+            ttr: spec.time_to_repair.resolve(),
+            streams: (0..nodes)
+                .map(|i| stream(seed, &format!("failures/node/{i}")))
+                .collect(),
+        }
+    }
+
+    /// Time from now until node `i` next fails.
+    pub fn time_to_failure(&mut self, i: usize) -> SimTime {
+        self.ttf.sample(&mut self.streams[i])
+    }
+
+    /// Time node `i` takes to be repaired.
+    pub fn time_to_repair(&mut self, i: usize) -> SimTime {
+        self.ttr.sample(&mut self.streams[i])
     }
 }

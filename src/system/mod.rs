@@ -1,87 +1,126 @@
 //! The simulated web system: the components, the events that connect them, and the run loop.
 //!
 //! Each component lives in its own file and holds its own state and random stream; this
-//! file only wires them together: it pops an event, asks the component concerned what
+//! file only wires them together: it pops an event, asks the components concerned what
 //! happens, and schedules the consequences. Adding a component means a new file here, its
 //! config struct in `crate::config`, and its variants in [`Event`].
+//!
+//! The path of a request: a user or the open-loop source issues it → the client sends an
+//! attempt (unless its throttle refuses) → the balancer picks a node → the node's queue
+//! and workers → optionally a call to the dependency over the node's connection pool →
+//! the answer. A failed attempt may be retried after a backoff, within the budget.
 
+pub mod autoscaler;
 pub mod balancer;
+pub mod client;
+pub mod dependency;
 pub mod faults;
+pub mod mix;
 pub mod node;
 pub mod request;
+pub mod shape;
 pub mod source;
+pub mod users;
 
-use crate::config::experiment::FaultSpec;
+mod run;
+mod wiring;
+
+pub use run::{InvariantViolation, RunOutput};
+
+use crate::config::experiment::WorkloadSpec;
 use crate::config::RunConfig;
 use crate::engine::{EventQueue, SimTime};
-use crate::metrics::summary::{LatencySummary, NodeSummary, RequestCounts, Summary, WaitSummary};
-use crate::metrics::{Recorder, TimeSeries};
+use crate::metrics::Recorder;
+use autoscaler::Autoscaler;
 use balancer::Balancer;
-use faults::{FaultPhase, Faults};
-use node::{Admission, Node};
-use request::{Attempt, FailReason, Handle, Request, Slab};
+use client::Clients;
+use dependency::Dependency;
+use faults::{FaultPhase, Faults, RandomFailures};
+use mix::Mix;
+use node::{Node, NodeState};
+use request::{Attempt, Handle, Request, Slab};
+use shape::Shape;
 use source::Source;
+use users::Users;
 
 /// Everything that can happen, as plain data.
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
     /// The open-loop source's next request arrives.
     Arrival,
-    /// A worker of `node` finishes `attempt` (void if the node crashed since: `epoch`).
+    /// A user finishes thinking and sends a request.
+    UserWake { user: u32 },
+    /// A request's backoff is over: send the next attempt.
+    Retry { request: Handle },
+    /// The client of `request` stops waiting for attempt number `attempt_no`.
+    Timeout { request: Handle, attempt_no: u32 },
+    /// A worker of `node` finishes its own work on `attempt` (void if the node crashed: `epoch`).
     ServiceDone {
         node: u32,
         epoch: u32,
         attempt: Handle,
     },
-    /// The client of `request` stops waiting for attempt number `attempt_no`.
-    Timeout { request: Handle, attempt_no: u32 },
+    /// The dependency finishes a call made for `attempt`.
+    DependencyDone { attempt: Handle },
+    /// A node moves on in its life (provisioned → booting → up); void if `lifecycle` is stale.
+    Lifecycle {
+        node: u32,
+        lifecycle: u32,
+        to: NodeState,
+    },
+    /// A node fails at random (void if `lifecycle` is stale).
+    RandomFailure { node: u32, lifecycle: u32 },
     /// A scheduled fault starts or ends.
     Fault { index: u32, phase: FaultPhase },
+    /// The balancer probes a node.
+    HealthCheck { node: u32 },
+    /// The autoscaler evaluates.
+    Autoscale,
     /// The end of a metrics interval.
     MetricsTick,
 }
 
-/// The result of one run: its summary and its time series.
-pub struct RunOutput {
-    /// The figures of the run.
-    pub summary: Summary,
-    /// One row per metrics interval.
-    pub series: TimeSeries,
-    /// Batch means of response and wait, when they were asked for (validate).
-    pub batches: Option<crate::validate::batch_means::BatchMeans>,
+/// The workload's generator.
+enum Workload {
+    Open(Source),
+    Closed(Users),
 }
-
-/// A bug in the simulator found at the end of a run (never a user error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvariantViolation(pub String);
-
-impl std::fmt::Display for InvariantViolation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "internal invariant violated (this is a bug in scalesim): {}",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for InvariantViolation {}
 
 /// One whole single-threaded simulation of one (experiment, variant, seed).
 pub struct Simulation {
     queue: EventQueue<Event>,
-    source: Source,
+    workload: Workload,
+    mix: Mix,
+    clients: Clients,
     balancer: Balancer,
     nodes: Vec<Node>,
+    dependency: Option<Dependency>,
+    autoscaler: Option<Autoscaler>,
     faults: Faults,
+    random_failures: Option<RandomFailures>,
     requests: Slab<Request>,
     attempts: Slab<Attempt>,
-    timeout: Option<SimTime>,
     end: SimTime,
+    warmup: SimTime,
     interval: SimTime,
     interval_start: SimTime,
+    deadline_check: bool,
+    propagate_deadlines: bool,
+    health_every: Option<SimTime>,
+    health_timeout: SimTime,
+    health_deep: bool,
+    startup: SimTime,
     max_in_flight: u64,
     stopped_reason: Option<String>,
+    nodes_on: u32,
+    peak_nodes: u32,
+    node_ns: u128,
+    nodes_on_since: SimTime,
+    nodes_up: u32,
+    down_ns: u64,
+    down_since: Option<SimTime>,
+    served_after_warmup: u64,
+    price_per_node_hour: f64,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
 }
@@ -91,31 +130,128 @@ impl Simulation {
     pub fn new(cfg: &RunConfig) -> Simulation {
         let seed = cfg.seed();
         let spec = &cfg.spec;
-        let nodes: Vec<Node> = (0..cfg.model.nodes.count)
-            .map(|i| Node::new(i, &cfg.model.nodes, seed))
+        let model = &cfg.model;
+        let (mix_spec, workload) = match &spec.workload {
+            WorkloadSpec::Open {
+                rate_per_s,
+                shape,
+                max_requests,
+                mix,
+            } => (
+                mix,
+                Workload::Open(Source::new(
+                    *rate_per_s,
+                    Shape::new(shape),
+                    *max_requests,
+                    seed,
+                )),
+            ),
+            WorkloadSpec::Users {
+                count,
+                think,
+                shape,
+                mix,
+            } => (
+                mix,
+                Workload::Closed(Users::new(*count, think.resolve(), Shape::new(shape), seed)),
+            ),
+        };
+        let mix = Mix::new(mix_spec, seed);
+        let service: Vec<_> = if mix.names().is_empty() {
+            vec![model.nodes.service.resolve()]
+        } else {
+            mix.names()
+                .iter()
+                .map(|k| {
+                    model
+                        .nodes
+                        .service_by_kind
+                        .get(k)
+                        .unwrap_or(&model.nodes.service)
+                        .resolve()
+                })
+                .collect()
+        };
+        let max_nodes = model
+            .autoscaler
+            .as_ref()
+            .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
+            as usize;
+        let nodes: Vec<Node> = (0..max_nodes as u32)
+            .map(|i| Node::new(i, &model.nodes, service.clone(), seed))
             .collect();
+        let hc = model.balancer.health_check.as_ref();
         let interval = spec.metrics_interval.0;
         let mut sim = Simulation {
             queue: EventQueue::new(),
-            source: Source::new(&spec.workload, seed),
-            balancer: Balancer::new(cfg.model.balancer.policy, seed),
-            recorder: Recorder::new(spec.warmup.0, interval, nodes.len()),
+            workload,
+            mix,
+            clients: Clients::new(&spec.clients, seed),
+            balancer: Balancer::new(
+                model.balancer.policy,
+                max_nodes,
+                hc.map_or(1, |h| h.unhealthy_after),
+                hc.map_or(1, |h| h.healthy_after),
+                seed,
+            ),
+            recorder: Recorder::new(spec.warmup.0, interval, max_nodes),
             nodes,
+            dependency: model.dependency.as_ref().map(|d| Dependency::new(d, seed)),
+            autoscaler: model.autoscaler.as_ref().map(Autoscaler::new),
             faults: Faults::new(&spec.faults),
+            random_failures: spec
+                .random_failures
+                .as_ref()
+                .map(|r| RandomFailures::new(r, max_nodes, seed)),
             requests: Slab::new(),
             attempts: Slab::new(),
-            timeout: spec.clients.timeout.map(|t| t.0),
             end: spec.duration.0,
+            warmup: spec.warmup.0,
             interval,
             interval_start: SimTime::ZERO,
+            deadline_check: model.nodes.deadline_check || model.propagate_deadlines,
+            propagate_deadlines: model.propagate_deadlines,
+            health_every: hc.map(|h| h.every.0),
+            health_timeout: hc.map_or(SimTime::ZERO, |h| h.timeout.0),
+            health_deep: hc.is_some_and(|h| h.kind == crate::config::model::ProbeKind::Errors),
+            startup: model.nodes.startup.0,
             max_in_flight: spec.limits.max_in_flight,
             stopped_reason: None,
+            nodes_on: 0,
+            peak_nodes: 0,
+            node_ns: 0,
+            nodes_on_since: SimTime::ZERO,
+            nodes_up: 0,
+            down_ns: 0,
+            down_since: Some(SimTime::ZERO),
+            served_after_warmup: 0,
+            price_per_node_hour: model.price_per_node_hour,
         };
-        if let Some(gap) = sim.source.next_gap() {
-            sim.queue.schedule_at(gap, Event::Arrival);
+        sim.start(model.nodes.count);
+        sim
+    }
+
+    /// Schedules the first events: nodes up, arrivals or users, faults, checks, ticks.
+    fn start(&mut self, initial_nodes: u32) {
+        for i in 0..initial_nodes {
+            self.set_node_state(i, NodeState::Up, SimTime::ZERO);
         }
-        for (index, start, end) in sim.faults.schedule() {
-            sim.queue.schedule_at(
+        match &mut self.workload {
+            Workload::Open(source) => {
+                if let Some(at) = source.next_arrival(SimTime::ZERO) {
+                    self.queue.schedule_at(at, Event::Arrival);
+                }
+            }
+            Workload::Closed(users) => {
+                // Users start at random points of their first think time, so they are not in step.
+                for user in 0..users.count() {
+                    let at = users.think();
+                    self.queue.schedule_at(at, Event::UserWake { user });
+                }
+            }
+        }
+        for (index, start, end) in self.faults.schedule() {
+            self.queue.schedule_at(
                 start,
                 Event::Fault {
                     index,
@@ -123,7 +259,7 @@ impl Simulation {
                 },
             );
             if let Some(end) = end {
-                sim.queue.schedule_at(
+                self.queue.schedule_at(
                     end,
                     Event::Fault {
                         index,
@@ -132,317 +268,60 @@ impl Simulation {
                 );
             }
         }
-        sim.queue
-            .schedule_at(interval.min(sim.end), Event::MetricsTick);
-        sim
+        if let Some(every) = self.health_every {
+            let n = self.nodes.len() as u64;
+            for node in 0..self.nodes.len() as u32 {
+                // Staggered, so probes of different nodes do not all land at once.
+                let offset = SimTime(every.0 / n.max(1) * node as u64);
+                self.queue
+                    .schedule_at(offset.saturating_add(every), Event::HealthCheck { node });
+            }
+        }
+        if let Some(a) = &self.autoscaler {
+            self.queue.schedule_at(a.every(), Event::Autoscale);
+        }
+        self.queue
+            .schedule_at(self.interval.min(self.end), Event::MetricsTick);
     }
 
-    /// Runs to the end and returns the summary; checks request conservation first.
-    pub fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
-        let wall = std::time::Instant::now();
-        while let Some((now, event)) = self.queue.pop() {
-            if now > self.end {
-                break;
-            }
-            self.handle(now, event);
-            if self.requests.len() as u64 > self.max_in_flight {
-                self.stopped_reason = Some(format!(
-                    "overload: more than {} requests in flight at {:.3}s (limits.max_in_flight)",
-                    self.max_in_flight,
-                    now.as_secs_f64()
-                ));
-                break;
-            }
-            if self.source.exhausted() && self.requests.is_empty() {
-                // A finite workload has drained: nothing more can happen that matters.
-                break;
-            }
-        }
-        let now = self.queue.now().min(self.end);
-        if now > self.interval_start || self.recorder.series.rows.is_empty() {
-            self.close_interval(now);
-        }
-        let wall_seconds = wall.elapsed().as_secs_f64();
-        self.finish(cfg, now, wall_seconds)
-    }
-
-    #[inline]
-    fn handle(&mut self, now: SimTime, event: Event) {
-        match event {
-            Event::Arrival => {
-                if let Some(gap) = self.source.next_gap() {
-                    self.queue.schedule_in(gap, Event::Arrival);
-                }
-                self.recorder.issued();
-                let request = self.requests.insert(Request {
-                    issued_at: now,
-                    attempt: None,
-                    attempts: 0,
-                });
-                self.start_attempt(now, request);
-            }
-            Event::ServiceDone {
-                node,
-                epoch,
-                attempt,
-            } => {
-                if self.nodes[node as usize].epoch() != epoch {
-                    return; // the node crashed while serving it; already failed then
-                }
-                if let Some((next, service)) = self.nodes[node as usize].finish(now) {
-                    if let Some(a) = self.attempts.get_mut(next) {
-                        a.started_at = now;
-                    }
-                    self.queue.schedule_in(
-                        service,
-                        Event::ServiceDone {
-                            node,
-                            epoch,
-                            attempt: next,
-                        },
-                    );
-                }
-                self.attempt_succeeded(now, attempt);
-            }
-            Event::Timeout {
-                request,
-                attempt_no,
-            } => {
-                let live = self
-                    .requests
-                    .get(request)
-                    .is_some_and(|r| r.attempts == attempt_no);
-                if live {
-                    // The server's work goes on: a timed-out client does not cancel it.
-                    self.end_request(request, Err(FailReason::Timeout), now);
-                }
-            }
-            Event::Fault { index, phase } => self.fault(now, index, phase),
-            Event::MetricsTick => {
-                self.close_interval(now);
-                let next = now.saturating_add(self.interval).min(self.end);
-                if next > now {
-                    self.queue.schedule_at(next, Event::MetricsTick);
-                }
-            }
-        }
-    }
-
-    /// Sends a new attempt of `request` through the balancer to a node.
-    #[inline]
-    fn start_attempt(&mut self, now: SimTime, request: Handle) {
-        let attempt_no = {
-            let r = self.requests.get_mut(request).expect("live request");
-            r.attempts += 1;
-            r.attempts
-        };
-        let Some(node) = self.balancer.pick(&self.nodes) else {
-            self.end_request(request, Err(FailReason::Rejected), now);
-            return;
-        };
-        let attempt = self.attempts.insert(Attempt {
-            request,
-            enqueued_at: now,
-            started_at: now,
-            node,
-        });
-        if let Some(r) = self.requests.get_mut(request) {
-            r.attempt = Some(attempt);
-        }
-        if let Some(t) = self.timeout {
-            self.queue.schedule_in(
-                t,
-                Event::Timeout {
-                    request,
-                    attempt_no,
-                },
-            );
-        }
+    /// Changes a node's state, keeping counts of nodes on and up (for cost and availability).
+    fn set_node_state(&mut self, node: u32, to: NodeState, now: SimTime) {
         let n = &mut self.nodes[node as usize];
-        match n.arrive(attempt, now) {
-            Admission::Start(service) => {
-                let epoch = n.epoch();
-                self.queue.schedule_in(
-                    service,
-                    Event::ServiceDone {
-                        node,
-                        epoch,
-                        attempt,
-                    },
-                );
-            }
-            Admission::Queued => {}
-            Admission::QueuedDropping(victim) => {
-                self.attempt_failed(now, victim, FailReason::Rejected)
-            }
-            Admission::Rejected => self.attempt_failed(now, attempt, FailReason::Rejected),
+        let (was_on, was_up) = (n.is_on(), n.state() == NodeState::Up);
+        let joined = to == NodeState::Up && !n.in_pool();
+        n.set_state(to, now);
+        let (is_on, is_up) = (n.is_on(), n.state() == NodeState::Up);
+        if joined {
+            self.balancer.node_joined(node as usize);
         }
-    }
-
-    /// A node finished an attempt: its request succeeds, unless the client already gave up.
-    #[inline]
-    fn attempt_succeeded(&mut self, now: SimTime, attempt: Handle) {
-        let Some(a) = self.attempts.remove(attempt) else {
-            return;
-        };
-        let current = self
-            .requests
-            .get(a.request)
-            .is_some_and(|r| r.attempt == Some(attempt));
-        if current {
-            let wait = a.started_at.since(a.enqueued_at);
-            self.end_request_with_wait(a.request, Ok(()), now, wait);
-        }
-    }
-
-    fn attempt_failed(&mut self, now: SimTime, attempt: Handle, reason: FailReason) {
-        let Some(a) = self.attempts.remove(attempt) else {
-            return;
-        };
-        let current = self
-            .requests
-            .get(a.request)
-            .is_some_and(|r| r.attempt == Some(attempt));
-        if current {
-            self.end_request(a.request, Err(reason), now);
-        }
-    }
-
-    fn end_request(&mut self, request: Handle, outcome: Result<(), FailReason>, now: SimTime) {
-        self.end_request_with_wait(request, outcome, now, SimTime::ZERO);
-    }
-
-    /// Ends a request exactly once: the slab removal guarantees a second end is a no-op.
-    #[inline]
-    fn end_request_with_wait(
-        &mut self,
-        request: Handle,
-        outcome: Result<(), FailReason>,
-        now: SimTime,
-        wait: SimTime,
-    ) {
-        let Some(r) = self.requests.remove(request) else {
-            return;
-        };
-        match outcome {
-            Ok(()) => self.recorder.succeeded(r.issued_at, now, wait),
-            Err(reason) => self.recorder.failed(reason),
-        }
-    }
-
-    fn fault(&mut self, now: SimTime, index: u32, phase: FaultPhase) {
-        self.faults.set_active(index, phase == FaultPhase::Start);
-        match (self.faults.spec(index).clone(), phase) {
-            (FaultSpec::Crash { node, .. }, FaultPhase::Start) => {
-                let waiting = self.nodes[node as usize].crash(now);
-                for a in waiting {
-                    self.attempt_failed(now, a, FailReason::Crash);
-                }
-                // Attempts in service there are void now; fail them in slot order.
-                let in_service: Vec<Handle> = self
-                    .attempts
-                    .iter()
-                    .filter(|(_, a)| a.node == node)
-                    .map(|(h, _)| h)
-                    .collect();
-                for a in in_service {
-                    self.attempt_failed(now, a, FailReason::Crash);
-                }
-            }
-            (FaultSpec::Crash { node, .. }, FaultPhase::End) => {
-                self.nodes[node as usize].restart(now)
-            }
-        }
-    }
-
-    fn close_interval(&mut self, now: SimTime) {
-        let start = self.interval_start;
-        self.interval_start = now;
-        let queue_len = self.nodes.iter().map(|n| n.queue_len() as u64).collect();
-        let busy = self.nodes.iter().map(|n| n.busy() as u64).collect();
-        let up = self.nodes.iter().filter(|n| n.is_up()).count() as u32;
-        let active = self.faults.active_labels();
-        self.recorder.close_interval(
-            start,
-            self.requests.len() as u64,
-            queue_len,
-            busy,
-            up,
-            active,
-        );
-    }
-
-    fn finish(
-        self,
-        cfg: &RunConfig,
-        now: SimTime,
-        wall_seconds: f64,
-    ) -> Result<RunOutput, InvariantViolation> {
-        let rec = &self.recorder;
-        let in_flight = self.requests.len() as u64;
-        let failed = rec.failed_total();
-        if rec.issued != rec.succeeded + failed + in_flight {
-            return Err(InvariantViolation(format!(
-                "request conservation: issued {} != succeeded {} + failed {} + in flight {} (seed {}; reproduce with: scalesim run {} --seed {})",
-                rec.issued, rec.succeeded, failed, in_flight, cfg.seed(), cfg.experiment, cfg.seed()
-            )));
-        }
-        let measured_s = now.since(cfg.spec.warmup.0).as_secs_f64();
-        let l = &rec.latency;
-        let summary = Summary {
-            experiment: cfg.experiment.clone(),
-            variant: cfg.variant.clone(),
-            seed: cfg.seed(),
-            config_hash: cfg.config_hash.clone(),
-            sim_seconds: now.as_secs_f64(),
-            events: self.queue.events_processed(),
-            wall_seconds,
-            stopped_reason: self.stopped_reason.clone(),
-            requests: RequestCounts {
-                issued: rec.issued,
-                succeeded: rec.succeeded,
-                failed,
-                in_flight,
-            },
-            failed_by_reason: FailReason::ALL
-                .iter()
-                .map(|r| (r.name().to_string(), rec.failed[r.index()]))
-                .collect(),
-            latency_ms: LatencySummary {
-                mean: l.mean_ms(),
-                p50: l.quantile_ms(0.5),
-                p95: l.quantile_ms(0.95),
-                p99: l.quantile_ms(0.99),
-                p999: l.quantile_ms(0.999),
-                max: l.max_ms(),
-            },
-            wait_ms: WaitSummary {
-                mean: if rec.succeeded_after_warmup == 0 {
-                    0.0
-                } else {
-                    rec.wait_sum_ns as f64 / rec.succeeded_after_warmup as f64 / 1e6
-                },
-            },
-            throughput_rps: if measured_s > 0.0 {
-                rec.succeeded_after_warmup as f64 / measured_s
+        if was_on != is_on {
+            self.node_ns += self.nodes_on as u128 * now.since(self.nodes_on_since).0 as u128;
+            self.nodes_on_since = now;
+            if is_on {
+                self.nodes_on += 1;
             } else {
-                0.0
-            },
-            nodes: self
-                .nodes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| NodeSummary {
-                    node: i as u32,
-                    served: n.served(),
-                    utilisation: n.utilisation(now),
-                })
-                .collect(),
-        };
-        Ok(RunOutput {
-            summary,
-            series: self.recorder.series,
-            batches: self.recorder.batches,
-        })
+                self.nodes_on -= 1;
+            }
+            self.peak_nodes = self.peak_nodes.max(self.nodes_on);
+        }
+        if was_up != is_up {
+            if is_up {
+                self.nodes_up += 1;
+                if let Some(since) = self.down_since.take() {
+                    self.down_ns += now.since(since).0;
+                }
+                if let Some(rf) = &mut self.random_failures {
+                    let ttf = rf.time_to_failure(node as usize);
+                    let lifecycle = self.nodes[node as usize].lifecycle();
+                    self.queue
+                        .schedule_in(ttf, Event::RandomFailure { node, lifecycle });
+                }
+            } else {
+                self.nodes_up -= 1;
+                if self.nodes_up == 0 {
+                    self.down_since = Some(now);
+                }
+            }
+        }
     }
 }

@@ -1,72 +1,144 @@
-//! An app node: a pool of workers with a queue in front. It decides what happens to each
-//! attempt that reaches it and draws service times from its own stream, `"node/<i>"`.
+//! An app node: a pool of workers with a queue in front, a lifecycle (provisioning,
+//! start-up, up, draining, crashed), load-dependent slowdown, a cold start, a connection
+//! pool to the dependency, and the faults that can afflict it. Draws service times and
+//! injected errors from its own stream, `"node/<i>"`.
 
 use super::request::Handle;
-use crate::config::model::{DisciplineSpec, NodesSpec, QueueFullSpec};
+use crate::config::model::{ColdStartSpec, DisciplineSpec, NodesSpec, QueueFullSpec, SlowdownSpec};
 use crate::engine::{stream, Distribution, SimTime, Stream};
+use rand::Rng;
 use std::collections::VecDeque;
 
-/// What a node did with an arriving attempt.
+/// Where a node is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admission {
-    /// A worker took it at once; it will finish after this service time.
-    Start(SimTime),
-    /// It waits in the queue.
+pub enum NodeState {
+    /// Not provisioned: costs nothing, serves nothing.
+    Off,
+    /// Ordered, not yet booting (the autoscaler's provisioning delay); costs money.
+    Provisioning,
+    /// Booting; refuses connections.
+    Starting,
+    /// Serving.
+    Up,
+    /// Taken out by scale-in: finishes its work, then turns off.
+    Draining,
+    /// Crashed: refuses connections until restarted.
+    Crashed,
+}
+
+/// What a node's queue did with an attempt no worker could take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// It waits.
     Queued,
-    /// It waits in the queue, and this older attempt was pushed out to make room.
-    QueuedDropping(Handle),
-    /// The node refused it (queue full, or the node is down).
+    /// It waits, and this older attempt was pushed out.
+    Dropping(Handle),
+    /// The queue is full.
     Rejected,
 }
 
 /// One app node.
 pub struct Node {
+    state: NodeState,
+    in_pool: bool,
+    lifecycle: u32,
+    epoch: u32,
     workers: u32,
+    capacity: u32,
     busy: u32,
-    queue: VecDeque<Handle>,
+    queue: VecDeque<(Handle, u8)>,
     queue_limit: Option<usize>,
     queue_full: QueueFullSpec,
     lifo: bool,
-    service: Distribution,
+    service: Vec<Distribution>,
+    slowdown: Option<SlowdownSpec>,
+    cold: Option<ColdStartSpec>,
+    up_since: SimTime,
+    slow_factor: f64,
+    fail_probability: f64,
+    partitioned: bool,
+    pool_size: u32,
+    pool_in_use: u32,
+    pool_waiters: VecDeque<Handle>,
     rng: Stream,
-    up: bool,
-    /// Bumped on each crash, so completions scheduled before it are recognised as void.
-    epoch: u32,
-    /// Worker-nanoseconds spent serving, for utilisation.
     busy_ns: u128,
-    busy_since: SimTime,
+    capacity_ns: u128,
+    since: SimTime,
     served: u64,
+    errors: u64,
+    rejected: u64,
+    recent_ok: u32,
+    recent_err: u32,
+    peak_queue: usize,
 }
 
 impl Node {
-    /// Node `index` built from the model's `nodes` section in run `seed`.
-    pub fn new(index: u32, spec: &NodesSpec, seed: u64) -> Node {
+    /// Node `index` built from the model's `nodes` section; `service` holds one
+    /// distribution per request kind (index 0 is the default).
+    pub fn new(index: u32, spec: &NodesSpec, service: Vec<Distribution>, seed: u64) -> Node {
         Node {
+            state: NodeState::Off,
+            in_pool: false,
+            lifecycle: 0,
+            epoch: 0,
             workers: spec.workers,
+            capacity: spec.workers,
             busy: 0,
             queue: VecDeque::new(),
             queue_limit: spec.queue_limit.map(|q| q as usize),
             queue_full: spec.queue_full,
             lifo: spec.discipline == DisciplineSpec::Lifo,
-            service: spec.service.resolve(),
+            service,
+            slowdown: spec.slowdown.clone(),
+            cold: spec.cold_start.clone(),
+            up_since: SimTime::ZERO,
+            slow_factor: 1.0,
+            fail_probability: 0.0,
+            partitioned: false,
+            pool_size: spec.dependency_pool.unwrap_or(u32::MAX),
+            pool_in_use: 0,
+            pool_waiters: VecDeque::new(),
             rng: stream(seed, &format!("node/{index}")),
-            up: true,
-            epoch: 0,
             busy_ns: 0,
-            busy_since: SimTime::ZERO,
+            capacity_ns: 0,
+            since: SimTime::ZERO,
             served: 0,
+            errors: 0,
+            rejected: 0,
+            recent_ok: 0,
+            recent_err: 0,
+            peak_queue: 0,
         }
     }
 
-    /// True when the balancer may send attempts here.
+    /// The node's state.
     #[inline]
-    pub fn is_routable(&self) -> bool {
-        self.up
+    pub fn state(&self) -> NodeState {
+        self.state
     }
 
-    /// True when the node is running.
-    pub fn is_up(&self) -> bool {
-        self.up
+    /// Whether the balancer has this node in its pool (it may have crashed since).
+    #[inline]
+    pub fn in_pool(&self) -> bool {
+        self.in_pool
+    }
+
+    /// Whether the node is provisioned (and so costs money).
+    pub fn is_on(&self) -> bool {
+        self.state != NodeState::Off
+    }
+
+    /// The lifecycle generation: bumped by a crash or a scale-in so that pending start-up
+    /// and failure events for the old life are recognised as void.
+    #[inline]
+    pub fn lifecycle(&self) -> u32 {
+        self.lifecycle
+    }
+
+    /// The crash epoch stamped on service completions.
+    #[inline]
+    pub fn epoch(&self) -> u32 {
+        self.epoch
     }
 
     /// Attempts in service or waiting: the load the balancer sees.
@@ -75,7 +147,7 @@ impl Node {
         self.busy + self.queue.len() as u32
     }
 
-    /// Workers serving right now.
+    /// Workers held right now.
     pub fn busy(&self) -> u32 {
         self.busy
     }
@@ -85,97 +157,245 @@ impl Node {
         self.queue.len()
     }
 
-    /// The current crash epoch (stamped on completions).
-    #[inline]
-    pub fn epoch(&self) -> u32 {
-        self.epoch
-    }
-
     /// Attempts this node finished serving.
     pub fn served(&self) -> u64 {
         self.served
     }
 
-    /// Worker-seconds spent serving up to `now`, divided by worker-seconds available.
+    /// Attempts that failed here with an injected error.
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// Attempts its full queue turned away.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// The longest its queue has been.
+    pub fn peak_queue(&self) -> usize {
+        self.peak_queue
+    }
+
+    /// Whether the network between the balancer and this node is cut.
+    #[inline]
+    pub fn partitioned(&self) -> bool {
+        self.partitioned
+    }
+
+    fn account(&mut self, now: SimTime) {
+        let dt = now.since(self.since).0 as u128;
+        self.busy_ns += self.busy as u128 * dt;
+        if self.state == NodeState::Up || self.state == NodeState::Draining {
+            self.capacity_ns += self.capacity as u128 * dt;
+        }
+        self.since = now;
+    }
+
+    /// Worker-nanoseconds held, and worker-nanoseconds available while up, until `now`.
+    pub fn integrals(&self, now: SimTime) -> (u128, u128) {
+        let dt = now.since(self.since).0 as u128;
+        let up = matches!(self.state, NodeState::Up | NodeState::Draining);
+        (
+            self.busy_ns + self.busy as u128 * dt,
+            self.capacity_ns + if up { self.capacity as u128 * dt } else { 0 },
+        )
+    }
+
+    /// Share of the worker time available while up that was spent serving.
     pub fn utilisation(&self, now: SimTime) -> f64 {
-        let busy = self.busy_ns + self.busy as u128 * now.since(self.busy_since).0 as u128;
-        let avail = self.workers as u128 * now.0 as u128;
-        if avail == 0 {
+        let (busy, cap) = self.integrals(now);
+        if cap == 0 {
             0.0
         } else {
-            busy as f64 / avail as f64
+            (busy as f64 / cap as f64).min(1.0)
         }
     }
 
-    #[inline]
-    fn account(&mut self, now: SimTime) {
-        self.busy_ns += self.busy as u128 * now.since(self.busy_since).0 as u128;
-        self.busy_since = now;
+    /// Moves to `state` at `now` (keeps the time integrals right).
+    pub fn set_state(&mut self, state: NodeState, now: SimTime) {
+        self.account(now);
+        if state == NodeState::Up && self.state != NodeState::Up {
+            self.up_since = now;
+            self.in_pool = true;
+        }
+        if matches!(state, NodeState::Draining | NodeState::Off) {
+            self.in_pool = false;
+            self.lifecycle = self.lifecycle.wrapping_add(1);
+        }
+        self.state = state;
     }
 
-    /// An attempt arrives at `now`.
+    /// Takes a free worker if there is one.
     #[inline]
-    pub fn arrive(&mut self, attempt: Handle, now: SimTime) -> Admission {
-        if !self.up {
-            return Admission::Rejected;
-        }
-        if self.busy < self.workers {
+    pub fn try_take_worker(&mut self, now: SimTime) -> bool {
+        if self.busy < self.capacity {
             self.account(now);
             self.busy += 1;
-            return Admission::Start(self.service.sample(&mut self.rng));
+            true
+        } else {
+            false
         }
+    }
+
+    /// Releases a worker (the caller has found no waiting attempt for it to take).
+    #[inline]
+    pub fn release_worker(&mut self, now: SimTime) {
+        self.account(now);
+        self.busy = self.busy.saturating_sub(1);
+    }
+
+    /// Whether a released worker may take more work (not when capacity was cut below busy).
+    #[inline]
+    pub fn worker_may_continue(&self) -> bool {
+        self.busy <= self.capacity
+    }
+
+    /// Puts an attempt in the queue, applying the queue's limit and policy.
+    #[inline]
+    pub fn enqueue(&mut self, attempt: Handle, kind: u8) -> Enqueued {
         match self.queue_limit {
-            Some(limit) if self.queue.len() >= limit => match self.queue_full {
-                QueueFullSpec::Reject => Admission::Rejected,
-                QueueFullSpec::DropOldest => match self.queue.pop_front() {
-                    Some(victim) => {
-                        self.queue.push_back(attempt);
-                        Admission::QueuedDropping(victim)
+            Some(limit) if self.queue.len() >= limit => {
+                self.rejected += 1;
+                match self.queue_full {
+                    QueueFullSpec::DropOldest if limit > 0 => {
+                        let (victim, _) = self.queue.pop_front().expect("queue is full");
+                        self.queue.push_back((attempt, kind));
+                        Enqueued::Dropping(victim)
                     }
-                    // A zero-length queue has nothing to drop.
-                    None => Admission::Rejected,
-                },
-            },
+                    _ => Enqueued::Rejected,
+                }
+            }
             _ => {
-                self.queue.push_back(attempt);
-                Admission::Queued
+                self.queue.push_back((attempt, kind));
+                self.peak_queue = self.peak_queue.max(self.queue.len());
+                Enqueued::Queued
             }
         }
     }
 
-    /// A worker finished at `now`. Returns the next waiting attempt it takes, with its
-    /// service time, if any waits.
+    /// The next waiting attempt for a free worker (FIFO or LIFO).
     #[inline]
-    pub fn finish(&mut self, now: SimTime) -> Option<(Handle, SimTime)> {
-        self.served += 1;
-        let next = if self.lifo {
+    pub fn pop_waiting(&mut self) -> Option<(Handle, u8)> {
+        if self.lifo {
             self.queue.pop_back()
         } else {
             self.queue.pop_front()
-        };
-        match next {
-            Some(h) => Some((h, self.service.sample(&mut self.rng))),
+        }
+    }
+
+    /// The service time of an attempt of `kind` starting now, and whether an injected
+    /// fault makes it fail (fast) instead.
+    #[inline]
+    pub fn service_time(&mut self, kind: u8, now: SimTime) -> (SimTime, bool) {
+        if self.fail_probability > 0.0 && self.rng.random::<f64>() < self.fail_probability {
+            self.errors += 1;
+            self.recent_err += 1;
+            // Failing fast: an error page costs about a millisecond.
+            return (SimTime::from_millis(1), true);
+        }
+        self.recent_ok += 1;
+        let mut factor = self.slow_factor;
+        if let Some(s) = &self.slowdown {
+            let f =
+                1.0 + s.per_busy_worker * self.busy as f64 + s.per_queued * self.queue.len() as f64;
+            factor *= f.min(s.max_factor);
+        }
+        if let Some(c) = &self.cold {
+            let age = now.since(self.up_since).0 as f64;
+            let lasting = c.lasting.ns() as f64;
+            if age < lasting {
+                factor *= c.factor - (c.factor - 1.0) * age / lasting;
+            }
+        }
+        let d = &self.service[(kind as usize).min(self.service.len() - 1)];
+        (d.sample_scaled(&mut self.rng, factor), false)
+    }
+
+    /// Records a finished attempt.
+    #[inline]
+    pub fn record_served(&mut self) {
+        self.served += 1;
+    }
+
+    /// Takes a connection to the dependency, or queues `attempt` for one (false).
+    #[inline]
+    pub fn acquire_connection(&mut self, attempt: Handle) -> bool {
+        if self.pool_in_use < self.pool_size {
+            self.pool_in_use += 1;
+            true
+        } else {
+            self.pool_waiters.push_back(attempt);
+            false
+        }
+    }
+
+    /// Returns a connection; the next waiter (if any) gets it at once.
+    #[inline]
+    pub fn release_connection(&mut self) -> Option<Handle> {
+        match self.pool_waiters.pop_front() {
+            Some(next) => Some(next),
             None => {
-                self.account(now);
-                self.busy -= 1;
+                self.pool_in_use = self.pool_in_use.saturating_sub(1);
                 None
             }
         }
     }
 
-    /// The node crashes at `now`: it stops, and returns the attempts that were waiting.
-    /// (Attempts in service are voided by the epoch change; the caller fails them.)
+    /// The node crashes at `now`: everything waiting or in service here is lost. Returns
+    /// the attempts that were waiting (for a worker or a connection).
     pub fn crash(&mut self, now: SimTime) -> Vec<Handle> {
-        self.account(now);
-        self.up = false;
+        self.set_state(NodeState::Crashed, now);
+        self.lifecycle = self.lifecycle.wrapping_add(1);
         self.busy = 0;
+        self.pool_in_use = 0;
         self.epoch = self.epoch.wrapping_add(1);
-        self.queue.drain(..).collect()
+        let mut lost: Vec<Handle> = self.queue.drain(..).map(|(h, _)| h).collect();
+        lost.extend(self.pool_waiters.drain(..));
+        lost
     }
 
-    /// The node is back at `now`, empty.
-    pub fn restart(&mut self, now: SimTime) {
+    /// Sets the slowdown factor of a `Slow` fault (1 = normal).
+    pub fn set_slow_factor(&mut self, factor: f64) {
+        self.slow_factor = factor;
+    }
+
+    /// Cuts the workers to `workers` (or restores them with `None`).
+    pub fn set_capacity(&mut self, workers: Option<u32>, now: SimTime) {
         self.account(now);
-        self.up = true;
+        self.capacity = workers.unwrap_or(self.workers).min(self.workers);
+    }
+
+    /// Spare workers after a capacity change (so waiting attempts can start).
+    pub fn spare_workers(&self) -> u32 {
+        self.capacity.saturating_sub(self.busy)
+    }
+
+    /// Sets the probability that an attempt fails fast with an error.
+    pub fn set_fail_probability(&mut self, p: f64) {
+        self.fail_probability = p;
+    }
+
+    /// Cuts or restores the network path from the balancer.
+    pub fn set_partitioned(&mut self, cut: bool) {
+        self.partitioned = cut;
+    }
+
+    /// A health probe: does the node answer in time, and (for a deep check) have most of its
+    /// recent requests succeeded? Resets the recent counts.
+    pub fn probe(&mut self, timeout: SimTime, deep: bool) -> bool {
+        let (ok, err) = (self.recent_ok, self.recent_err);
+        self.recent_ok = 0;
+        self.recent_err = 0;
+        if self.state != NodeState::Up || self.partitioned {
+            return false;
+        }
+        if deep && err > 0 && err >= ok {
+            return false;
+        }
+        // The probe waits behind the queue: an overloaded node fails its health check too.
+        let mean_ns = self.service[0].mean_ns() * self.slow_factor;
+        let wait_ns = self.queue.len() as f64 / self.capacity.max(1) as f64 * mean_ns;
+        wait_ns < timeout.0 as f64
     }
 }

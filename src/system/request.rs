@@ -15,27 +15,47 @@ pub struct Handle {
     pub gen: u32,
 }
 
-/// Why a request failed; the summary counts each.
+/// Why a request (or an attempt) failed; the summary counts each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FailReason {
     /// The client gave up waiting.
     Timeout,
-    /// A node's full queue refused it, or no node could take it.
+    /// A full queue (at a node or downstream) turned it away.
     Rejected,
-    /// The node it was on crashed.
+    /// The node it was sent to was down and refused the connection.
+    Refused,
+    /// The node answered with an error (an injected failure).
+    Error,
+    /// The node it was on crashed while it was there.
     Crash,
+    /// The balancer had no node to send it to.
+    Unavailable,
+    /// The client's own adaptive throttle refused to send it.
+    Throttled,
 }
 
 impl FailReason {
     /// Every reason, in the order columns and tables list them.
-    pub const ALL: [FailReason; 3] = [FailReason::Timeout, FailReason::Rejected, FailReason::Crash];
+    pub const ALL: [FailReason; 7] = [
+        FailReason::Timeout,
+        FailReason::Rejected,
+        FailReason::Refused,
+        FailReason::Error,
+        FailReason::Crash,
+        FailReason::Unavailable,
+        FailReason::Throttled,
+    ];
 
     /// The name used in summaries and CSV columns.
     pub fn name(self) -> &'static str {
         match self {
             FailReason::Timeout => "timeout",
             FailReason::Rejected => "rejected",
+            FailReason::Refused => "refused",
+            FailReason::Error => "error",
             FailReason::Crash => "crash",
+            FailReason::Unavailable => "unavailable",
+            FailReason::Throttled => "throttled",
         }
     }
 
@@ -45,15 +65,26 @@ impl FailReason {
     }
 }
 
+/// No user: the request came from the open-loop source.
+pub const NO_USER: u32 = u32::MAX;
+
 /// What the client sees of one logical request.
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
     /// When the user issued it (the start of its latency).
     pub issued_at: SimTime,
-    /// The attempt currently in progress, if any.
-    pub attempt: Option<Handle>,
+    /// The user who sent it, or `NO_USER`.
+    pub user: u32,
+    /// Its kind (index into the workload's mix).
+    pub kind: u8,
     /// Attempts made so far (1 for the first try).
     pub attempts: u32,
+    /// The attempt the client is waiting for, if any (none while backing off).
+    pub current: Option<Handle>,
+    /// Some node has completed its work (what an idempotency key lets a node recognise).
+    pub served: bool,
+    /// The previous backoff (for decorrelated jitter).
+    pub last_backoff: SimTime,
 }
 
 /// One try of a request at a node: the server-side work, which may outlive the client's wait.
@@ -63,10 +94,16 @@ pub struct Attempt {
     pub request: Handle,
     /// When the attempt reached the node's queue.
     pub enqueued_at: SimTime,
-    /// When a worker took it (equal to `enqueued_at` when none had to wait).
+    /// When a worker took it.
     pub started_at: SimTime,
+    /// When its client stops waiting for it (`SimTime::NEVER` without a timeout).
+    pub deadline: SimTime,
     /// The node serving it.
     pub node: u32,
+    /// The request's kind.
+    pub kind: u8,
+    /// An injected error will fail it when its service ends.
+    pub failing: bool,
 }
 
 /// A slab of `T` addressed by generation-checked handles.

@@ -1,0 +1,160 @@
+//! The downstream dependency every request calls (a database, a payment API): one pool of
+//! workers with a queue, shared by all nodes. It can stall (stop answering) as a fault.
+//! Draws service times from its own stream, `"dependency"`.
+
+use super::request::Handle;
+use crate::config::model::DependencySpec;
+use crate::engine::{stream, Distribution, SimTime, Stream};
+use std::collections::VecDeque;
+
+/// What the dependency did with a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// Started at once; done after this long.
+    Start(SimTime),
+    /// Waiting for a worker.
+    Queued,
+    /// Refused: the queue is full.
+    Rejected,
+}
+
+/// The shared dependency.
+pub struct Dependency {
+    workers: u32,
+    busy: u32,
+    queue: VecDeque<Handle>,
+    queue_limit: Option<usize>,
+    service: Distribution,
+    rng: Stream,
+    stalled_until: Option<SimTime>,
+    /// Drop a waiting call whose deadline has passed (when deadlines propagate).
+    pub deadline_check: bool,
+    busy_ns: u128,
+    since: SimTime,
+    served: u64,
+    peak_queue: usize,
+}
+
+impl Dependency {
+    /// The dependency of a model in run `seed`.
+    pub fn new(spec: &DependencySpec, seed: u64) -> Dependency {
+        Dependency {
+            workers: spec.workers,
+            busy: 0,
+            queue: VecDeque::new(),
+            queue_limit: spec.queue_limit.map(|q| q as usize),
+            service: spec.service.resolve(),
+            rng: stream(seed, "dependency"),
+            stalled_until: None,
+            deadline_check: spec.deadline_check,
+            busy_ns: 0,
+            since: SimTime::ZERO,
+            served: 0,
+            peak_queue: 0,
+        }
+    }
+
+    fn account(&mut self, now: SimTime) {
+        self.busy_ns += self.busy as u128 * now.since(self.since).0 as u128;
+        self.since = now;
+    }
+
+    /// The time until which it is stalled, if it is.
+    #[inline]
+    pub fn stalled_until(&self, now: SimTime) -> Option<SimTime> {
+        self.stalled_until.filter(|&t| t > now)
+    }
+
+    /// A call arrives.
+    #[inline]
+    pub fn arrive(&mut self, call: Handle, now: SimTime) -> Call {
+        if self.stalled_until(now).is_none() && self.busy < self.workers {
+            self.account(now);
+            self.busy += 1;
+            return Call::Start(self.service.sample(&mut self.rng));
+        }
+        match self.queue_limit {
+            Some(limit) if self.queue.len() >= limit => Call::Rejected,
+            _ => {
+                self.queue.push_back(call);
+                self.peak_queue = self.peak_queue.max(self.queue.len());
+                Call::Queued
+            }
+        }
+    }
+
+    /// A worker finished a call. The caller then offers it waiting calls with `next_waiting`.
+    #[inline]
+    pub fn finish(&mut self) {
+        self.served += 1;
+    }
+
+    /// The next waiting call, for a worker that just became free (none while stalled).
+    #[inline]
+    pub fn next_waiting(&mut self, now: SimTime) -> Option<Handle> {
+        if self.stalled_until(now).is_some() {
+            return None;
+        }
+        self.queue.pop_front()
+    }
+
+    /// A service time for a call a worker takes from the queue.
+    #[inline]
+    pub fn sample_service(&mut self) -> SimTime {
+        self.service.sample(&mut self.rng)
+    }
+
+    /// A worker goes idle.
+    #[inline]
+    pub fn release_worker(&mut self, now: SimTime) {
+        self.account(now);
+        self.busy = self.busy.saturating_sub(1);
+    }
+
+    /// Takes an idle worker (after a stall ends), if there is one.
+    pub fn take_idle_worker(&mut self, now: SimTime) -> bool {
+        if self.busy < self.workers && !self.queue.is_empty() {
+            self.account(now);
+            self.busy += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Stops answering until `until`.
+    pub fn stall(&mut self, until: SimTime) {
+        self.stalled_until = Some(until);
+    }
+
+    /// Calls waiting.
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Workers busy.
+    pub fn busy(&self) -> u32 {
+        self.busy
+    }
+
+    /// Calls served.
+    pub fn served(&self) -> u64 {
+        self.served
+    }
+
+    /// Longest queue seen.
+    pub fn peak_queue(&self) -> usize {
+        self.peak_queue
+    }
+
+    /// Share of worker time busy until `now`.
+    pub fn utilisation(&self, now: SimTime) -> f64 {
+        let busy = self.busy_ns + self.busy as u128 * now.since(self.since).0 as u128;
+        let avail = self.workers as u128 * now.0 as u128;
+        if avail == 0 {
+            0.0
+        } else {
+            busy as f64 / avail as f64
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The run loop, the metrics intervals, and the summary at the end of a run.
+
+use super::node::NodeState;
+use super::request::FailReason;
+use super::Simulation;
+use crate::config::RunConfig;
+use crate::engine::SimTime;
+use crate::metrics::summary::{
+    nines, Availability, Cost, DependencySummary, LatencySummary, NodeSummary, RequestCounts,
+    Summary, WaitSummary,
+};
+use crate::metrics::{Gauges, TimeSeries};
+use crate::validate::batch_means::BatchMeans;
+
+/// The result of one run: its summary and its time series.
+pub struct RunOutput {
+    /// The figures of the run.
+    pub summary: Summary,
+    /// One row per metrics interval.
+    pub series: TimeSeries,
+    /// Batch means of response and wait, when they were asked for (validate).
+    pub batches: Option<BatchMeans>,
+}
+
+/// A bug in the simulator found at the end of a run (never a user error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvariantViolation(pub String);
+
+impl std::fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "internal invariant violated (this is a bug in scalesim): {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvariantViolation {}
+
+/// Intervals in a row that must meet the goodput bar to count as recovered.
+const RECOVERY_INTERVALS: usize = 5;
+/// The share of the offered load that goodput must reach to count as recovered.
+const RECOVERY_SHARE: f64 = 0.9;
+
+impl Simulation {
+    /// Runs to the end and returns the summary; checks request conservation first.
+    pub fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+        let wall = std::time::Instant::now();
+        while let Some((now, event)) = self.queue.pop() {
+            if now > self.end {
+                break;
+            }
+            self.handle(now, event);
+            if self.requests.len() as u64 > self.max_in_flight {
+                self.stopped_reason = Some(format!(
+                    "overload: more than {} requests in flight at {:.3}s (limits.max_in_flight)",
+                    self.max_in_flight,
+                    now.as_secs_f64()
+                ));
+                break;
+            }
+            if self.requests.is_empty() && self.workload_exhausted() {
+                // A finite workload has drained: nothing more can happen that matters.
+                break;
+            }
+        }
+        let now = self.queue.now().min(self.end);
+        if now > self.interval_start || self.recorder.series.rows.is_empty() {
+            self.close_interval(now);
+        }
+        let wall_seconds = wall.elapsed().as_secs_f64();
+        self.finish(cfg, now, wall_seconds)
+    }
+
+    fn workload_exhausted(&self) -> bool {
+        match &self.workload {
+            super::Workload::Open(s) => s.exhausted(),
+            super::Workload::Closed(_) => false,
+        }
+    }
+
+    fn cost_so_far(&self, now: SimTime) -> (f64, f64) {
+        let ns = self.node_ns + self.nodes_on as u128 * now.since(self.nodes_on_since).0 as u128;
+        let node_seconds = ns as f64 / 1e9;
+        (
+            node_seconds,
+            node_seconds / 3600.0 * self.price_per_node_hour,
+        )
+    }
+
+    pub(super) fn close_interval(&mut self, now: SimTime) {
+        let start = self.interval_start;
+        self.interval_start = now;
+        let gauges = Gauges {
+            in_flight: self.requests.len() as u64,
+            queue_len: self.nodes.iter().map(|n| n.queue_len() as u64).collect(),
+            busy_workers: self.nodes.iter().map(|n| n.busy() as u64).collect(),
+            nodes_up: self.nodes_up,
+            nodes_on: self.nodes_on,
+            dependency_queue: self.dependency.as_ref().map_or(0, |d| d.queue_len() as u64),
+            dependency_busy: self.dependency.as_ref().map_or(0, |d| d.busy() as u64),
+            autoscaler_metric: self.autoscaler.as_ref().map_or(0.0, |a| a.last_metric),
+            cost: self.cost_so_far(now).1,
+            active_faults: self.faults.active_labels(),
+        };
+        self.recorder.close_interval(start, gauges);
+    }
+
+    /// Recovery after the trigger: the first interval starting at or after the trigger's end
+    /// from which goodput stays at 90% of the offered load for 5 intervals (or to the end).
+    fn recovery(&self, series: &TimeSeries) -> (Option<f64>, bool) {
+        let Some(trigger_end) = self.faults.trigger_end() else {
+            return (None, false);
+        };
+        let t_end = trigger_end.as_secs_f64();
+        let rows: Vec<_> = series
+            .rows
+            .iter()
+            .filter(|r| r.t_s + 1e-9 >= t_end)
+            .collect();
+        let ok = |r: &&crate::metrics::SeriesRow| {
+            r.succeeded as f64 >= RECOVERY_SHARE * r.offered as f64
+        };
+        for i in 0..rows.len() {
+            let window = &rows[i..(i + RECOVERY_INTERVALS).min(rows.len())];
+            if window.len() == RECOVERY_INTERVALS && window.iter().all(ok) {
+                return (Some(rows[i].t_s - t_end), false);
+            }
+        }
+        (None, !rows.is_empty())
+    }
+
+    fn finish(
+        mut self,
+        cfg: &RunConfig,
+        now: SimTime,
+        wall_seconds: f64,
+    ) -> Result<RunOutput, InvariantViolation> {
+        let rec = &self.recorder;
+        let in_flight = self.requests.len() as u64;
+        let failed = rec.failed_total();
+        if rec.issued != rec.succeeded + failed + in_flight {
+            return Err(InvariantViolation(format!(
+                "request conservation: issued {} != succeeded {} + failed {} + in flight {} (seed {}; reproduce with: scalesim run <experiment> --seed {})",
+                rec.issued, rec.succeeded, failed, in_flight, cfg.seed(), cfg.seed()
+            )));
+        }
+        if let Some(since) = self.down_since.take() {
+            self.down_ns += now.since(since).0;
+        }
+        let rec = &self.recorder;
+        let measured_s = now.since(cfg.spec.warmup.0).as_secs_f64();
+        let per_s = |x: u64| {
+            if measured_s > 0.0 {
+                x as f64 / measured_s
+            } else {
+                0.0
+            }
+        };
+        let l = &rec.latency;
+        let (recovery_seconds, never_recovered) = self.recovery(&rec.series);
+        let ended = rec.succeeded + failed;
+        let time_share = if now.0 == 0 {
+            1.0
+        } else {
+            1.0 - self.down_ns as f64 / now.0 as f64
+        };
+        let requests_share = if ended == 0 {
+            1.0
+        } else {
+            rec.succeeded as f64 / ended as f64
+        };
+        let amplification_peak = rec
+            .series
+            .rows
+            .iter()
+            .filter(|r| r.offered > 0)
+            .map(|r| r.attempts as f64 / r.offered as f64)
+            .fold(0.0, f64::max);
+        let (node_seconds, cost) = self.cost_so_far(now);
+        let summary = Summary {
+            experiment: cfg.experiment.clone(),
+            variant: cfg.variant.clone(),
+            seed: cfg.seed(),
+            config_hash: cfg.config_hash.clone(),
+            sim_seconds: now.as_secs_f64(),
+            events: self.queue.events_processed(),
+            wall_seconds,
+            stopped_reason: self.stopped_reason.clone(),
+            requests: RequestCounts {
+                issued: rec.issued,
+                succeeded: rec.succeeded,
+                failed,
+                in_flight,
+            },
+            failed_by_reason: FailReason::ALL
+                .iter()
+                .map(|r| (r.name().to_string(), rec.failed[r.index()]))
+                .collect(),
+            latency_ms: LatencySummary {
+                mean: l.mean_ms(),
+                p50: l.quantile_ms(0.5),
+                p95: l.quantile_ms(0.95),
+                p99: l.quantile_ms(0.99),
+                p999: l.quantile_ms(0.999),
+                max: l.max_ms(),
+            },
+            wait_ms: WaitSummary {
+                mean: if rec.succeeded_after_warmup == 0 {
+                    0.0
+                } else {
+                    rec.wait_sum_ns as f64 / rec.succeeded_after_warmup as f64 / 1e6
+                },
+            },
+            throughput_rps: per_s(self.served_after_warmup),
+            goodput_rps: per_s(rec.succeeded_after_warmup),
+            attempts: rec.attempts,
+            retries: rec.retries,
+            retry_amplification: if rec.issued == 0 {
+                0.0
+            } else {
+                rec.attempts as f64 / rec.issued as f64
+            },
+            retry_amplification_peak: amplification_peak,
+            budget_denied: rec.budget_denied,
+            shed_expired: rec.shed_expired,
+            wasted_completions: rec.wasted_completions,
+            duplicate_executions: rec.duplicate_executions,
+            idempotent_replays: rec.idempotent_replays,
+            recovery_seconds,
+            never_recovered,
+            availability: Availability {
+                time_share,
+                time_nines: nines(time_share),
+                requests_share,
+                requests_nines: nines(requests_share),
+            },
+            cost: Cost {
+                node_seconds,
+                price_per_node_hour: self.price_per_node_hour,
+                total: cost,
+                peak_nodes: self.peak_nodes,
+            },
+            dependency: self.dependency.as_ref().map(|d| DependencySummary {
+                served: d.served(),
+                utilisation: d.utilisation(now),
+                peak_queue: d.peak_queue() as u64,
+            }),
+            nodes: self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, n)| {
+                    *i < cfg.model.nodes.count as usize
+                        || n.served() > 0
+                        || n.state() != NodeState::Off
+                })
+                .map(|(i, n)| NodeSummary {
+                    node: i as u32,
+                    served: n.served(),
+                    utilisation: n.utilisation(now),
+                    rejected: n.rejected(),
+                    errors: n.errors(),
+                    peak_queue: n.peak_queue() as u64,
+                })
+                .collect(),
+        };
+        Ok(RunOutput {
+            summary,
+            series: self.recorder.series,
+            batches: self.recorder.batches,
+        })
+    }
+}

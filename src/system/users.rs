@@ -1,0 +1,46 @@
+//! A closed population of users: each thinks, sends one request, waits for its outcome
+//! (success, or failure after its retries), and thinks again. The share of users active
+//! follows a shape, so a population can ramp up for a "Black Friday".
+
+use super::shape::Shape;
+use crate::engine::{stream, Distribution, SimTime, Stream};
+
+/// The users' think times, from the stream `"users"`.
+pub struct Users {
+    rng: Stream,
+    count: u32,
+    think: Distribution,
+    shape: Shape,
+}
+
+impl Users {
+    /// `count` users thinking `think` between requests, active by `shape`, in run `seed`.
+    pub fn new(count: u32, think: Distribution, shape: Shape, seed: u64) -> Users {
+        Users {
+            rng: stream(seed, "users"),
+            count,
+            think,
+            shape,
+        }
+    }
+
+    /// Users in the population.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// A think time.
+    #[inline]
+    pub fn think(&mut self) -> SimTime {
+        self.think.sample(&mut self.rng)
+    }
+
+    /// Whether user `id` is active at `now` (users 0..count × share are).
+    #[inline]
+    pub fn is_active(&self, id: u32, now: SimTime) -> bool {
+        match self.shape {
+            Shape::Constant => true,
+            _ => (id as f64) < self.count as f64 * self.shape.at(now),
+        }
+    }
+}

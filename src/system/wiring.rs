@@ -1,0 +1,631 @@
+//! The event handlers: how one component's outcome becomes another's input.
+
+use super::autoscaler::{Decision, Snapshot};
+use super::client::RetryDecision;
+use super::dependency::Call;
+use super::faults::FaultPhase;
+use super::node::{Enqueued, NodeState};
+use super::request::{Attempt, FailReason, Handle, Request, NO_USER};
+use super::{Event, Simulation, Workload};
+use crate::config::experiment::FaultSpec;
+use crate::engine::SimTime;
+
+impl Simulation {
+    /// Handles one event at `now`.
+    #[inline]
+    pub(super) fn handle(&mut self, now: SimTime, event: Event) {
+        match event {
+            Event::Arrival => {
+                if let Workload::Open(source) = &mut self.workload {
+                    if let Some(at) = source.next_arrival(now) {
+                        self.queue.schedule_at(at, Event::Arrival);
+                    }
+                }
+                self.issue(now, NO_USER);
+            }
+            Event::UserWake { user } => self.user_wake(now, user),
+            Event::Retry { request } => {
+                if self.requests.get(request).is_some() {
+                    self.send_attempt(now, request);
+                }
+            }
+            Event::Timeout {
+                request,
+                attempt_no,
+            } => {
+                let waiting = self
+                    .requests
+                    .get(request)
+                    .is_some_and(|r| r.attempts == attempt_no && r.current.is_some());
+                if waiting {
+                    // The server's work goes on: a client that gives up does not cancel it.
+                    // (With propagated deadlines, each hop drops it when it next looks.)
+                    self.attempt_failed_for_client(now, request, FailReason::Timeout);
+                }
+            }
+            Event::ServiceDone {
+                node,
+                epoch,
+                attempt,
+            } => {
+                if self.nodes[node as usize].epoch() == epoch {
+                    self.service_done(now, node, attempt);
+                }
+            }
+            Event::DependencyDone { attempt } => self.dependency_done(now, attempt),
+            Event::Lifecycle {
+                node,
+                lifecycle,
+                to,
+            } => {
+                if self.nodes[node as usize].lifecycle() == lifecycle {
+                    self.set_node_state(node, to, now);
+                    if to == NodeState::Starting {
+                        let lifecycle = self.nodes[node as usize].lifecycle();
+                        self.queue.schedule_in(
+                            self.startup,
+                            Event::Lifecycle {
+                                node,
+                                lifecycle,
+                                to: NodeState::Up,
+                            },
+                        );
+                    }
+                }
+            }
+            Event::RandomFailure { node, lifecycle } => {
+                let n = &self.nodes[node as usize];
+                if n.lifecycle() == lifecycle && n.state() == NodeState::Up {
+                    self.faults.random_failure(true);
+                    self.crash(now, node);
+                    let ttr = self
+                        .random_failures
+                        .as_mut()
+                        .map_or(SimTime::ZERO, |r| r.time_to_repair(node as usize));
+                    let lifecycle = self.nodes[node as usize].lifecycle();
+                    self.queue.schedule_in(
+                        ttr,
+                        Event::Lifecycle {
+                            node,
+                            lifecycle,
+                            to: NodeState::Starting,
+                        },
+                    );
+                }
+            }
+            Event::Fault { index, phase } => self.fault(now, index, phase),
+            Event::HealthCheck { node } => {
+                let ok = self.nodes[node as usize].probe(self.health_timeout, self.health_deep);
+                self.balancer.probe_result(node as usize, ok);
+                if let Some(every) = self.health_every {
+                    self.queue.schedule_in(every, Event::HealthCheck { node });
+                }
+            }
+            Event::Autoscale => self.autoscale(now),
+            Event::MetricsTick => {
+                self.close_interval(now);
+                let next = now.saturating_add(self.interval).min(self.end);
+                if next > now {
+                    self.queue.schedule_at(next, Event::MetricsTick);
+                }
+            }
+        }
+    }
+
+    fn user_wake(&mut self, now: SimTime, user: u32) {
+        let Workload::Closed(users) = &mut self.workload else {
+            return;
+        };
+        if users.is_active(user, now) {
+            self.issue(now, user);
+        } else {
+            // Not part of the active population yet: look again after a think time.
+            let t = users.think();
+            self.queue.schedule_in(t, Event::UserWake { user });
+        }
+    }
+
+    /// A user (or the source) issues a new request.
+    #[inline]
+    fn issue(&mut self, now: SimTime, user: u32) {
+        self.recorder.issued();
+        let kind = self.mix.pick();
+        let request = self.requests.insert(Request {
+            issued_at: now,
+            user,
+            kind,
+            attempts: 0,
+            current: None,
+            served: false,
+            last_backoff: SimTime::ZERO,
+        });
+        self.send_attempt(now, request);
+    }
+
+    /// Sends the next attempt of `request` through the balancer to a node.
+    #[inline]
+    fn send_attempt(&mut self, now: SimTime, request: Handle) {
+        let (attempt_no, user, kind, served) = {
+            let r = self.requests.get_mut(request).expect("live request");
+            r.attempts += 1;
+            (r.attempts, r.user, r.kind, r.served)
+        };
+        if self.clients.throttled(now) {
+            // Refused locally: nothing is sent and the request fails at once.
+            self.end_request(now, request, Err(FailReason::Throttled));
+            return;
+        }
+        self.recorder.attempt(attempt_no > 1);
+        if attempt_no == 1 {
+            self.clients.first_attempt();
+        }
+        let Some(node) = self.balancer.pick(
+            &self.nodes,
+            if user == NO_USER { request.idx } else { user },
+        ) else {
+            self.client_attempt_failed(now, request, FailReason::Unavailable);
+            return;
+        };
+        let deadline = self
+            .clients
+            .timeout()
+            .map_or(SimTime::NEVER, |t| now.saturating_add(t));
+        if let Some(t) = self.clients.timeout() {
+            self.queue.schedule_in(
+                t,
+                Event::Timeout {
+                    request,
+                    attempt_no,
+                },
+            );
+        }
+        let n = &mut self.nodes[node as usize];
+        if n.partitioned() {
+            // Sent into a cut network: no answer ever comes; the client's timeout ends it.
+            if let Some(r) = self.requests.get_mut(request) {
+                r.current = Some(Handle {
+                    idx: u32::MAX,
+                    gen: 0,
+                });
+            }
+            return;
+        }
+        if n.state() != NodeState::Up {
+            self.client_attempt_failed(now, request, FailReason::Refused);
+            return;
+        }
+        if served && self.clients.idempotency_keys {
+            // The node finds the key in its record: it answers without doing the work again.
+            self.recorder.idempotent_replays += 1;
+            self.clients.accepted(now);
+            self.end_request_with_wait(now, request, Ok(()), SimTime::ZERO);
+            return;
+        }
+        let attempt = self.attempts.insert(Attempt {
+            request,
+            enqueued_at: now,
+            started_at: now,
+            deadline,
+            node,
+            kind,
+            failing: false,
+        });
+        if let Some(r) = self.requests.get_mut(request) {
+            r.current = Some(attempt);
+        }
+        let n = &mut self.nodes[node as usize];
+        if n.try_take_worker(now) {
+            self.begin_service(now, node, attempt);
+            return;
+        }
+        match self.nodes[node as usize].enqueue(attempt, kind) {
+            Enqueued::Queued => {}
+            Enqueued::Dropping(victim) => self.attempt_failed(now, victim, FailReason::Rejected),
+            Enqueued::Rejected => self.attempt_failed(now, attempt, FailReason::Rejected),
+        }
+    }
+
+    /// A worker of `node` starts on `attempt`.
+    #[inline]
+    fn begin_service(&mut self, now: SimTime, node: u32, attempt: Handle) {
+        let n = &mut self.nodes[node as usize];
+        let kind = self.attempts.get(attempt).map_or(0, |a| a.kind);
+        let (service, failing) = n.service_time(kind, now);
+        let epoch = n.epoch();
+        if let Some(a) = self.attempts.get_mut(attempt) {
+            a.started_at = now;
+            a.failing = failing;
+        }
+        self.queue.schedule_in(
+            service,
+            Event::ServiceDone {
+                node,
+                epoch,
+                attempt,
+            },
+        );
+    }
+
+    /// A node's worker finished its own part of an attempt.
+    #[inline]
+    fn service_done(&mut self, now: SimTime, node: u32, attempt: Handle) {
+        let Some(a) = self.attempts.get(attempt).copied() else {
+            self.free_worker(now, node);
+            return;
+        };
+        if a.failing {
+            self.free_worker(now, node);
+            self.attempt_failed(now, attempt, FailReason::Error);
+            return;
+        }
+        if self.dependency.is_none() {
+            self.complete_at_node(now, node, attempt);
+            return;
+        }
+        if self.propagate_deadlines && now >= a.deadline {
+            // The deadline travels with the request: no point calling downstream for it.
+            self.recorder.shed_expired += 1;
+            self.attempts.remove(attempt);
+            self.free_worker(now, node);
+            return;
+        }
+        if self.nodes[node as usize].acquire_connection(attempt) {
+            self.call_dependency(now, attempt);
+        }
+    }
+
+    /// Sends `attempt`'s call to the dependency (the node holds a connection for it).
+    fn call_dependency(&mut self, now: SimTime, attempt: Handle) {
+        let dep = self.dependency.as_mut().expect("a dependency");
+        match dep.arrive(attempt, now) {
+            Call::Start(t) => self.queue.schedule_in(t, Event::DependencyDone { attempt }),
+            Call::Queued => {}
+            Call::Rejected => {
+                let node = self.attempts.get(attempt).map(|a| a.node);
+                if let Some(node) = node {
+                    self.release_connection(now, node);
+                    self.free_worker(now, node);
+                }
+                self.attempt_failed(now, attempt, FailReason::Rejected);
+            }
+        }
+    }
+
+    /// The dependency answered a call.
+    fn dependency_done(&mut self, now: SimTime, attempt: Handle) {
+        let dep = self.dependency.as_mut().expect("a dependency");
+        if let Some(until) = dep.stalled_until(now) {
+            // Stalled: the answer comes only when the stall is over.
+            self.queue
+                .schedule_at(until, Event::DependencyDone { attempt });
+            return;
+        }
+        dep.finish();
+        self.dependency_worker_free(now);
+        // The node may have crashed meanwhile (then the attempt is gone).
+        if let Some(node) = self.attempts.get(attempt).map(|a| a.node) {
+            self.release_connection(now, node);
+            self.complete_at_node(now, node, attempt);
+        }
+    }
+
+    /// A dependency worker is free: it takes the next live call, dropping expired ones when
+    /// deadlines propagate.
+    fn dependency_worker_free(&mut self, now: SimTime) {
+        loop {
+            let dep = self.dependency.as_mut().expect("a dependency");
+            let Some(next) = dep.next_waiting(now) else {
+                dep.release_worker(now);
+                return;
+            };
+            let check = dep.deadline_check && self.propagate_deadlines;
+            match self.attempts.get(next).copied() {
+                None => continue, // its node crashed
+                Some(a) if check && now >= a.deadline => {
+                    self.recorder.shed_expired += 1;
+                    self.attempts.remove(next);
+                    self.release_connection(now, a.node);
+                    self.free_worker(now, a.node);
+                }
+                Some(_) => {
+                    let t = self
+                        .dependency
+                        .as_mut()
+                        .expect("a dependency")
+                        .sample_service();
+                    self.queue
+                        .schedule_in(t, Event::DependencyDone { attempt: next });
+                    return;
+                }
+            }
+        }
+    }
+
+    fn release_connection(&mut self, now: SimTime, node: u32) {
+        if let Some(next) = self.nodes[node as usize].release_connection() {
+            self.call_dependency(now, next);
+        }
+    }
+
+    /// The node completed `attempt`: the worker moves on and the client gets its answer.
+    #[inline]
+    fn complete_at_node(&mut self, now: SimTime, node: u32, attempt: Handle) {
+        self.nodes[node as usize].record_served();
+        if now >= self.warmup {
+            self.served_after_warmup += 1;
+        }
+        self.free_worker(now, node);
+        let Some(a) = self.attempts.remove(attempt) else {
+            return;
+        };
+        let Some(r) = self.requests.get_mut(a.request) else {
+            self.recorder.wasted_completions += 1;
+            return;
+        };
+        if r.served {
+            self.recorder.duplicate_executions += 1;
+        }
+        r.served = true;
+        if r.current == Some(attempt) {
+            self.clients.accepted(now);
+            let wait = a.started_at.since(a.enqueued_at);
+            self.end_request_with_wait(now, a.request, Ok(()), wait);
+        } else {
+            self.recorder.wasted_completions += 1;
+        }
+    }
+
+    /// A worker of `node` is free: it takes the next waiting attempt still worth serving.
+    #[inline]
+    fn free_worker(&mut self, now: SimTime, node: u32) {
+        let n = &mut self.nodes[node as usize];
+        if n.state() == NodeState::Crashed {
+            return; // the crash already emptied it
+        }
+        if n.worker_may_continue() {
+            while let Some((next, _)) = self.nodes[node as usize].pop_waiting() {
+                match self.attempts.get(next).copied() {
+                    None => continue,
+                    Some(a) if self.deadline_check && now >= a.deadline => {
+                        // Its client has given up: serving it would be wasted work.
+                        self.recorder.shed_expired += 1;
+                        self.attempts.remove(next);
+                    }
+                    Some(_) => {
+                        if let Some(a) = self.attempts.get_mut(next) {
+                            a.started_at = now;
+                        }
+                        self.begin_service(now, node, next);
+                        return;
+                    }
+                }
+            }
+        }
+        let n = &mut self.nodes[node as usize];
+        n.release_worker(now);
+        if n.state() == NodeState::Draining && n.in_progress() == 0 {
+            self.set_node_state(node, NodeState::Off, now);
+        }
+    }
+
+    /// A server-side failure of `attempt`; its request retries or fails if it still waits for it.
+    fn attempt_failed(&mut self, now: SimTime, attempt: Handle, reason: FailReason) {
+        let Some(a) = self.attempts.remove(attempt) else {
+            return;
+        };
+        let current = self
+            .requests
+            .get(a.request)
+            .is_some_and(|r| r.current == Some(attempt));
+        if current {
+            self.client_attempt_failed(now, a.request, reason);
+        }
+    }
+
+    /// The client learns its current attempt failed (or gave up on it).
+    fn attempt_failed_for_client(&mut self, now: SimTime, request: Handle, reason: FailReason) {
+        self.client_attempt_failed(now, request, reason);
+    }
+
+    /// Retry after a backoff, or end the request with `reason`.
+    fn client_attempt_failed(&mut self, now: SimTime, request: Handle, reason: FailReason) {
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
+        r.current = None;
+        let (attempts, prev) = (r.attempts, r.last_backoff);
+        match self.clients.after_failure(attempts, prev, now) {
+            RetryDecision::RetryAfter(wait) => {
+                if let Some(r) = self.requests.get_mut(request) {
+                    r.last_backoff = wait;
+                }
+                self.queue.schedule_in(wait, Event::Retry { request });
+            }
+            RetryDecision::BudgetDenied => {
+                self.recorder.budget_denied += 1;
+                self.end_request(now, request, Err(reason));
+            }
+            RetryDecision::Exhausted => self.end_request(now, request, Err(reason)),
+        }
+    }
+
+    fn end_request(&mut self, now: SimTime, request: Handle, outcome: Result<(), FailReason>) {
+        self.end_request_with_wait(now, request, outcome, SimTime::ZERO);
+    }
+
+    /// Ends a request exactly once: the slab removal makes a second end a no-op.
+    #[inline]
+    fn end_request_with_wait(
+        &mut self,
+        now: SimTime,
+        request: Handle,
+        outcome: Result<(), FailReason>,
+        wait: SimTime,
+    ) {
+        let Some(r) = self.requests.remove(request) else {
+            return;
+        };
+        match outcome {
+            Ok(()) => self.recorder.succeeded(r.issued_at, now, wait),
+            Err(reason) => self.recorder.failed(reason),
+        }
+        if r.user != NO_USER {
+            if let Workload::Closed(users) = &mut self.workload {
+                let t = users.think();
+                self.queue.schedule_in(t, Event::UserWake { user: r.user });
+            }
+        }
+    }
+
+    /// A node crashes: everything on it fails, and it is down until restarted.
+    pub(super) fn crash(&mut self, now: SimTime, node: u32) {
+        let lost = self.nodes[node as usize].crash(now);
+        // The crash changed the state directly, so the up count is kept here.
+        self.node_went_down(now);
+        for a in lost {
+            self.attempt_failed(now, a, FailReason::Crash);
+        }
+        // Attempts in service there (or waiting downstream for it) are lost too, in slot order.
+        let on_node: Vec<Handle> = self
+            .attempts
+            .iter()
+            .filter(|(_, a)| a.node == node)
+            .map(|(h, _)| h)
+            .collect();
+        for a in on_node {
+            self.attempt_failed(now, a, FailReason::Crash);
+        }
+    }
+
+    fn node_went_down(&mut self, now: SimTime) {
+        self.nodes_up = self.nodes_up.saturating_sub(1);
+        if self.nodes_up == 0 && self.down_since.is_none() {
+            self.down_since = Some(now);
+        }
+    }
+
+    fn fault(&mut self, now: SimTime, index: u32, phase: FaultPhase) {
+        let start = phase == FaultPhase::Start;
+        self.faults.set_active(index, start);
+        match self.faults.spec(index).clone() {
+            FaultSpec::Crash { node, .. } => {
+                if start {
+                    if self.nodes[node as usize].state() == NodeState::Up {
+                        self.crash(now, node);
+                    }
+                } else if self.nodes[node as usize].state() == NodeState::Crashed {
+                    self.set_node_state(node, NodeState::Starting, now);
+                    let lifecycle = self.nodes[node as usize].lifecycle();
+                    self.queue.schedule_in(
+                        self.startup,
+                        Event::Lifecycle {
+                            node,
+                            lifecycle,
+                            to: NodeState::Up,
+                        },
+                    );
+                }
+            }
+            FaultSpec::Slow { node, factor, .. } => {
+                self.nodes[node as usize].set_slow_factor(if start { factor } else { 1.0 });
+            }
+            FaultSpec::CutCapacity { node, workers, .. } => {
+                self.nodes[node as usize]
+                    .set_capacity(if start { Some(workers) } else { None }, now);
+                if !start {
+                    // Restored workers start on the waiting attempts.
+                    for _ in 0..self.nodes[node as usize].spare_workers() {
+                        if self.nodes[node as usize].queue_len() == 0
+                            || !self.nodes[node as usize].try_take_worker(now)
+                        {
+                            break;
+                        }
+                        self.free_worker(now, node);
+                    }
+                }
+            }
+            FaultSpec::Partition { node, .. } => self.nodes[node as usize].set_partitioned(start),
+            FaultSpec::FailRequests { node, percent, .. } => {
+                let p = if start { percent / 100.0 } else { 0.0 };
+                match node {
+                    Some(n) => self.nodes[n as usize].set_fail_probability(p),
+                    None => self
+                        .nodes
+                        .iter_mut()
+                        .for_each(|n| n.set_fail_probability(p)),
+                }
+            }
+            FaultSpec::StallDependency { lasting, .. } => {
+                let dep = self
+                    .dependency
+                    .as_mut()
+                    .expect("checked: the model has a dependency");
+                if start {
+                    dep.stall(now.saturating_add(lasting.0));
+                } else {
+                    // The stall is over: idle workers take the calls that piled up.
+                    while self.dependency.as_mut().expect("dep").take_idle_worker(now) {
+                        self.dependency_worker_free(now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn autoscale(&mut self, now: SimTime) {
+        let Some(every) = self.autoscaler.as_ref().map(|a| a.every()) else {
+            return;
+        };
+        let (mut busy, mut cap) = (0u128, 0u128);
+        let mut queued = 0usize;
+        for n in &self.nodes {
+            let (b, c) = n.integrals(now);
+            busy += b;
+            cap += c;
+            queued += n.queue_len();
+        }
+        let snapshot = Snapshot {
+            busy_ns: busy,
+            capacity_ns: cap,
+            queue_per_node: queued as f64 / self.nodes_up.max(1) as f64,
+            latency_p99_ms: self.recorder.recent_latency.quantile_ms(0.99),
+            nodes: self.nodes_on,
+        };
+        self.recorder.recent_latency.reset();
+        let a = self.autoscaler.as_mut().expect("present");
+        match a.evaluate(now, snapshot) {
+            Decision::Out(k) => {
+                let provisioning = a.provisioning();
+                let off: Vec<u32> = (0..self.nodes.len() as u32)
+                    .filter(|&i| self.nodes[i as usize].state() == NodeState::Off)
+                    .take(k as usize)
+                    .collect();
+                for node in off {
+                    self.set_node_state(node, NodeState::Provisioning, now);
+                    let lifecycle = self.nodes[node as usize].lifecycle();
+                    self.queue.schedule_in(
+                        provisioning,
+                        Event::Lifecycle {
+                            node,
+                            lifecycle,
+                            to: NodeState::Starting,
+                        },
+                    );
+                }
+            }
+            Decision::In => {
+                let victim = (0..self.nodes.len() as u32)
+                    .rev()
+                    .find(|&i| self.nodes[i as usize].state() == NodeState::Up);
+                if let Some(node) = victim {
+                    self.set_node_state(node, NodeState::Draining, now);
+                    if self.nodes[node as usize].in_progress() == 0 {
+                        self.set_node_state(node, NodeState::Off, now);
+                    }
+                }
+            }
+            Decision::Hold => {}
+        }
+        self.queue.schedule_in(every, Event::Autoscale);
+    }
+}

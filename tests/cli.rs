@@ -1,0 +1,331 @@
+//! The `scalesim` command end to end: outputs, determinism, JSON, and bad configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scalesim"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scalesim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn summary_without_wall(path: &Path) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["wall_seconds"] = serde_json::Value::from(0.0);
+    v.to_string()
+}
+
+const SHORT: [&str; 6] = [
+    "--set",
+    "duration=40s",
+    "--set",
+    "warmup=5s",
+    "--set",
+    "faults.0.at=20s",
+];
+
+#[test]
+fn run_writes_every_output_and_the_table() {
+    let out = tmp("outputs");
+    let o = run(&[
+        &[
+            "run",
+            "experiments/balancer_policies.ron",
+            "--out",
+            out.to_str().unwrap(),
+        ][..],
+        &SHORT[..],
+    ]
+    .concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    for v in ["round-robin", "least-conn", "two-choices"] {
+        assert!(t.contains(v), "table lacks {v}: {t}");
+        for f in ["summary.json", "timeseries.csv", "config.json"] {
+            assert!(out.join(v).join(f).is_file(), "missing {v}/{f}");
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("experiment,variant,seed,config_hash,"));
+    // One time-series row per simulated second.
+    let ts = std::fs::read_to_string(out.join("round-robin/timeseries.csv")).unwrap();
+    assert_eq!(ts.lines().count(), 41, "header + 40 one-second rows");
+}
+
+#[test]
+fn same_seed_gives_byte_identical_outputs_and_other_seeds_differ() {
+    let (a, b, c) = (tmp("det-a"), tmp("det-b"), tmp("det-c"));
+    for (dir, seed) in [(&a, "3"), (&b, "3"), (&c, "4")] {
+        let o = run(&[
+            &[
+                "run",
+                "experiments/balancer_policies.ron",
+                "--seed",
+                seed,
+                "--out",
+                dir.to_str().unwrap(),
+            ][..],
+            &SHORT[..],
+        ]
+        .concat());
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    for v in ["round-robin", "least-conn", "two-choices"] {
+        let sa = summary_without_wall(&a.join(v).join("summary.json"));
+        assert_eq!(
+            sa,
+            summary_without_wall(&b.join(v).join("summary.json")),
+            "{v}: same seed differs"
+        );
+        assert_ne!(
+            sa,
+            summary_without_wall(&c.join(v).join("summary.json")),
+            "{v}: other seed identical"
+        );
+        for f in ["timeseries.csv", "config.json"] {
+            assert_eq!(
+                std::fs::read(a.join(v).join(f)).unwrap(),
+                std::fs::read(b.join(v).join(f)).unwrap(),
+                "{v}/{f}"
+            );
+        }
+    }
+    assert_eq!(
+        std::fs::read(a.join("comparison.csv")).unwrap(),
+        std::fs::read(b.join("comparison.csv")).unwrap()
+    );
+}
+
+#[test]
+fn json_prints_one_object_and_nothing_else() {
+    let out = tmp("json");
+    let o = run(&[&[
+        "run",
+        "experiments/mm10.ron",
+        "--json",
+        "--set",
+        "duration=1h",
+        "--out",
+        out.to_str().unwrap(),
+    ][..]]
+    .concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("stdout is one JSON object");
+    assert_eq!(v["experiment"], "mm10");
+    assert_eq!(v["seed"], 1);
+    let s = &v["variants"]["baseline"];
+    let r = &s["requests"];
+    let issued = r["issued"].as_u64().unwrap();
+    assert_eq!(
+        issued,
+        r["succeeded"].as_u64().unwrap()
+            + r["failed"].as_u64().unwrap()
+            + r["in_flight"].as_u64().unwrap()
+    );
+    for k in ["mean", "p50", "p95", "p99", "p999", "max"] {
+        assert!(s["latency_ms"][k].as_f64().unwrap() > 0.0, "latency_ms.{k}");
+    }
+    for k in [
+        "seed",
+        "config_hash",
+        "sim_seconds",
+        "events",
+        "wall_seconds",
+        "throughput_rps",
+    ] {
+        assert!(!s[k].is_null(), "summary lacks {k}");
+    }
+    // 8.5 arrivals per second for an hour, give or take Poisson noise.
+    assert!((issued as f64 - 30_600.0).abs() < 600.0, "issued {issued}");
+}
+
+#[test]
+fn set_overrides_change_the_run_and_the_hash() {
+    let out = tmp("set");
+    let o = run(&[
+        "run",
+        "experiments/mm10.ron",
+        "--json",
+        "--set",
+        "duration=30m",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let base: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = run(&[
+        "run",
+        "experiments/mm10.ron",
+        "--json",
+        "--set",
+        "duration=30m",
+        "--set",
+        "model.nodes.workers=20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let more: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (b, m) = (&base["variants"]["baseline"], &more["variants"]["baseline"]);
+    assert_ne!(b["config_hash"], m["config_hash"]);
+    // Twice the workers: almost nobody waits any more.
+    assert!(m["wait_ms"]["mean"].as_f64().unwrap() < 0.05 * b["wait_ms"]["mean"].as_f64().unwrap());
+    // Same seed, same arrivals: the source's stream does not depend on the node count.
+    assert_eq!(b["requests"]["issued"], m["requests"]["issued"]);
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn expect_bad(args: &[&str], wanted: &[&str]) {
+    let o = run(args);
+    let code = o.status.code();
+    assert_eq!(code, Some(2), "exit code for {args:?}: {}", text(&o));
+    let t = text(&o);
+    for w in wanted {
+        assert!(t.contains(w), "message for {args:?} lacks {w:?}: {t}");
+    }
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error_never_a_panic() {
+    let d = tmp("bad");
+    let model = write(
+        &d,
+        "m.ron",
+        "System(nodes: Nodes(count: 2, workers: 4, service: Exp(mean: \"10ms\")))\n",
+    );
+    let m = model.to_str().unwrap();
+    let exp =
+        |body: &str| format!("Experiment(\n  model: {m:?},\n  duration: \"10s\",\n{body}\n)\n");
+
+    let f = write(
+        &d,
+        "malformed.ron",
+        &exp("  workload: Open(rate_per_s: 10.0,,"),
+    );
+    expect_bad(&["check", f.to_str().unwrap()], &["malformed.ron:4:"]);
+
+    let f = write(
+        &d,
+        "unknown.ron",
+        &exp("  workload: Open(rate_per_s: 10.0),\n  warmpu: \"1s\","),
+    );
+    expect_bad(
+        &["run", f.to_str().unwrap()],
+        &[
+            "unknown.ron:5:",
+            "unknown field `warmpu`",
+            "Did you mean `warmup`?",
+        ],
+    );
+
+    let f = write(
+        &d,
+        "negative.ron",
+        &exp("  workload: Open(rate_per_s: -5.0),"),
+    );
+    expect_bad(
+        &["run", f.to_str().unwrap()],
+        &[
+            "negative.ron:4:",
+            "workload.rate_per_s",
+            "greater than zero",
+        ],
+    );
+
+    let f = write(&d, "nomodel.ron", "Experiment(\n  model: \"models/nope.ron\",\n  duration: \"10s\",\n  workload: Open(rate_per_s: 1.0),\n)\n");
+    expect_bad(
+        &["run", f.to_str().unwrap()],
+        &["nomodel.ron:2:", "models/nope.ron", "no such file"],
+    );
+
+    let f = write(
+        &d,
+        "fault.ron",
+        &exp("  workload: Open(rate_per_s: 1.0),\n  faults: [Crash(node: 5, at: \"1s\")],"),
+    );
+    expect_bad(
+        &["run", f.to_str().unwrap()],
+        &["fault.ron:5:", "faults.0.node", "node 5 does not exist"],
+    );
+
+    let good = write(&d, "good.ron", &exp("  workload: Open(rate_per_s: 1.0),"));
+    expect_bad(
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--set",
+            "model.nodes.count=0",
+        ],
+        &["--set model.nodes.count=0", "at least 1"],
+    );
+    expect_bad(
+        &[
+            "run",
+            good.to_str().unwrap(),
+            "--set",
+            "model.nodes.wrokers=3",
+        ],
+        &["Did you mean `workers`?"],
+    );
+    expect_bad(
+        &["run", good.to_str().unwrap(), "--set", "duration=10"],
+        &["--set duration=10", "no unit"],
+    );
+
+    let bad_model = write(&d, "badmodel.ron", "System(\n  nodes: Nodes(count: 2, workers: 4,\n    service: Uniform(min: \"5ms\", max: \"1ms\")),\n)\n");
+    expect_bad(
+        &["check", bad_model.to_str().unwrap()],
+        &["badmodel.ron:3:", "must not be greater than max"],
+    );
+    expect_bad(&["check", "/definitely/not/here.ron"], &["no such file"]);
+    expect_bad(&["check", d.to_str().unwrap()], &["is a directory"]);
+}
+
+#[test]
+fn check_and_list_accept_the_bundled_files() {
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["models", "experiments"] {
+        for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "ron") {
+                files.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(String::as_str));
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("mm10.ron") && t.contains("M/M/10"), "{t}");
+}
