@@ -38,7 +38,7 @@ pub struct Objective {
 
 impl Objective {
     /// Parses `p99<200ms`, `p50<50ms`, `mean<0.1s`, `p999<1s`, or a figure name with a
-    /// plain bound such as `wait_ms_mean<20` or `throughput_rps>900`.
+    /// plain bound such as `wait_ms_mean<20` or `goodput_rps>900`.
     pub fn parse(text: &str) -> Result<Objective, String> {
         let bad = |why: &str| {
             format!("--slo {text}: {why}; write e.g. p99<200ms, p50<50ms, mean<100ms or wait_ms_mean<20")
@@ -293,7 +293,7 @@ impl Planner<'_> {
         Ok(Measurement {
             nodes: n,
             offered_rps: rate,
-            goodput: Estimate::of(&runs.iter().map(|s| s.throughput_rps).collect::<Vec<_>>()),
+            goodput: Estimate::of(&runs.iter().map(|s| s.goodput_rps).collect::<Vec<_>>()),
             figure: Estimate::of(&values),
             success,
             stopped_early: runs.iter().any(|s| s.stopped_reason.is_some()),
@@ -585,10 +585,10 @@ mod tests {
         );
         assert_eq!(Objective::parse("mean<0.1s").unwrap().bound, 100.0);
         assert_eq!(Objective::parse("p50<=50").unwrap().bound, 50.0);
-        let t = Objective::parse("throughput_rps>900").unwrap();
+        let t = Objective::parse("goodput_rps>900").unwrap();
         assert!(!t.below && t.met_by(901.0) && !t.met_by(899.0));
         assert!(Objective::parse("p99=200ms").is_err());
         assert!(Objective::parse("p99<fast").is_err());
-        assert!(Objective::parse("throughput_rps<5s").is_err());
+        assert!(Objective::parse("goodput_rps<5s").is_err());
     }
 }
