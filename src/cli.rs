@@ -148,7 +148,7 @@ pub struct PlanArgs {
     #[arg(long = "min-success", default_value_t = 0.99)]
     pub min_success: f64,
     /// The largest node count tried.
-    #[arg(long = "max-nodes", default_value_t = 1024)]
+    #[arg(long = "max-nodes", default_value_t = 256)]
     pub max_nodes: u32,
     /// Worker threads (default: one per core).
     #[arg(long)]

@@ -388,3 +388,39 @@ fn bundled_sweeps_are_valid() {
     }
     assert!(n >= 3, "expected the bundled sweeps in {}", dir.display());
 }
+
+#[test]
+fn plan_shows_where_a_shared_database_makes_the_formula_optimistic() {
+    // Nodes call a database of 40 connections at 10 ms a call: 4000 calls/s at most, whatever
+    // the number of nodes. At a peak of 5000 req/s no node count meets the objective, and
+    // the measured efficiency falls once the database saturates.
+    let d = scratch("plan-db");
+    let model = write(
+        &d.join("db_model.ron"),
+        r#"System(
+    balancer: Balancer(policy: LeastConnections),
+    nodes: Nodes(count: 3, workers: 16, queue_limit: 64, service: LogNormal(median: "20ms", p99: "120ms")),
+    dependency: Dependency(workers: 40, queue_limit: None, service: Exp(mean: "10ms")),
+)"#,
+    );
+    let exp = write(
+        &d.join("db.ron"),
+        &format!(
+            "Experiment(model: {model:?}, duration: \"8s\", warmup: \"2s\", workload: Open(rate_per_s: 1000.0), clients: Clients(timeout: \"1s\"))"
+        ),
+    );
+    let out = ok(&[
+        "plan",
+        &exp,
+        "--slo",
+        "p99<300ms",
+        "--peak-rps",
+        "5000",
+        "--replications",
+        "2",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("a shared limit binds"), "{text}");
+    assert!(text.contains("the formula is optimistic"), "{text}");
+    let _ = std::fs::remove_dir_all(&d);
+}

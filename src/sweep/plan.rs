@@ -148,6 +148,8 @@ pub struct PlanReport {
     pub variant: String,
     /// Faults in the experiment that were left out (they name nodes by index).
     pub faults_dropped: usize,
+    /// Whether the model's autoscaler was left out (the plan fixes the node count).
+    pub autoscaler_dropped: bool,
     /// Capacity per node, requests per second.
     pub capacity_per_node: f64,
     /// The scaling series at n = 1, 2, 4…, with the efficiency of each.
@@ -156,6 +158,8 @@ pub struct PlanReport {
     pub search: Vec<(Measurement, bool)>,
     /// The smallest node count that met the objective (None: none up to `max_nodes`).
     pub smallest: Option<u32>,
+    /// When more nodes stopped adding goodput: the best goodput and the node count it was at.
+    pub plateau: Option<(f64, u32)>,
     /// The node count before efficiency: peak × (1 + margin) / capacity.
     pub formula_ideal: f64,
     /// The efficiency used in the formula (interpolated at `formula_ideal` nodes).
@@ -181,7 +185,11 @@ fn set(path: &str, value: String) -> Override {
 
 impl Planner<'_> {
     fn config(&self, nodes: u32, rate: f64) -> Result<RunConfig, SweepError> {
-        let mut sets = vec![set("faults", "[]".into())];
+        // Fixed node counts without faults: the plan sizes steady operation.
+        let mut sets = vec![
+            set("faults", "[]".into()),
+            set("model.autoscaler", "None".into()),
+        ];
         sets.extend(self.opts.sets.iter().cloned());
         sets.push(set("model.nodes.count", nodes.to_string()));
         sets.push(set("workload.rate_per_s", format!("{rate}")));
@@ -354,11 +362,11 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
     };
     let probe = p.config(1, opts.peak_rps)?;
     p.seed = probe.seed();
-    // The faults as written (before `faults` is emptied for the plan's runs).
-    let faults_dropped = load_experiment(&opts.experiment, &opts.sets)
-        .ok()
-        .and_then(|e| e.runs.first().map(|r| r.spec.faults.len()))
-        .unwrap_or(0);
+    // The faults and autoscaler as written (the plan's runs leave them out).
+    let written = load_experiment(&opts.experiment, &opts.sets).ok();
+    let written = written.as_ref().and_then(|e| e.runs.first());
+    let faults_dropped = written.map_or(0, |r| r.spec.faults.len());
+    let autoscaler_dropped = written.is_some_and(|r| r.model.autoscaler.is_some());
 
     // Capacity per node: one node offered the peak.
     let one = p.measure(&[(1, opts.peak_rps)])?.remove(0);
@@ -371,10 +379,14 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
     }
     let ideal = opts.peak_rps * (1.0 + opts.margin) / capacity;
 
-    // Search the node counts at the peak: doubling, then bisection.
-    let mut search = Vec::new();
+    // Search the node counts at the peak: doubling, then bisection. Doubling stops early
+    // when two doublings in a row did not raise the best goodput by 2%: a shared limit
+    // binds, and more nodes will not meet the objective.
+    let mut search: Vec<(Measurement, bool)> = Vec::new();
     let mut last_miss = 0u32;
     let mut first_meet = None;
+    let mut plateau = None;
+    let (mut best, mut best_at, mut stale) = (0.0f64, 0u32, 0);
     let mut n = 1u32;
     while n <= opts.max_nodes {
         let m = p.measure(&[(n, opts.peak_rps)])?.remove(0);
@@ -385,6 +397,16 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
             break;
         }
         last_miss = n;
+        let g = search.last().map_or(0.0, |(m, _)| m.goodput.mean);
+        if g > best * 1.02 {
+            (best, best_at, stale) = (g, n, 0);
+        } else {
+            stale += 1;
+            if stale == 2 {
+                plateau = Some((best, best_at));
+                break;
+            }
+        }
         if n == opts.max_nodes {
             break;
         }
@@ -407,7 +429,11 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
     }
 
     // Scaling efficiency at 1, 2, 4… up to beyond both answers.
-    let top = ideal.ceil().max(first_meet.unwrap_or(1) as f64).max(1.0) as u32;
+    let top = ideal
+        .ceil()
+        .max(first_meet.unwrap_or(1) as f64)
+        .max(search.last().map_or(1, |(m, _)| m.nodes) as f64)
+        .max(1.0) as u32;
     let mut counts = vec![1u32];
     while *counts.last().expect("one") < top.min(opts.max_nodes) {
         let next = counts.last().expect("one").saturating_mul(2);
@@ -431,10 +457,12 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
         experiment: probe.experiment.clone(),
         variant: probe.variant.clone(),
         faults_dropped,
+        autoscaler_dropped,
         capacity_per_node: capacity,
         scaling,
         search,
         smallest: first_meet,
+        plateau,
         formula_ideal: ideal,
         efficiency,
         formula: ideal / efficiency,
@@ -471,6 +499,9 @@ impl PlanReport {
                 "note: the experiment's {} fault(s) are left out: plan sizes for steady operation\n",
                 self.faults_dropped
             ));
+        }
+        if self.autoscaler_dropped {
+            s.push_str("note: the model's autoscaler is left out: the plan fixes the node count\n");
         }
         s.push_str(&format!(
             "\ncapacity per node: {} req/s (one node offered the peak: served per second ÷ share of worker time busy)\n",
@@ -537,12 +568,20 @@ impl PlanReport {
                 o.text,
                 fmt(opts.peak_rps)
             )),
-            None => s.push_str(&format!(
-                "simulated:     no node count up to {} meets {} at {} req/s\n",
-                opts.max_nodes,
-                o.text,
-                fmt(opts.peak_rps)
-            )),
+            None => match self.plateau {
+                Some((g, at)) => s.push_str(&format!(
+                    "simulated:     no node count meets {} at {} req/s: goodput peaks at {} req/s with {at} nodes and more nodes add none (a shared limit binds)\n",
+                    o.text,
+                    fmt(opts.peak_rps),
+                    fmt(g)
+                )),
+                None => s.push_str(&format!(
+                    "simulated:     no node count up to {} meets {} at {} req/s\n",
+                    opts.max_nodes,
+                    o.text,
+                    fmt(opts.peak_rps)
+                )),
+            },
         }
         let rounded = self.formula.ceil();
         s.push_str(&format!(
@@ -567,6 +606,10 @@ impl PlanReport {
                 std::cmp::Ordering::Equal => "the formula and the simulation agree".to_string(),
             };
             s.push_str(&format!("               {verdict}\n"));
+        } else {
+            s.push_str(&format!(
+                "               the formula is optimistic: it asks for {rounded}, but no node count meets the objective — it assumes capacity grows with the nodes\n"
+            ));
         }
         s
     }
