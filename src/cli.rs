@@ -301,13 +301,17 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
         if sweep::is_sweep_text(&text) {
             match sweep::load_sweep(f, &[]) {
                 Ok(s) => println!(
-                    "ok    {}: sweep of {} point(s) × {} variant(s) × {} replication(s) = {} runs: {}",
+                    "ok    {}: sweep of {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
                     f.display(),
                     s.manifest.points.len(),
                     s.manifest.variants.len(),
                     s.manifest.replications,
                     s.manifest.total_runs(),
-                    s.description
+                    if s.description.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", s.description)
+                    }
                 ),
                 Err(e) => failures.push(format!("error: {e}")),
             }
