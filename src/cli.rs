@@ -3,6 +3,7 @@
 
 use crate::config::{self, ConfigError, Override};
 use crate::output::{self, table};
+use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
 use crate::{run_config, Summary};
 use clap::{Args, Parser, Subcommand};
@@ -37,6 +38,45 @@ pub enum Command {
     },
     /// Compare a textbook queue (M/M/1, M/M/c, M/D/1) simulated by scalesim with theory.
     Validate(ValidateArgs),
+    /// Run a parameter sweep (points × variants × seeds) on every core; write runs.csv and points.csv.
+    Sweep(SweepArgs),
+    /// Combine the output folders of a sweep's shards into one runs.csv and points.csv.
+    Merge(MergeArgs),
+    /// Find the smallest node count that meets a latency objective at a peak load.
+    Plan(PlanArgs),
+}
+
+/// Arguments of `scalesim sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The sweep file (`Sweep(experiment: …, axes: […], replications: N, …)`).
+    pub file: PathBuf,
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output folder (default: out/sweeps/<sweep name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only the I-th of N disjoint slices of the runs (I from 1), e.g. --shard 2/8.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Continue an interrupted sweep in the output folder: run only the missing runs.
+    #[arg(long)]
+    pub resume: bool,
+    /// Override a field at every point by dotted path, e.g. --set duration=30s (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// Arguments of `scalesim merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' output folders.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged folder (default: out/sweeps/<sweep name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `scalesim run`.
@@ -84,6 +124,43 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+/// Arguments of `scalesim plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The experiment file (its first variant is sized, or --variant).
+    pub experiment: PathBuf,
+    /// The objective: p99<200ms, p50<50ms, mean<100ms, or FIGURE<BOUND with a summary figure.
+    #[arg(long)]
+    pub slo: String,
+    /// The peak arrival rate to size for, requests per second.
+    #[arg(long = "peak-rps")]
+    pub peak_rps: f64,
+    /// The variant to size (default: the experiment's first).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Replications (seeds) per node count.
+    #[arg(long, default_value_t = 3)]
+    pub replications: u32,
+    /// Headroom in the rule of thumb: 0.2 plans for 20% above the peak.
+    #[arg(long, default_value_t = 0.2)]
+    pub margin: f64,
+    /// Share of requests that must succeed for a node count to meet the objective.
+    #[arg(long = "min-success", default_value_t = 0.99)]
+    pub min_success: f64,
+    /// The largest node count tried.
+    #[arg(long = "max-nodes", default_value_t = 256)]
+    pub max_nodes: u32,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run seed (overrides the experiment's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a field by dotted path, e.g. --set duration=1m (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
 /// A failure that ends the command: the message and the exit code.
 pub struct Failure {
     /// What to print on stderr.
@@ -97,6 +174,20 @@ impl From<ConfigError> for Failure {
         Failure {
             message: format!("error: {e}"),
             code: 2,
+        }
+    }
+}
+
+impl From<sweep::SweepError> for Failure {
+    fn from(e: sweep::SweepError) -> Self {
+        let message = e.to_string();
+        Failure {
+            message: if message.starts_with("error:") {
+                message
+            } else {
+                format!("error: {message}")
+            },
+            code: e.exit_code(),
         }
     }
 }
@@ -117,6 +208,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Check { files } => check(&files),
         Command::List { dir } => list(&dir),
         Command::Validate(args) => validate_cmd(args),
+        Command::Sweep(args) => sweep_cmd(args),
+        Command::Merge(args) => merge_cmd(args),
+        Command::Plan(args) => plan_cmd(args),
     }
 }
 
@@ -203,6 +297,26 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 fn check(files: &[PathBuf]) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for f in files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if sweep::is_sweep_text(&text) {
+            match sweep::load_sweep(f, &[]) {
+                Ok(s) => println!(
+                    "ok    {}: sweep of {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
+                    f.display(),
+                    s.manifest.points.len(),
+                    s.manifest.variants.len(),
+                    s.manifest.replications,
+                    s.manifest.total_runs(),
+                    if s.description.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", s.description)
+                    }
+                ),
+                Err(e) => failures.push(format!("error: {e}")),
+            }
+            continue;
+        }
         match config::check_file(f) {
             Ok(what) => println!("ok    {}: {what}", f.display()),
             Err(e) => failures.push(format!("error: {e}")),
@@ -219,8 +333,15 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
 }
 
 fn list(dir: &Path) -> Result<(), Failure> {
-    for (kind, sub) in [("models", "models"), ("experiments", "experiments")] {
+    for (kind, sub) in [
+        ("models", "models"),
+        ("experiments", "experiments"),
+        ("sweeps", "experiments/sweeps"),
+    ] {
         let folder = dir.join(sub);
+        if kind == "sweeps" && !folder.is_dir() {
+            continue;
+        }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
             .map_err(|e| Failure {
                 message: format!("error: {}: cannot list: {e}", folder.display()),
@@ -308,5 +429,143 @@ fn validate_cmd(a: ValidateArgs) -> Result<(), Failure> {
     } else {
         print!("{}", report.to_table());
     }
+    Ok(())
+}
+
+fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
+    let sets = parse_sets(&args.sets, None)?;
+    let shard = match &args.shard {
+        Some(s) => s.parse::<sweep::Shard>().map_err(|m| Failure {
+            message: format!("error: {m}"),
+            code: 2,
+        })?,
+        None => sweep::Shard::ALL,
+    };
+    if args.threads == Some(0) {
+        return Err(Failure {
+            message: "error: --threads 0: give at least 1 (or leave it out for one per core)"
+                .into(),
+            code: 2,
+        });
+    }
+    let sw = sweep::load_sweep(&args.file, &sets)?;
+    let m = &sw.manifest;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join("sweeps").join(&m.name));
+    eprintln!(
+        "sweep {}: {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
+        m.name,
+        m.points.len(),
+        m.variants.len(),
+        m.replications,
+        m.total_runs(),
+        if shard == sweep::Shard::ALL {
+            String::new()
+        } else {
+            format!(", shard {shard}")
+        }
+    );
+    let report = sweep::run_sweep(
+        &sw,
+        &sweep::SweepOptions {
+            threads: args.threads,
+            out,
+            shard,
+            resume: args.resume,
+            progress: true,
+        },
+    )?;
+    let rate = if report.wall_seconds > 0.0 {
+        report.ran as f64 / report.wall_seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "ran {} run(s) in {:.2} s ({:.1} runs/s, {} thread(s)); {} already done{}",
+        report.ran,
+        report.wall_seconds,
+        rate,
+        report.threads,
+        report.already_done,
+        if report.dropped_lines > 0 {
+            format!(
+                "; {} torn journal line(s) dropped and redone",
+                report.dropped_lines
+            )
+        } else {
+            String::new()
+        }
+    );
+    if report.complete {
+        println!(
+            "wrote {} and {}",
+            report.out.join("runs.csv").display(),
+            report.out.join("points.csv").display()
+        );
+    } else {
+        println!(
+            "shard {shard} done: {} of the sweep's {} runs are in {}; combine the shards with `scalesim merge DIR…`",
+            report.in_shard,
+            report.total,
+            report.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn merge_cmd(args: MergeArgs) -> Result<(), Failure> {
+    let first = sweep::runner::read_manifest(&args.dirs[0])?;
+    let out = match (&args.out, first) {
+        (Some(o), _) => o.clone(),
+        (None, Some(m)) => Path::new("out").join("sweeps").join(&m.name),
+        (None, None) => args.dirs[0].clone(),
+    };
+    let report = sweep::merge(&args.dirs, &out)?;
+    if report.dropped_lines > 0 {
+        eprintln!(
+            "note: {} torn journal line(s) skipped (their runs were found elsewhere)",
+            report.dropped_lines
+        );
+    }
+    println!(
+        "merged {} runs of {} from {} folder(s): wrote {} and {}",
+        report.runs,
+        report.manifest.name,
+        args.dirs.len(),
+        out.join("runs.csv").display(),
+        out.join("points.csv").display()
+    );
+    Ok(())
+}
+
+fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
+    let objective = sweep::plan::Objective::parse(&args.slo).map_err(|m| Failure {
+        message: format!("error: {m}"),
+        code: 2,
+    })?;
+    if args.threads == Some(0) {
+        return Err(Failure {
+            message: "error: --threads 0: give at least 1 (or leave it out for one per core)"
+                .into(),
+            code: 2,
+        });
+    }
+    let opts = sweep::plan::PlanOptions {
+        experiment: args.experiment.clone(),
+        variant: args.variant.clone(),
+        sets: parse_sets(&args.sets, args.seed)?,
+        objective,
+        peak_rps: args.peak_rps,
+        replications: args.replications,
+        margin: args.margin,
+        min_success: args.min_success,
+        max_nodes: args.max_nodes,
+        threads: args.threads,
+    };
+    eprintln!("planning {} …", args.experiment.display());
+    let report = sweep::plan::plan(&opts)?;
+    print!("{}", report.to_text(&opts));
     Ok(())
 }

@@ -2,13 +2,15 @@
 //!
 //! Data flows one way: files → validated configuration ([`config`]) → one simulation per
 //! (experiment, variant, seed) ([`system`], on the [`engine`]) → [`metrics`] → summaries,
-//! CSV and tables ([`output`]). The same seed always gives the same bytes.
+//! CSV and tables ([`output`]). The same seed always gives the same bytes. Parameter sweeps,
+//! shards and capacity plans run many such simulations in parallel ([`sweep`]).
 
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod output;
+pub mod sweep;
 pub mod system;
 pub mod validate;
 

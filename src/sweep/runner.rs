@@ -1,0 +1,299 @@
+//! Running a sweep: every (point, variant, replication) of the chosen shard that the
+//! journal does not already hold, one whole single-threaded simulation per rayon task, on
+//! a pool of `--threads` threads; each finished run is appended to the journal at once.
+//! When the folder's journal holds every run of the sweep, `runs.csv` and `points.csv` are
+//! written from it.
+
+use super::csv::write_results;
+use super::journal::{self, Journal, Record};
+use super::layout::{Manifest, RunId, Sweep};
+use super::shard::Shard;
+use super::SweepError;
+use crate::output::{create_dir, write_atomic};
+use crate::run_config;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The manifest's file name in a sweep's output folder.
+pub const MANIFEST: &str = "sweep.json";
+
+/// How to run a sweep.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// Worker threads (`None`: one per core).
+    pub threads: Option<usize>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// The slice of the runs to do.
+    pub shard: Shard,
+    /// Continue a folder that already holds some of the runs.
+    pub resume: bool,
+    /// Draw a progress bar on stderr (only ever drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug)]
+pub struct SweepReport {
+    /// The output folder.
+    pub out: PathBuf,
+    /// Runs in the whole sweep.
+    pub total: usize,
+    /// Runs in this shard.
+    pub in_shard: usize,
+    /// Runs of this shard the journal already held.
+    pub already_done: usize,
+    /// Runs done now.
+    pub ran: usize,
+    /// Journal lines dropped as torn or damaged (their runs were done again).
+    pub dropped_lines: usize,
+    /// Wall-clock seconds spent running.
+    pub wall_seconds: f64,
+    /// Whether the folder now holds every run and so `runs.csv` and `points.csv`.
+    pub complete: bool,
+    /// Threads used.
+    pub threads: usize,
+}
+
+/// Reads a folder's manifest, if it has one.
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, SweepError> {
+    let path = dir.join(MANIFEST);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            SweepError::Input(format!(
+                "{}: is not a scalesim sweep manifest: {e}",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SweepError::Input(format!(
+            "{}: cannot read: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads a folder's journal and keeps the records that belong to `manifest`'s sweep;
+/// a record that contradicts it is an error (the folder was written by another sweep).
+pub fn read_records(dir: &Path, manifest: &Manifest) -> Result<(Vec<Record>, usize), SweepError> {
+    let contents = journal::read(dir).map_err(|e| {
+        SweepError::Input(format!(
+            "{}: cannot read: {e}",
+            dir.join(journal::FILE).display()
+        ))
+    })?;
+    for r in &contents.records {
+        let ok = r.run < manifest.total_runs() && {
+            let id = manifest.locate(r.run);
+            id.point == r.point
+                && id.replication == r.replication
+                && manifest.variants[id.variant] == r.variant
+                && manifest.seed_of(id) == r.seed
+        };
+        if !ok {
+            return Err(SweepError::Input(format!(
+                "{}: run {} (point {}, variant {}, replication {}, seed {}) does not belong to the sweep `{}`",
+                dir.join(journal::FILE).display(),
+                r.run,
+                r.point,
+                r.variant,
+                r.replication,
+                r.seed,
+                manifest.name
+            )));
+        }
+    }
+    Ok((contents.records, contents.dropped))
+}
+
+/// Adds `records` to `into`, keyed by run; the same run twice must hold the same results.
+pub fn collect(
+    into: &mut BTreeMap<usize, Record>,
+    records: Vec<Record>,
+    from: &Path,
+) -> Result<(), SweepError> {
+    for r in records {
+        if let Some(old) = into.get(&r.run) {
+            if !old.same_results(&r) {
+                return Err(SweepError::Failed(format!(
+                    "{}: run {} was recorded twice with different results: the simulation is not deterministic (a bug in scalesim)",
+                    from.display(),
+                    r.run
+                )));
+            }
+            continue;
+        }
+        into.insert(r.run, r);
+    }
+    Ok(())
+}
+
+fn progress_bar(len: usize, enabled: bool) -> ProgressBar {
+    let target = if enabled && std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len as u64), target);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} runs · {rate} · {eta} left",
+        )
+        .expect("a valid template")
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} runs/s", s.per_sec());
+            },
+        )
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Runs the runs of `opts.shard` that `opts.out` does not hold yet.
+pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, SweepError> {
+    let m = &sweep.manifest;
+    let dir = &opts.out;
+    create_dir(dir)?;
+    let (done, dropped) = match read_manifest(dir)? {
+        Some(old) if !old.same_sweep(m) => {
+            return Err(SweepError::Input(format!(
+                "{} holds the results of another sweep (`{}`, or the same file with other values); choose another --out",
+                dir.display(),
+                old.name
+            )))
+        }
+        Some(_) => read_records(dir, m)?,
+        None => (Vec::new(), 0),
+    };
+    if !opts.resume && (!done.is_empty() || dropped > 0) {
+        return Err(SweepError::Input(format!(
+            "{} already holds {} run(s) of this sweep: pass --resume to run only the missing ones, or choose another --out",
+            dir.display(),
+            done.len()
+        )));
+    }
+    write_atomic(&dir.join(MANIFEST), m.to_json().as_bytes())?;
+    let mut have = BTreeMap::new();
+    collect(&mut have, done, dir)?;
+    if dropped > 0 {
+        // Drop the torn tail before appending after it.
+        let kept: Vec<Record> = have.values().cloned().collect();
+        journal::rewrite(dir, &kept)?;
+    }
+
+    let total = m.total_runs();
+    let in_shard: Vec<usize> = (0..total).filter(|&i| opts.shard.contains(i)).collect();
+    let todo: Vec<RunId> = in_shard
+        .iter()
+        .filter(|i| !have.contains_key(i))
+        .map(|&i| m.locate(i))
+        .collect();
+    let already_done = in_shard.len() - todo.len();
+
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = opts.threads {
+            b = b.num_threads(n);
+        }
+        b.build()
+            .map_err(|e| SweepError::Failed(format!("cannot start the worker threads: {e}")))?
+    };
+    let threads = pool.current_num_threads();
+    let journal = Journal::open(dir).map_err(|source| crate::output::OutputError {
+        path: dir.join(journal::FILE),
+        source,
+    })?;
+    let bar = progress_bar(todo.len(), opts.progress);
+    let failures: Mutex<Vec<(RunId, String)>> = Mutex::new(Vec::new());
+    let write_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
+    let started = Instant::now();
+    pool.install(|| {
+        todo.par_iter().with_max_len(1).for_each(|&id| {
+            let cfg = sweep.config(id);
+            match run_config(&cfg) {
+                Ok(out) => {
+                    let rec = Record {
+                        run: id.run,
+                        point: id.point,
+                        variant: cfg.variant.clone(),
+                        replication: id.replication,
+                        seed: cfg.seed(),
+                        figures: out.summary.figures(),
+                    };
+                    if let Err(e) = journal.append(&rec) {
+                        write_error
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                    }
+                }
+                Err(e) => failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((id, e.to_string())),
+            }
+            bar.inc(1);
+        })
+    });
+    bar.finish_and_clear();
+    let wall_seconds = started.elapsed().as_secs_f64();
+    drop(journal);
+    if let Some(source) = write_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(crate::output::OutputError {
+            path: dir.join(journal::FILE),
+            source,
+        }
+        .into());
+    }
+    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    if !failures.is_empty() {
+        failures.sort_by_key(|(id, _)| id.run);
+        let lines: Vec<String> = failures
+            .iter()
+            .take(5)
+            .map(|(id, e)| {
+                format!(
+                    "  run {} (point {}, variant {}, replication {}): {e}\n    reproduce: {}",
+                    id.run,
+                    id.point,
+                    m.variants[id.variant],
+                    id.replication,
+                    m.reproduce(*id)
+                )
+            })
+            .collect();
+        return Err(SweepError::Failed(format!(
+            "error: {} run(s) failed (the others are in {}; --resume retries the failed ones):\n{}",
+            failures.len(),
+            dir.join(journal::FILE).display(),
+            lines.join("\n")
+        )));
+    }
+
+    // The final files come from the journal, exactly as `merge` would write them.
+    let (records, _) = read_records(dir, m)?;
+    let mut all = BTreeMap::new();
+    collect(&mut all, records, dir)?;
+    let complete = all.len() == total;
+    if complete {
+        write_results(dir, m, &all)?;
+    }
+    Ok(SweepReport {
+        out: dir.clone(),
+        total,
+        in_shard: in_shard.len(),
+        already_done,
+        ran: todo.len(),
+        dropped_lines: dropped,
+        wall_seconds,
+        complete,
+        threads,
+    })
+}
