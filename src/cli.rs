@@ -155,20 +155,25 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             exp.runs.first().map(|r| r.seed()).unwrap_or(0)
         );
     }
-    // One whole simulation per rayon task; results come back in variant order.
-    let results: Vec<_> = exp
+    // Ctrl-C / SIGTERM: the runs stop, write what they have and the command exits 130.
+    crate::interrupt::install_handler();
+    // One whole simulation per rayon task, whose files are written as soon as it ends (an
+    // interrupted command keeps every finished variant); results come back in variant order.
+    let results: Vec<Result<Summary, Failure>> = exp
         .runs
         .par_iter()
-        .map(|cfg| (cfg, run_config(cfg)))
+        .map(|cfg| {
+            let out = run_config(cfg).map_err(|e| Failure {
+                message: format!("error: {e}"),
+                code: 1,
+            })?;
+            output::write_variant(&dir, cfg, &out)?;
+            Ok(out.summary)
+        })
         .collect();
     let mut summaries: Vec<Summary> = Vec::with_capacity(results.len());
-    for (cfg, result) in results {
-        let out = result.map_err(|e| Failure {
-            message: format!("error: {e}"),
-            code: 1,
-        })?;
-        output::write_variant(&dir, cfg, &out)?;
-        summaries.push(out.summary);
+    for result in results {
+        summaries.push(result?);
     }
     output::write_atomic(
         &dir.join("comparison.csv"),
@@ -196,6 +201,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         println!();
         print!("{}", table::side_by_side(&summaries));
         println!("\nwrote {}", dir.display());
+    }
+    if summaries
+        .iter()
+        .any(|s| s.stopped_reason.as_deref() == Some(crate::interrupt::STOPPED_REASON))
+    {
+        return Err(Failure {
+            message: format!(
+                "interrupted: the figures up to the interruption are in {} (stopped_reason: \"interrupted\")",
+                dir.display()
+            ),
+            code: crate::interrupt::EXIT_CODE,
+        });
     }
     Ok(())
 }

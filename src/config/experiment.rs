@@ -117,6 +117,9 @@ pub struct LimitsSpec {
     /// The most requests in flight at once before the run is stopped as overloaded.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: u64,
+    /// The most events a run may process before it is stopped; `None`: no limit.
+    #[serde(default)]
+    pub max_events: Option<u64>,
 }
 
 fn default_max_in_flight() -> u64 {
@@ -127,6 +130,7 @@ impl Default for LimitsSpec {
     fn default() -> Self {
         LimitsSpec {
             max_in_flight: default_max_in_flight(),
+            max_events: None,
         }
     }
 }

@@ -142,6 +142,12 @@ pub fn check(prov: &Provenance<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Result
     if e.limits.max_in_flight == 0 {
         return err("limits.max_in_flight", "must be at least 1".into());
     }
+    if e.limits.max_events == Some(0) {
+        return err(
+            "limits.max_events",
+            "must be at least 1 (or None for no limit)".into(),
+        );
+    }
     let n = &m.nodes;
     if n.count == 0 {
         return err(

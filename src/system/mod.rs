@@ -81,6 +81,7 @@ pub struct Simulation {
     interval: SimTime,
     interval_start: SimTime,
     max_in_flight: u64,
+    max_events: u64,
     stopped_reason: Option<String>,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
@@ -109,6 +110,7 @@ impl Simulation {
             interval,
             interval_start: SimTime::ZERO,
             max_in_flight: spec.limits.max_in_flight,
+            max_events: spec.limits.max_events.unwrap_or(u64::MAX),
             stopped_reason: None,
         };
         if let Some(gap) = sim.source.next_gap() {
@@ -151,6 +153,19 @@ impl Simulation {
                     self.max_in_flight,
                     now.as_secs_f64()
                 ));
+                break;
+            }
+            let events = self.queue.events_processed();
+            if events >= self.max_events {
+                self.stopped_reason = Some(format!(
+                    "limits.max_events: {} events processed at {:.3}s",
+                    self.max_events,
+                    now.as_secs_f64()
+                ));
+                break;
+            }
+            if events % crate::interrupt::CHECK_EVERY == 0 && crate::interrupt::requested() {
+                self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
                 break;
             }
             if self.source.exhausted() && self.requests.is_empty() {
