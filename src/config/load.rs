@@ -51,7 +51,7 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
         };
         ConfigError::file(path, format!("cannot read the file: {why}"))
     })?;
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         ConfigError::file(
             path,
             format!(
@@ -59,6 +59,11 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
                 e.utf8_error().valid_up_to()
             ),
         )
+    })?;
+    // A byte-order mark (some Windows editors write one) is not part of the text.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
 }
 
@@ -169,6 +174,10 @@ pub fn describe_ron_error(e: &ron::Error) -> String {
                 .unwrap_or_default();
             format!("the field `{field}` is written twice{within}")
         }
+        ron::Error::ExpectedStringEnd => "a string is not closed: a `\"` is missing".to_string(),
+        ron::Error::Eof => "the file ends before the value is complete: \
+                            is a `)`, `]`, `}` or closing quote missing?"
+            .to_string(),
         other => format!("{other}"),
     }
 }
