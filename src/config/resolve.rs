@@ -154,6 +154,9 @@ pub fn check(prov: &Provenance<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Result
     if e.limits.max_in_flight == 0 {
         return err("limits.max_in_flight", "must be at least 1".into());
     }
+    if e.limits.max_pending_events == 0 {
+        return err("limits.max_pending_events", "must be at least 1".into());
+    }
     if e.limits.max_events == Some(0) {
         return err(
             "limits.max_events",

@@ -82,6 +82,7 @@ pub struct Simulation {
     interval_start: SimTime,
     max_in_flight: u64,
     max_events: u64,
+    max_pending_events: u64,
     stopped_reason: Option<String>,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
@@ -111,6 +112,7 @@ impl Simulation {
             interval_start: SimTime::ZERO,
             max_in_flight: spec.limits.max_in_flight,
             max_events: spec.limits.max_events.unwrap_or(u64::MAX),
+            max_pending_events: spec.limits.max_pending_events,
             stopped_reason: None,
         };
         if let Some(gap) = sim.source.next_gap() {
@@ -164,9 +166,19 @@ impl Simulation {
                 ));
                 break;
             }
-            if events % crate::interrupt::CHECK_EVERY == 0 && crate::interrupt::requested() {
-                self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
-                break;
+            if events % crate::interrupt::CHECK_EVERY == 0 {
+                if self.queue.len() as u64 > self.max_pending_events {
+                    self.stopped_reason = Some(format!(
+                        "overload: more than {} events pending at {:.3}s (limits.max_pending_events)",
+                        self.max_pending_events,
+                        now.as_secs_f64()
+                    ));
+                    break;
+                }
+                if crate::interrupt::requested() {
+                    self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
+                    break;
+                }
             }
             if self.source.exhausted() && self.requests.is_empty() {
                 // A finite workload has drained: nothing more can happen that matters.
