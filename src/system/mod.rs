@@ -166,7 +166,7 @@ impl Simulation {
                 ));
                 break;
             }
-            if events % crate::interrupt::CHECK_EVERY == 0 {
+            if events.is_multiple_of(crate::interrupt::CHECK_EVERY) {
                 if self.queue.len() as u64 > self.max_pending_events {
                     self.stopped_reason = Some(format!(
                         "overload: more than {} events pending at {:.3}s (limits.max_pending_events)",
