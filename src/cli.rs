@@ -157,6 +157,16 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     // Ctrl-C / SIGTERM: the runs stop, write what they have and the command exits 130.
     crate::interrupt::install_handler();
+    // A failing run says how to reproduce it: an invariant violation in its message, and a
+    // panic (always a bug) after the panic's own report.
+    let seed = exp.runs.first().map(|r| r.seed()).unwrap_or(0);
+    let reproduce = reproduce_command(&args, seed);
+    let hook_reproduce = reproduce.clone();
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!("this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}");
+    }));
     // One whole simulation per rayon task, whose files are written as soon as it ends (an
     // interrupted command keeps every finished variant); results come back in variant order.
     let results: Vec<Result<Summary, Failure>> = exp
@@ -164,7 +174,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .par_iter()
         .map(|cfg| {
             let out = run_config(cfg).map_err(|e| Failure {
-                message: format!("error: {e}"),
+                message: format!(
+                    "error: variant {}: {e}\n  reproduce with: {reproduce}",
+                    cfg.variant
+                ),
                 code: 1,
             })?;
             output::write_variant(&dir, cfg, &out)?;
@@ -215,6 +228,31 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+/// The exact command that repeats this run: the same file, overrides and seed.
+fn reproduce_command(args: &RunArgs, seed: u64) -> String {
+    let mut cmd = format!(
+        "scalesim run {}",
+        quote(&args.experiment.display().to_string())
+    );
+    for s in &args.sets {
+        cmd.push_str(&format!(" --set {}", quote(s)));
+    }
+    cmd.push_str(&format!(" --seed {seed}"));
+    cmd
+}
+
+/// Quotes a shell word when it needs it.
+fn quote(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain && !word.is_empty() {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn check(files: &[PathBuf]) -> Result<(), Failure> {
