@@ -118,6 +118,9 @@ const CASES: &[Case] = &[
     case("variant name unusable as a directory", &[("{\"a\":", "{\"a/b\":")], &[], "exp.ron:9:", &["the variant name \"a/b\" contains '/'"]),
     case("variant model that does not exist", &[("Variant(set", "Variant(model: \"nope.ron\", set")], &[], "exp.ron:9:", &["\"nope.ron\" cannot be loaded", "no such file"]),
     case("experiment without a model", &[("    model: \"m.ron\",\n", "")], &[], "exp.ron:", &["has no model"]),
+    case("experiment set path that does not exist", &[("    seed: 3,", "    seed: 3, set: {\"workload.rate\": \"5\"},")], &[], "exp.ron:5:", &["no field `rate`", "Did you mean `rate_per_s`?"]),
+    case("negative count", &[], &[("count: 2", "count: -1")], "m.ron:3:", &["Expected"]),
+    case("count too large for its type", &[], &[("queue_limit: 16", "queue_limit: 99999999999")], "m.ron:3:", &["out of bounds"]),
     case("model file missing", &[("\"m.ron\"", "\"models/missing.ron\"")], &[], "exp.ron:2:", &["cannot be loaded", "no such file"]),
 ];
 
@@ -128,6 +131,7 @@ fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
         Case { name, exp: &[], model: &[], args, code, at, says }
     }
     vec![
+        (c("a model given to run as the experiment", &["run", "m.ron"], 2, "m.ron:1:", &["Expected struct `Experiment` but found `System`"]), None),
         (c("missing experiment file", &["run", "nope.ron"], 2, "nope.ron", &["no such file"]), None),
         (c("a directory given as a file", &["run", "."], 2, ".: ", &["is a directory"]), None),
         (c("a directory given to check", &["check", "out_dir_that_is_a_dir"], 2, "out_dir_that_is_a_dir", &["is a directory"]), None),
