@@ -148,6 +148,16 @@ fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
         (c("--set nested too deep", &["run", "exp.ron", "--set", "seed=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["], 2, "--set seed=", &["nested more than 64 levels"]), None),
         (c("--seed not a number", &["run", "exp.ron", "--seed", "abc"], 2, "--seed", &["invalid value"]), None),
         (c("unknown command-line flag", &["run", "exp.ron", "--sed", "3"], 2, "--sed", &["unexpected argument"]), None),
+        // Once `sweep` and `--shard` land (issue 5), add rows like these (adjust the words
+        // to the messages chosen there; the shard is written K/N):
+        // (c("--shard without a slash", &["sweep", "exp.ron", "--shard", "3"], 2, "--shard 3", &["K/N"]), None),
+        // (c("--shard not numbers", &["sweep", "exp.ron", "--shard", "a/b"], 2, "--shard a/b", &["K/N"]), None),
+        // (c("--shard with zero shards", &["sweep", "exp.ron", "--shard", "0/0"], 2, "--shard 0/0", &["at least 1"]), None),
+        // (c("--shard index past the count", &["sweep", "exp.ron", "--shard", "5/4"], 2, "--shard 5/4", &["4"]), None),
+        // (c("--shard negative", &["sweep", "exp.ron", "--shard=-1/4"], 2, "--shard", &["K/N"]), None),
+        // (c("--shard with extra parts", &["sweep", "exp.ron", "--shard", "1/2/3"], 2, "--shard 1/2/3", &["K/N"]), None),
+        // plus sweep-file rows: an axis path that does not exist (did you mean), an axis with
+        // no values, zero replications, and an axis value of the wrong type, each at exp.ron:L:C.
         (c("validate: mm1 with several servers", &["validate", "mm1", "--rate", "1", "--servers", "3", "--service-mean-ms", "10"], 2, "--servers 3", &["exactly one server"]), None),
     ]
 }

@@ -176,3 +176,14 @@ fn a_hard_kill_keeps_every_finished_variant_whole() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// Once `sweep` lands (issue 5), add `a_killed_sweep_resumes_and_loses_nothing`:
+//   1. start `scalesim sweep exp.ron --out out` on a grid of ~20 short points plus slow ones;
+//   2. wait until a few point summaries exist (`wait_for`), then `child.kill()` (SIGKILL);
+//   3. `check_whole(out)`: no visible temporary file, every summary/CSV whole;
+//   4. note the finished points' modification times, run the same sweep again: exit 0, the
+//      finished points are not re-run (times unchanged), the rest are;
+//   5. the final files equal (bytes, wall time aside) those of an uninterrupted sweep in
+//      another directory.
+// And the SIGINT variant: exit 130, and a point whose summary says
+// `stopped_reason: "interrupted"` counts as unfinished on resume.

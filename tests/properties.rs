@@ -174,3 +174,32 @@ proptest! {
         prop_assert_eq!(csv, b.series.to_csv());
     }
 }
+
+proptest! {
+    #![proptest_config(Config { cases: 64, ..proptest_config() })]
+
+    /// A `--set` override is the same as writing the value in the file: same resolved
+    /// configuration (hash) and the same run.
+    #[test]
+    fn an_override_equals_writing_the_value_in_the_file(c in case(), rate in 1.0f64..1500.0, workers in 1u32..9) {
+        use scalesim::config::{overrides::OverrideSource, Override};
+        let sets = [
+            Override { path: "workload.rate_per_s".into(), value: format!("{rate:.3}"), source: OverrideSource::Flag },
+            Override { path: "model.nodes.workers".into(), value: workers.to_string(), source: OverrideSource::Flag },
+        ];
+        let by_flag = config::single_run_with_overrides(&c.experiment, &c.model, &sets)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let rate_field = c.experiment.find("rate_per_s: ").unwrap() + "rate_per_s: ".len();
+        let rate_end = rate_field + c.experiment[rate_field..].find(',').unwrap();
+        let experiment = format!("{}{rate:.3}{}", &c.experiment[..rate_field], &c.experiment[rate_end..]);
+        let w_field = c.model.find("workers: ").unwrap() + "workers: ".len();
+        let w_end = w_field + c.model[w_field..].find(',').unwrap();
+        let model = format!("{}{workers}{}", &c.model[..w_field], &c.model[w_end..]);
+        let in_file = config::single_run_from_texts(&experiment, &model)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&by_flag.config_hash, &in_file.config_hash);
+        let a = scalesim::run_config(&by_flag).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let b = scalesim::run_config(&in_file).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(a.summary.deterministic_json(), b.summary.deterministic_json());
+    }
+}
