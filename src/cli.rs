@@ -249,20 +249,38 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             exp.runs.first().map(|r| r.seed()).unwrap_or(0)
         );
     }
-    // One whole simulation per rayon task; results come back in variant order.
-    let results: Vec<_> = exp
+    // Ctrl-C / SIGTERM: the runs stop, write what they have and the command exits 130.
+    crate::interrupt::install_handler();
+    // A failing run says how to reproduce it: an invariant violation in its message, and a
+    // panic (always a bug) after the panic's own report.
+    let seed = exp.runs.first().map(|r| r.seed()).unwrap_or(0);
+    let reproduce = reproduce_command(&args, seed);
+    let hook_reproduce = reproduce.clone();
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!("this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}");
+    }));
+    // One whole simulation per rayon task, whose files are written as soon as it ends (an
+    // interrupted command keeps every finished variant); results come back in variant order.
+    let results: Vec<Result<Summary, Failure>> = exp
         .runs
         .par_iter()
-        .map(|cfg| (cfg, run_config(cfg)))
+        .map(|cfg| {
+            let out = run_config(cfg).map_err(|e| Failure {
+                message: format!(
+                    "error: variant {}: {e}\n  reproduce with: {reproduce}",
+                    cfg.variant
+                ),
+                code: 1,
+            })?;
+            output::write_variant(&dir, cfg, &out)?;
+            Ok(out.summary)
+        })
         .collect();
     let mut summaries: Vec<Summary> = Vec::with_capacity(results.len());
-    for (cfg, result) in results {
-        let out = result.map_err(|e| Failure {
-            message: format!("error: {e}"),
-            code: 1,
-        })?;
-        output::write_variant(&dir, cfg, &out)?;
-        summaries.push(out.summary);
+    for result in results {
+        summaries.push(result?);
     }
     output::write_atomic(
         &dir.join("comparison.csv"),
@@ -291,7 +309,44 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         print!("{}", table::side_by_side(&summaries));
         println!("\nwrote {}", dir.display());
     }
+    if summaries
+        .iter()
+        .any(|s| s.stopped_reason.as_deref() == Some(crate::interrupt::STOPPED_REASON))
+    {
+        return Err(Failure {
+            message: format!(
+                "interrupted: the figures up to the interruption are in {} (stopped_reason: \"interrupted\")",
+                dir.display()
+            ),
+            code: crate::interrupt::EXIT_CODE,
+        });
+    }
     Ok(())
+}
+
+/// The exact command that repeats this run: the same file, overrides and seed.
+fn reproduce_command(args: &RunArgs, seed: u64) -> String {
+    let mut cmd = format!(
+        "scalesim run {}",
+        quote(&args.experiment.display().to_string())
+    );
+    for s in &args.sets {
+        cmd.push_str(&format!(" --set {}", quote(s)));
+    }
+    cmd.push_str(&format!(" --seed {seed}"));
+    cmd
+}
+
+/// Quotes a shell word when it needs it.
+fn quote(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain && !word.is_empty() {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn check(files: &[PathBuf]) -> Result<(), Failure> {
@@ -434,6 +489,9 @@ fn validate_cmd(a: ValidateArgs) -> Result<(), Failure> {
 
 fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
     let sets = parse_sets(&args.sets, None)?;
+    // Ctrl-C / SIGTERM: running simulations stop, nothing new starts, finished runs stay in
+    // the journal, and the command exits 130; `--resume` then runs only what is missing.
+    crate::interrupt::install_handler();
     let shard = match &args.shard {
         Some(s) => s.parse::<sweep::Shard>().map_err(|m| Failure {
             message: format!("error: {m}"),

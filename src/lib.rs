@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod interrupt;
 pub mod metrics;
 pub mod output;
 pub mod sweep;

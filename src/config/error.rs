@@ -85,12 +85,23 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The closest of `candidates` to `found`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(found: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
+    let close = candidates
         .iter()
         .map(|c| (edit_distance(found, c), *c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min()
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // A name without its unit (`rate` for `rate_per_s`, `timeout` for `timeout_ms`) is
+    // a prefix of the one it meant.
+    close.or_else(|| {
+        let mut prefixed = candidates
+            .iter()
+            .filter(|c| found.len() >= 3 && c.starts_with(found));
+        match (prefixed.next(), prefixed.next()) {
+            (Some(c), None) => Some(*c),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -109,6 +120,10 @@ mod tests {
             Some("queue_limit")
         );
         assert_eq!(did_you_mean("zebra", &["workers", "count"]), None);
+        assert_eq!(
+            did_you_mean("rate", &["max_requests", "rate_per_s"]),
+            Some("rate_per_s")
+        );
     }
 
     #[test]

@@ -286,6 +286,17 @@ pub struct LimitsSpec {
     /// The most requests in flight at once before the run is stopped as overloaded.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: u64,
+    /// The most events a run may process before it is stopped; `None`: no limit.
+    #[serde(default)]
+    pub max_events: Option<u64>,
+    /// The most events scheduled and not yet happened (e.g. the timeouts of requests that
+    /// were rejected at once) before the run is stopped as overloaded: bounds the memory.
+    #[serde(default = "default_max_pending_events")]
+    pub max_pending_events: u64,
+}
+
+fn default_max_pending_events() -> u64 {
+    10_000_000
 }
 
 fn default_max_in_flight() -> u64 {
@@ -296,6 +307,8 @@ impl Default for LimitsSpec {
     fn default() -> Self {
         LimitsSpec {
             max_in_flight: default_max_in_flight(),
+            max_events: None,
+            max_pending_events: default_max_pending_events(),
         }
     }
 }

@@ -5,6 +5,7 @@ use super::error::{did_you_mean, ConfigError, Origin};
 use super::locate::Locations;
 use ron::extensions::Extensions;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// A parsed file with what is needed to point back into it.
@@ -50,7 +51,7 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
         };
         ConfigError::file(path, format!("cannot read the file: {why}"))
     })?;
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         ConfigError::file(
             path,
             format!(
@@ -58,6 +59,11 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
                 e.utf8_error().valid_up_to()
             ),
         )
+    })?;
+    // A byte-order mark (some Windows editors write one) is not part of the text.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
 }
 
@@ -67,14 +73,31 @@ pub fn ron_options() -> ron::Options {
 }
 
 /// Parses `text` (read from `path`) as `T`.
-pub fn parse_ron<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Loaded<T>, ConfigError> {
+pub fn parse_ron<T: DeserializeOwned + Serialize>(
+    path: &Path,
+    text: &str,
+) -> Result<Loaded<T>, ConfigError> {
+    // A byte-order mark (some Windows editors write one) is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match ron_options().from_str::<T>(text) {
-        Ok(value) => Ok(Loaded {
-            value,
-            path: path.to_path_buf(),
-            text: text.to_string(),
-            locations: Locations::scan(text),
-        }),
+        Ok(value) => {
+            let loaded = Loaded {
+                value,
+                path: path.to_path_buf(),
+                text: text.to_string(),
+                locations: Locations::scan(text),
+            };
+            if let Some((field, v)) = super::guard::first_non_finite(&loaded.value) {
+                return Err(ConfigError::new(
+                    loaded.origin(&field),
+                    Some(field),
+                    format!(
+                        "must be a finite number, found {v} (NaN and infinities are not allowed)"
+                    ),
+                ));
+            }
+            Ok(loaded)
+        }
         Err(e) => {
             let origin = Origin::File {
                 path: path.to_path_buf(),
@@ -87,7 +110,7 @@ pub fn parse_ron<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Loaded<
 }
 
 /// Reads and parses a file.
-pub fn load_file<T: DeserializeOwned>(path: &Path) -> Result<Loaded<T>, ConfigError> {
+pub fn load_file<T: DeserializeOwned + Serialize>(path: &Path) -> Result<Loaded<T>, ConfigError> {
     let text = read_text(path)?;
     parse_ron(path, &text)
 }
@@ -151,6 +174,10 @@ pub fn describe_ron_error(e: &ron::Error) -> String {
                 .unwrap_or_default();
             format!("the field `{field}` is written twice{within}")
         }
+        ron::Error::ExpectedStringEnd => "a string is not closed: a `\"` is missing".to_string(),
+        ron::Error::Eof => "the file ends before the value is complete: \
+                            is a `)`, `]`, `}` or closing quote missing?"
+            .to_string(),
         other => format!("{other}"),
     }
 }

@@ -9,6 +9,7 @@ pub mod distribution;
 pub mod duration;
 pub mod error;
 pub mod experiment;
+pub mod guard;
 pub mod load;
 pub mod locate;
 pub mod model;
@@ -299,13 +300,23 @@ pub fn single_run_from_texts(
     experiment_text: &str,
     model_text: &str,
 ) -> Result<RunConfig, ConfigError> {
+    single_run_with_overrides(experiment_text, model_text, &[])
+}
+
+/// [`single_run_from_texts`] with overrides applied as `--set` flags would be (used by the
+/// property tests and the fuzz target).
+pub fn single_run_with_overrides(
+    experiment_text: &str,
+    model_text: &str,
+    overrides: &[Override],
+) -> Result<RunConfig, ConfigError> {
     let exp: Loaded<ExperimentSpec> =
         parse_ron(Path::new("(built-in experiment)"), experiment_text)?;
     let model: Loaded<ModelSpec> = parse_ron(Path::new("(built-in model)"), model_text)?;
     let prov = Provenance {
         experiment: &exp,
         model: &model,
-        overrides: &[],
+        overrides,
     };
     let (spec, model_spec) = resolve::apply_overrides(&prov)?;
     resolve::check(&prov, &spec, &model_spec)?;

@@ -184,6 +184,7 @@ pub fn parse_value(text: &str) -> Result<Value, String> {
         s: text.as_bytes(),
         i: 0,
         text,
+        depth: 0,
     };
     p.ws();
     if p.i == p.s.len() {
@@ -204,7 +205,12 @@ struct ValueParser<'a> {
     s: &'a [u8],
     i: usize,
     text: &'a str,
+    /// Nesting depth: bounded, so a pathological value is an error, not a stack overflow.
+    depth: usize,
 }
+
+/// The deepest nesting a value may have (the configuration needs a handful of levels).
+const MAX_DEPTH: usize = 64;
 
 impl ValueParser<'_> {
     fn ws(&mut self) {
@@ -233,6 +239,18 @@ impl ValueParser<'_> {
     }
 
     fn value(&mut self) -> Result<Value, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "the value is nested more than {MAX_DEPTH} levels deep"
+            ));
+        }
+        let v = self.value_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn value_inner(&mut self) -> Result<Value, String> {
         self.ws();
         match self.peek() {
             Some(b'"') => self.string().map(Value::String),
@@ -448,6 +466,8 @@ mod tests {
         assert_eq!(parse_value("{\"a\": 1}").unwrap(), json!({"a": 1}));
         assert!(parse_value("Exp(mean: ").is_err());
         assert!(parse_value("").is_err());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_value(&deep).unwrap_err().contains("nested"));
     }
 
     #[test]

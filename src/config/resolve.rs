@@ -26,10 +26,14 @@ pub struct Provenance<'a> {
 impl Provenance<'_> {
     /// The origin of the value at dotted `path` of the combined tree (`model.` for the model).
     pub fn origin(&self, path: &str) -> Origin {
+        // Enum variant names may or may not be written in either path
+        // (`workload.Open.rate_per_s` is `workload.rate_per_s`): compare without them.
+        let bare = without_variants(path);
         let overridden = self.overrides.iter().rev().find(|o| {
-            path == o.path
-                || path.starts_with(&format!("{}.", o.path))
-                || o.path.starts_with(&format!("{path}."))
+            let o_path = without_variants(&o.path);
+            bare == o_path
+                || bare.starts_with(&format!("{o_path}."))
+                || o_path.starts_with(&format!("{bare}."))
         });
         if let Some(o) = overridden {
             return match &o.source {
@@ -48,6 +52,14 @@ impl Provenance<'_> {
     pub fn error(&self, path: &str, message: impl Into<String>) -> ConfigError {
         ConfigError::new(self.origin(path), Some(path.to_string()), message)
     }
+}
+
+/// A dotted path without its enum variant segments (those starting with a capital letter).
+fn without_variants(path: &str) -> String {
+    path.split('.')
+        .filter(|seg| !seg.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Applies the overrides to the experiment and model and reads them back as typed structs.
@@ -184,6 +196,15 @@ impl Checker<'_> {
         self.clients()?;
         if e.limits.max_in_flight == 0 {
             return self.fail("limits.max_in_flight", "must be at least 1");
+        }
+        if e.limits.max_pending_events == 0 {
+            return self.fail("limits.max_pending_events", "must be at least 1");
+        }
+        if e.limits.max_events == Some(0) {
+            return self.fail(
+                "limits.max_events",
+                "must be at least 1 (or None for no limit)",
+            );
         }
         self.model()?;
         self.faults()?;

@@ -46,6 +46,8 @@ pub enum SweepError {
     Input(String),
     /// Runs that failed (a bug in the simulator), or results that cannot be read back.
     Failed(String),
+    /// Ctrl-C or a termination request: finished runs are recorded, the rest are missing.
+    Interrupted(String),
 }
 
 impl std::fmt::Display for SweepError {
@@ -53,7 +55,9 @@ impl std::fmt::Display for SweepError {
         match self {
             SweepError::Config(e) => write!(f, "{e}"),
             SweepError::Output(e) => write!(f, "{e}"),
-            SweepError::Input(m) | SweepError::Failed(m) => write!(f, "{m}"),
+            SweepError::Input(m) | SweepError::Failed(m) | SweepError::Interrupted(m) => {
+                write!(f, "{m}")
+            }
         }
     }
 }
@@ -78,6 +82,7 @@ impl SweepError {
         match self {
             SweepError::Config(_) | SweepError::Input(_) => 2,
             SweepError::Output(_) | SweepError::Failed(_) => 1,
+            SweepError::Interrupted(_) => crate::interrupt::EXIT_CODE,
         }
     }
 }

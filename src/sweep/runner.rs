@@ -216,8 +216,15 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
     let started = Instant::now();
     pool.install(|| {
         todo.par_iter().with_max_len(1).for_each(|&id| {
+            if crate::interrupt::requested() {
+                return; // Ctrl-C: start nothing new; --resume runs what is missing.
+            }
             let cfg = sweep.config(id);
             match run_config(&cfg) {
+                // An interrupted run is not a result: it stays missing, so --resume redoes it.
+                Ok(out)
+                    if out.summary.stopped_reason.as_deref()
+                        == Some(crate::interrupt::STOPPED_REASON) => {}
                 Ok(out) => {
                     let rec = Record {
                         run: id.run,
@@ -251,6 +258,15 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
             source,
         }
         .into());
+    }
+    if crate::interrupt::requested() {
+        let (records, _) = read_records(dir, m)?;
+        return Err(SweepError::Interrupted(format!(
+            "interrupted: {} of {} run(s) are recorded in {}; run the same command with --resume to finish",
+            records.len(),
+            total,
+            dir.display()
+        )));
     }
     let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     if !failures.is_empty() {

@@ -60,6 +60,29 @@ impl Simulation {
                 ));
                 break;
             }
+            let events = self.queue.events_processed();
+            if events >= self.max_events {
+                self.stopped_reason = Some(format!(
+                    "limits.max_events: {} events processed at {:.3}s",
+                    self.max_events,
+                    now.as_secs_f64()
+                ));
+                break;
+            }
+            if events.is_multiple_of(crate::interrupt::CHECK_EVERY) {
+                if self.queue.len() as u64 > self.max_pending_events {
+                    self.stopped_reason = Some(format!(
+                        "overload: more than {} events pending at {:.3}s (limits.max_pending_events)",
+                        self.max_pending_events,
+                        now.as_secs_f64()
+                    ));
+                    break;
+                }
+                if crate::interrupt::requested() {
+                    self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
+                    break;
+                }
+            }
             if self.requests.is_empty() && self.workload_exhausted() {
                 // A finite workload has drained: nothing more can happen that matters.
                 break;

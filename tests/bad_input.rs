@@ -1,0 +1,300 @@
+//! Every bad input gets a clear error and a non-zero exit, never a panic.
+//!
+//! Each row of the table writes a small experiment and model (a valid pair with one thing
+//! changed), runs the real binary, and checks: the exit code (2 bad input, 1 an output that
+//! cannot be written; never 101, a panic's), that stderr names the place (file:line:col, the
+//! file, or the flag) and that it says what was expected.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const EXPERIMENT: &str = r#"Experiment(
+    model: "m.ron",
+    duration: "10s",
+    warmup: "1s",
+    seed: 3,
+    workload: Open(rate_per_s: 50.0),
+    clients: Clients(timeout: "1s"),
+    faults: [Crash(node: 1, at: "5s", restart_after: "1s")],
+    variants: {"a": Variant(set: {"model.balancer.policy": "Random"})},
+)
+"#;
+
+const MODEL: &str = r#"System(
+    balancer: Balancer(policy: RoundRobin),
+    nodes: Nodes(count: 2, workers: 4, queue_limit: 16,
+                 service: Exp(mean: "10ms")),
+)
+"#;
+
+/// One bad input.
+struct Case {
+    /// What is wrong, in words.
+    name: &'static str,
+    /// Text replacements in the experiment: (from, to); `from` must occur.
+    exp: &'static [(&'static str, &'static str)],
+    /// Text replacements in the model.
+    model: &'static [(&'static str, &'static str)],
+    /// The command line after `scalesim` (`exp.ron` and `m.ron` are in the working directory).
+    args: &'static [&'static str],
+    /// The expected exit code.
+    code: i32,
+    /// Where: `file:line:` (a column must follow), or any text naming the file or flag.
+    at: &'static str,
+    /// What stderr must say (case-sensitive substrings, all of them).
+    says: &'static [&'static str],
+}
+
+const RUN: &[&str] = &["run", "exp.ron", "--out", "out"];
+
+const fn case(
+    name: &'static str,
+    exp: &'static [(&'static str, &'static str)],
+    model: &'static [(&'static str, &'static str)],
+    at: &'static str,
+    says: &'static [&'static str],
+) -> Case {
+    Case {
+        name,
+        exp,
+        model,
+        args: RUN,
+        code: 2,
+        at,
+        says,
+    }
+}
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    // Syntax.
+    case("malformed RON: a doubled comma", &[("\"10s\",", "\"10s\",,")], &[], "exp.ron:3:", &["Expected"]),
+    case("malformed RON: unclosed struct", &[("\n)\n", "\n")], &[], "exp.ron:", &["the file ends before the value is complete"]),
+    case("malformed RON: text after the end", &[("\n)\n", "\n) )\n")], &[], "exp.ron:10:", &["trailing characters"]),
+    case("empty experiment file", &[("", "")], &[], "exp.ron:1:", &["Expected opening `(` for struct `Experiment`"]),
+    case("unterminated string", &[("\"Random\"}", "\"Random}")], &[], "exp.ron:9:", &["a string is not closed"]),
+    // Unknown names, with "did you mean".
+    case("unknown experiment field", &[("duration:", "duraton:")], &[], "exp.ron:3:", &["unknown field `duraton`", "Did you mean `duration`?"]),
+    case("unknown model field", &[], &[("workers:", "worker:")], "m.ron:3:", &["unknown field `worker`", "Did you mean `workers`?"]),
+    case("unknown enum variant", &[], &[("RoundRobin", "RoundRobbin")], "m.ron:2:", &["unknown variant `RoundRobbin`", "Did you mean `RoundRobin`?"]),
+    case("unknown distribution", &[], &[("Exp(mean", "Expo(mean")], "m.ron:4:", &["unknown variant `Expo`", "Did you mean `Exp`?"]),
+    case("missing required field", &[("    workload: Open(rate_per_s: 50.0),\n", "")], &[], "exp.ron:", &["missing field `workload`"]),
+    case("duplicate field", &[("    seed: 3,", "    seed: 3, seed: 4,")], &[], "exp.ron:5:", &["`seed` is written twice"]),
+    // Wrong types.
+    case("wrong type: string for a rate", &[("50.0", "\"fast\"")], &[], "exp.ron:6:", &["Expected"]),
+    case("wrong type: fraction for a count", &[], &[("workers: 4", "workers: 2.5")], "m.ron:3:", &["Expected"]),
+    case("duration without a unit", &[("\"10s\"", "10")], &[], "exp.ron:3:", &["has no unit", "\"10s\""]),
+    case("duration with an unknown unit", &[("\"10s\"", "\"10 parsecs\"")], &[], "exp.ron:3:", &["unknown unit \"parsecs\""]),
+    case("integer out of range", &[("seed: 3", "seed: 99999999999999999999999")], &[], "exp.ron:5:", &["out of bounds"]),
+    // Rates and durations.
+    case("negative rate", &[("50.0", "-5.0")], &[], "exp.ron:6:", &["must be a finite number greater than zero"]),
+    case("zero rate", &[("50.0", "0.0")], &[], "exp.ron:6:", &["must be a finite number greater than zero"]),
+    case("NaN rate", &[("50.0", "NaN")], &[], "exp.ron:6:", &["must be a finite number, found NaN"]),
+    case("infinite rate", &[("50.0", "inf")], &[], "exp.ron:6:", &["must be a finite number, found inf"]),
+    case("rate overflowing to infinity", &[("50.0", "1e400")], &[], "exp.ron:6:", &["must be a finite number"]),
+    case("negative duration", &[("\"10s\"", "\"-10s\"")], &[], "exp.ron:3:", &["must be finite and not negative"]),
+    case("zero duration", &[("\"10s\"", "\"0s\"")], &[], "exp.ron:3:", &["must be greater than zero"]),
+    case("NaN duration", &[("\"10s\"", "\"NaNs\"")], &[], "exp.ron:3:", &["NaNs"]),
+    case("duration too long to represent", &[("\"10s\"", "\"99999999999h\"")], &[], "exp.ron:3:", &["longer than this simulator can represent"]),
+    case("zero service mean", &[], &[("\"10ms\"", "\"0ms\"")], "m.ron:4:", &["must be greater than zero"]),
+    case("zero timeout", &[("timeout: \"1s\"", "timeout: \"0s\"")], &[], "exp.ron:7:", &["must be greater than zero"]),
+    case("zero metrics interval", &[("    seed: 3,", "    seed: 3, metrics_interval: \"0s\",")], &[], "exp.ron:5:", &["must be greater than zero"]),
+    // Cross-field rules.
+    case("min > max", &[], &[("Exp(mean: \"10ms\")", "Uniform(min: \"20ms\", max: \"10ms\")")], "m.ron:4:", &["must not be greater than max"]),
+    case("p99 < median", &[], &[("Exp(mean: \"10ms\")", "LogNormal(median: \"20ms\", p99: \"10ms\")")], "m.ron:4:", &["must not be less than the median"]),
+    case("Pareto without a finite mean", &[], &[("Exp(mean: \"10ms\")", "Pareto(scale: \"1ms\", shape: 0.9)")], "m.ron:4:", &["greater than 1"]),
+    case("Erlang with zero phases", &[], &[("Exp(mean: \"10ms\")", "Erlang(k: 0, mean: \"5ms\")")], "m.ron:4:", &["at least 1"]),
+    case("warm-up equal to the duration", &[("warmup: \"1s\"", "warmup: \"10s\"")], &[], "exp.ron:4:", &["must be shorter than the duration"]),
+    case("warm-up longer than the duration", &[("warmup: \"1s\"", "warmup: \"1h\"")], &[], "exp.ron:4:", &["must be shorter than the duration"]),
+    case("zero nodes", &[], &[("count: 2", "count: 0")], "m.ron:3:", &["must be at least 1"]),
+    case("zero workers", &[], &[("workers: 4", "workers: 0")], "m.ron:3:", &["must be at least 1"]),
+    case("zero in-flight limit", &[("    seed: 3,", "    seed: 3, limits: Limits(max_in_flight: 0),")], &[], "exp.ron:5:", &["must be at least 1"]),
+    case("zero event limit", &[("    seed: 3,", "    seed: 3, limits: Limits(max_events: 0),")], &[], "exp.ron:5:", &["must be at least 1"]),
+    // References to things that do not exist.
+    case("fault on a node that does not exist", &[("node: 1", "node: 7")], &[], "exp.ron:8:", &["node 7 does not exist", "numbered 0 to 1"]),
+    case("fault after the end of the run", &[("at: \"5s\"", "at: \"1m\"")], &[], "exp.ron:8:", &["not before the end of the run"]),
+    case("variant set path that does not exist", &[("model.balancer.policy", "model.balancer.polcy")], &[], "exp.ron:9:", &["no field `polcy`", "Did you mean `policy`?"]),
+    case("variant set value of the wrong kind", &[("\"Random\"", "\"Randomly\"")], &[], "exp.ron:9:", &["Randomly"]),
+    case("variant name unusable as a directory", &[("{\"a\":", "{\"a/b\":")], &[], "exp.ron:9:", &["the variant name \"a/b\" contains '/'"]),
+    case("variant model that does not exist", &[("Variant(set", "Variant(model: \"nope.ron\", set")], &[], "exp.ron:9:", &["\"nope.ron\" cannot be loaded", "no such file"]),
+    case("experiment without a model", &[("    model: \"m.ron\",\n", "")], &[], "exp.ron:", &["has no model"]),
+    case("experiment set path that does not exist", &[("    seed: 3,", "    seed: 3, set: {\"workload.rate\": \"5\"},")], &[], "exp.ron:5:", &["no field `rate`", "Did you mean `rate_per_s`?"]),
+    case("negative count", &[], &[("count: 2", "count: -1")], "m.ron:3:", &["Expected"]),
+    case("count too large for its type", &[], &[("queue_limit: 16", "queue_limit: 99999999999")], "m.ron:3:", &["out of bounds"]),
+    case("model file missing", &[("\"m.ron\"", "\"models/missing.ron\"")], &[], "exp.ron:2:", &["cannot be loaded", "no such file"]),
+];
+
+/// Cases whose inputs are not a one-line change of the valid pair.
+#[rustfmt::skip]
+fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
+    const fn c(name: &'static str, args: &'static [&'static str], code: i32, at: &'static str, says: &'static [&'static str]) -> Case {
+        Case { name, exp: &[], model: &[], args, code, at, says }
+    }
+    vec![
+        (c("a model given to run as the experiment", &["run", "m.ron"], 2, "m.ron:1:", &["Expected struct `Experiment` but found `System`"]), None),
+        (c("missing experiment file", &["run", "nope.ron"], 2, "nope.ron", &["no such file"]), None),
+        (c("a directory given as a file", &["run", "."], 2, ".: ", &["is a directory"]), None),
+        (c("a directory given to check", &["check", "out_dir_that_is_a_dir"], 2, "out_dir_that_is_a_dir", &["is a directory"]), None),
+        (c("not UTF-8 (binary file)", RUN, 2, "exp.ron", &["is not UTF-8"]), Some(b"Experiment(\xff\xfe\x00\x01)".to_vec())),
+        (c("output directory under a regular file", &["run", "exp.ron", "--out", "m.ron/out"], 1, "m.ron/out", &["cannot write"]), None),
+        (c("--set without '='", &["run", "exp.ron", "--set", "model.nodes.count"], 2, "--set model.nodes.count", &["expected path=value"]), None),
+        (c("--set with an empty path segment", &["run", "exp.ron", "--set", "model..count=3"], 2, "--set model..count=3", &["not a dotted field path"]), None),
+        (c("--set path that does not exist", &["run", "exp.ron", "--set", "model.nodes.wrkers=3"], 2, "--set model.nodes.wrkers=3", &["no field `wrkers`", "Did you mean `workers`?"]), None),
+        (c("--set list index that does not exist", &["run", "exp.ron", "--set", "faults.4.at=2s"], 2, "--set faults.4.at=2s", &["index 4 does not exist"]), None),
+        (c("--set value of the wrong type", &["run", "exp.ron", "--set", "model.nodes.workers=many"], 2, "--set model.nodes.workers=many", &["expected u32"]), None),
+        (c("--set NaN rate", &["run", "exp.ron", "--set", "workload.rate_per_s=NaN"], 2, "--set workload.rate_per_s=NaN", &["expected f64"]), None),
+        (c("--set zero nodes", &["run", "exp.ron", "--set", "model.nodes.count=0"], 2, "--set model.nodes.count=0", &["must be at least 1"]), None),
+        (c("--set malformed value", &["run", "exp.ron", "--set", "model.nodes.service=Exp(mean: "], 2, "--set model.nodes.service", &["ends where a value was expected"]), None),
+        (c("--set nested too deep", &["run", "exp.ron", "--set", "seed=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["], 2, "--set seed=", &["nested more than 64 levels"]), None),
+        (c("--seed not a number", &["run", "exp.ron", "--seed", "abc"], 2, "--seed", &["invalid value"]), None),
+        (c("unknown command-line flag", &["run", "exp.ron", "--sed", "3"], 2, "--sed", &["unexpected argument"]), None),
+        (c("--shard without a slash", &["sweep", "exp.ron", "--shard", "3"], 2, "--shard 3", &["expected I/N"]), None),
+        (c("--shard not numbers", &["sweep", "exp.ron", "--shard", "a/b"], 2, "--shard a/b", &["expected I/N"]), None),
+        (c("--shard with zero shards", &["sweep", "exp.ron", "--shard", "0/0"], 2, "--shard 0/0", &["1 ≤ I ≤ N"]), None),
+        (c("--shard index past the count", &["sweep", "exp.ron", "--shard", "5/4"], 2, "--shard 5/4", &["1 ≤ I ≤ N"]), None),
+        (c("--shard negative", &["sweep", "exp.ron", "--shard=-1/4"], 2, "--shard -1/4", &["expected I/N"]), None),
+        (c("--shard with extra parts", &["sweep", "exp.ron", "--shard", "1/2/3"], 2, "--shard 1/2/3", &["expected I/N"]), None),
+        // Sweep-file errors (an axis path that does not exist, …) are tested in tests/sweep.rs.
+        (c("validate: mm1 with several servers", &["validate", "mm1", "--rate", "1", "--servers", "3", "--service-mean-ms", "10"], 2, "--servers 3", &["exactly one server"]), None),
+    ]
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let slug: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let dir =
+        std::env::temp_dir().join(format!("scalesim-bad-input-{}-{slug}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("out_dir_that_is_a_dir")).unwrap();
+    dir
+}
+
+fn apply(text: &str, edits: &[(&str, &str)], what: &str) -> String {
+    let mut t = text.to_string();
+    for (from, to) in edits {
+        if from.is_empty() {
+            t = to.to_string();
+            continue;
+        }
+        assert!(
+            t.contains(from),
+            "{what}: the table's `{from}` is not in the file"
+        );
+        t = t.replacen(from, to, 1);
+    }
+    t
+}
+
+/// Runs one case; returns a description of what was wrong, if anything.
+fn check(case: &Case, exp_bytes: Option<Vec<u8>>) -> Option<String> {
+    let dir = scratch(case.name);
+    let exp = exp_bytes.unwrap_or_else(|| apply(EXPERIMENT, case.exp, case.name).into_bytes());
+    std::fs::write(dir.join("exp.ron"), &exp).unwrap();
+    std::fs::write(dir.join("m.ron"), apply(MODEL, case.model, case.name)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(case.args)
+        .current_dir(&dir)
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code();
+    let mut problems = Vec::new();
+    if code == Some(101) || stderr.contains("panicked") {
+        problems.push("PANICKED".to_string());
+    }
+    if code != Some(case.code) {
+        problems.push(format!("exit code {code:?}, expected {}", case.code));
+    }
+    if !names_place(&stderr, case.at) {
+        problems.push(format!("does not name the place `{}`", case.at));
+    }
+    for s in case.says {
+        if !stderr.contains(s) {
+            problems.push(format!("does not say `{s}`"));
+        }
+    }
+    if out_has_files(&dir.join("out")) {
+        problems.push("wrote output files for bad input".into());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if problems.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "case \"{}\": {}\n  command: (cd <tmp> && scalesim {})\n  stderr: {}",
+        case.name,
+        problems.join("; "),
+        case.args.join(" "),
+        stderr.trim().replace('\n', "\n          ")
+    ))
+}
+
+/// `file:line:` must be followed by a column number; other places are plain substrings.
+fn names_place(stderr: &str, at: &str) -> bool {
+    let is_position = at.ends_with(':') && at.contains(".ron:");
+    if !is_position {
+        return stderr.contains(at);
+    }
+    stderr.match_indices(at).any(|(i, _)| {
+        let rest = &stderr[i + at.len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        // `exp.ron:` alone must be followed by line:col; `exp.ron:3:` by col.
+        let line_given = at
+            .trim_end_matches(':')
+            .rsplit(':')
+            .next()
+            .is_some_and(|s| s.chars().all(|c| c.is_ascii_digit()));
+        if line_given {
+            digits > 0 && rest[digits..].starts_with(':')
+        } else {
+            digits > 0
+                && rest[digits..].starts_with(':')
+                && rest[digits + 1..].starts_with(|c: char| c.is_ascii_digit())
+        }
+    })
+}
+
+fn out_has_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
+#[test]
+fn every_bad_input_is_a_clear_error_never_a_panic() {
+    let mut cases: Vec<(&Case, Option<Vec<u8>>)> = CASES.iter().map(|c| (c, None)).collect();
+    let special = special_cases();
+    cases.extend(special.iter().map(|(c, b)| (c, b.clone())));
+    assert!(cases.len() >= 25, "the table must have at least 25 cases");
+    let failures: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(case, bytes)| check(case, bytes))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad-input cases failed:\n\n{}",
+        failures.len(),
+        CASES.len() + special.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_not_an_error() {
+    let dir = scratch("bom");
+    std::fs::write(dir.join("exp.ron"), format!("\u{feff}{EXPERIMENT}")).unwrap();
+    std::fs::write(dir.join("m.ron"), format!("\u{feff}{MODEL}")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["check", "exp.ron", "m.ron"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
