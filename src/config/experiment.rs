@@ -105,6 +105,13 @@ pub enum WorkloadSpec {
         /// Request kinds and their shares.
         #[serde(default)]
         mix: IndexMap<String, f64>,
+        /// With sessions: the chance that a logged-in user's next action is a logout.
+        #[serde(default)]
+        logout_share: f64,
+        /// With sessions: the chance that, after logging out, the user's next action comes
+        /// from a tab still open with the old session (before logging in again).
+        #[serde(default)]
+        stale_tab_share: f64,
     },
 }
 
@@ -265,6 +272,8 @@ pub enum FaultSpec {
     },
     /// The dependency stops answering for `lasting` (a lock, a GC pause, a failover).
     StallDependency { at: Duration, lasting: Duration },
+    /// The session store is down for `lasting`: its calls fail at once.
+    StoreOutage { at: Duration, lasting: Duration },
 }
 
 /// Nodes that fail at random and are repaired.

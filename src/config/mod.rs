@@ -267,7 +267,7 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
             // A model alone is checked against a minimal experiment so its cross-field rules run.
             let model: Loaded<ModelSpec> = parse_ron(path, &text)?;
             let exp_text = format!(
-                "Experiment(model: {:?}, duration: \"1s\", workload: Open(rate_per_s: 1.0))",
+                "Experiment(model: {:?}, duration: \"1s\", workload: Users(count: 10, think: Exp(mean: \"1s\")))",
                 path.display().to_string()
             );
             let exp: Loaded<ExperimentSpec> = parse_ron(Path::new("(built-in check)"), &exp_text)?;

@@ -34,6 +34,73 @@ pub struct ModelSpec {
     /// Price of one node for one hour, for the cost figure.
     #[serde(default = "default_price")]
     pub price_per_node_hour: f64,
+    /// Where user sessions live, if users log in (needs a `Users` workload).
+    #[serde(default)]
+    pub sessions: Option<SessionsSpec>,
+}
+
+/// User sessions: users log in, make authenticated requests and log out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Sessions")]
+#[serde(deny_unknown_fields)]
+pub struct SessionsSpec {
+    /// Where a session lives and how a request's session is checked.
+    pub design: SessionDesign,
+    /// Extra node work for a login (checking a password hash is slow on purpose).
+    #[serde(default)]
+    pub login_service: Option<DistSpec>,
+}
+
+/// Session designs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum SessionDesign {
+    /// The session lives in the memory of the node that created it; any other node rejects
+    /// it, and a crash, restart or scale-in loses it. With `Sticky` balancing: sticky sessions.
+    InMemory,
+    /// Sessions live in a shared store that every node reads on every authenticated request.
+    Externalized {
+        /// The store: its capacity and latency.
+        store: StoreSpec,
+        /// What a node does when the store cannot answer.
+        #[serde(default)]
+        on_outage: OutagePolicy,
+    },
+    /// A signed token, verified locally with no lookup; valid until it expires. A logout
+    /// cannot revoke it unless nodes check a revocation list in the store (a store read).
+    SignedToken {
+        /// How long a token is valid after login.
+        ttl: Duration,
+        /// The store holding the revocation list, when nodes check it.
+        #[serde(default)]
+        revocation_list: Option<StoreSpec>,
+    },
+}
+
+/// What a node does with an authenticated request when the session store is down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutagePolicy {
+    /// Reject it: everyone is logged out while the store is down.
+    #[default]
+    FailClosed,
+    /// Accept it unchecked: nobody is logged out, but a revoked session gets in.
+    FailOpen,
+}
+
+/// A shared key-value store (Redis, a database table): workers, a queue, read and write times.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Store")]
+#[serde(deny_unknown_fields)]
+pub struct StoreSpec {
+    /// Operations it serves at once.
+    pub workers: u32,
+    /// Operations that may wait; `None` is unbounded.
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    /// Time of a read (a session lookup).
+    pub read: DistSpec,
+    /// Time of a write (a login or a logout).
+    pub write: DistSpec,
 }
 
 fn default_price() -> f64 {

@@ -176,6 +176,8 @@ const STRUCT_NAMES: &[&str] = &[
     "Throttle",
     "RandomFailures",
     "Limits",
+    "Sessions",
+    "Store",
 ];
 
 /// Parses a value written in RON syntax into JSON (externally tagged enums, as serde does).

@@ -9,7 +9,7 @@ use super::experiment::{
 };
 use super::load::Loaded;
 use super::model::ModelSpec;
-use super::model::PolicySpec;
+use super::model::{PolicySpec, SessionDesign, StoreSpec};
 use super::overrides::{Override, OverrideSource};
 use serde_json::Value;
 
@@ -328,6 +328,7 @@ impl Checker<'_> {
                 think,
                 shape,
                 mix,
+                ..
             } => {
                 if *count == 0 {
                     return self.fail("workload.count", "must be at least 1 user");
@@ -394,7 +395,66 @@ impl Checker<'_> {
         Ok(())
     }
 
+    fn store(&self, path: &str, st: &StoreSpec) -> Checked {
+        if st.workers == 0 {
+            return self.fail(&format!("{path}.workers"), "must be at least 1");
+        }
+        self.dist(&format!("{path}.read"), &st.read)?;
+        self.dist(&format!("{path}.write"), &st.write)
+    }
+
+    fn sessions(&self) -> Checked {
+        let Some(s) = &self.m.sessions else {
+            return Ok(());
+        };
+        match &self.e.workload {
+            WorkloadSpec::Users {
+                logout_share,
+                stale_tab_share,
+                ..
+            } => {
+                for (f, x) in [
+                    ("logout_share", logout_share),
+                    ("stale_tab_share", stale_tab_share),
+                ] {
+                    if !x.is_finite() || !(0.0..=1.0).contains(x) {
+                        return self.fail(
+                            &format!("workload.{f}"),
+                            format!("must be between 0 and 1, found {x}"),
+                        );
+                    }
+                }
+            }
+            WorkloadSpec::Open { .. } => {
+                return self.fail(
+                    "model.sessions",
+                    "sessions need users who log in: use a `Users(count: …, think: …)` workload",
+                )
+            }
+        }
+        if let Some(d) = &s.login_service {
+            self.dist("model.sessions.login_service", d)?;
+        }
+        match &s.design {
+            SessionDesign::InMemory => Ok(()),
+            SessionDesign::Externalized { store, .. } => {
+                self.store("model.sessions.design.store", store)
+            }
+            SessionDesign::SignedToken {
+                ttl,
+                revocation_list,
+            } => {
+                self.nonzero("model.sessions.design.ttl", *ttl)?;
+                match revocation_list {
+                    Some(st) => self.store("model.sessions.design.revocation_list", st),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
     fn model(&self) -> Checked {
+        self.sessions()?;
         let m = self.m;
         let n = &m.nodes;
         if n.count == 0 {
@@ -603,6 +663,12 @@ impl Checker<'_> {
                             "the model has no `dependency` to stall",
                         );
                     }
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    *at
+                }
+                FaultSpec::StoreOutage { at, lasting } => {
+                    // Allowed on a design without a store (nothing happens there), so that
+                    // one experiment can compare designs under the same faults.
                     self.nonzero(&p("lasting"), *lasting)?;
                     *at
                 }

@@ -94,6 +94,52 @@ pub struct DependencySummary {
     pub peak_queue: u64,
 }
 
+/// What happened to user sessions (when the model has them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionsSummary {
+    /// The session design.
+    pub design: String,
+    /// Valid sessions rejected: users logged out against their will.
+    pub spurious_logouts: u64,
+    /// spurious_logouts ÷ authenticated requests checked.
+    pub spurious_logout_fraction: f64,
+    /// Live sessions that disappeared with a node (crash, restart, scale-in).
+    pub lost_on_crash: u64,
+    /// Requests accepted with a session whose user had logged out (a security violation).
+    pub accepted_after_logout: u64,
+    /// Extra sessions created by retried logins without an idempotency key.
+    pub duplicate_sessions: u64,
+    /// Logins executed by nodes.
+    pub logins: u64,
+    /// Logouts executed by nodes.
+    pub logouts: u64,
+    /// Authenticated requests whose session was checked.
+    pub authenticated_requests: u64,
+    /// Authenticated requests rejected (for any reason).
+    pub rejected: u64,
+    /// Users logged in at the end of the run.
+    pub logged_in_at_end: u64,
+    /// The session store's figures, when the design has one.
+    pub store: Option<StoreSummary>,
+}
+
+/// The session store's figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreSummary {
+    /// Reads served.
+    pub reads: u64,
+    /// Writes served.
+    pub writes: u64,
+    /// Operations that failed (store down or queue full).
+    pub failed: u64,
+    /// Reads and writes per simulated second.
+    pub ops_per_s: f64,
+    /// Share of worker time busy.
+    pub utilisation: f64,
+    /// Longest queue.
+    pub peak_queue: u64,
+}
+
 /// Turns a share (0..1) into nines, capped at 9 for a perfect record.
 pub fn nines(share: f64) -> f64 {
     if share >= 1.0 {
@@ -165,6 +211,10 @@ pub struct Summary {
     pub cost: Cost,
     /// The dependency's figures, if the model has one.
     pub dependency: Option<DependencySummary>,
+    /// User sessions, if the model has them.
+    pub sessions: Option<SessionsSummary>,
+    /// Load spread: the busiest node's completed attempts ÷ the mean over nodes (1 = even).
+    pub node_load_imbalance: f64,
     /// Per-node figures.
     pub nodes: Vec<NodeSummary>,
 }
@@ -235,6 +285,35 @@ impl Summary {
             ("cost_node_seconds".into(), self.cost.node_seconds),
             ("cost_total".into(), self.cost.total),
             ("peak_nodes".into(), self.cost.peak_nodes as f64),
+            ("node_load_imbalance".into(), self.node_load_imbalance),
+        ]);
+        let ss = self.sessions.clone().unwrap_or_default();
+        let st = ss.store.clone().unwrap_or_default();
+        f.extend([
+            (
+                "sessions_spurious_logouts".into(),
+                ss.spurious_logouts as f64,
+            ),
+            (
+                "sessions_spurious_logout_fraction".into(),
+                ss.spurious_logout_fraction,
+            ),
+            ("sessions_lost_on_crash".into(), ss.lost_on_crash as f64),
+            (
+                "sessions_accepted_after_logout".into(),
+                ss.accepted_after_logout as f64,
+            ),
+            (
+                "sessions_duplicate_sessions".into(),
+                ss.duplicate_sessions as f64,
+            ),
+            ("sessions_logins".into(), ss.logins as f64),
+            (
+                "sessions_authenticated_requests".into(),
+                ss.authenticated_requests as f64,
+            ),
+            ("store_ops_per_s".into(), st.ops_per_s),
+            ("store_utilisation".into(), st.utilisation),
         ]);
         f
     }

@@ -47,6 +47,18 @@ pub struct Gauges {
     pub autoscaler_metric: f64,
     /// Cost so far, in the model's currency.
     pub cost: f64,
+    /// Valid sessions rejected during the interval (spurious logouts).
+    pub spurious_logouts: u64,
+    /// Requests accepted with a logged-out session during the interval.
+    pub accepted_after_logout: u64,
+    /// Live sessions lost with a node during the interval.
+    pub sessions_lost: u64,
+    /// Users logged in at the end of the interval.
+    pub logged_in: u64,
+    /// Session-store operations waiting.
+    pub store_queue: u64,
+    /// Session-store workers busy.
+    pub store_busy: u64,
     /// Faults active, `;`-separated (empty when none).
     pub active_faults: String,
 }
@@ -75,6 +87,7 @@ impl TimeSeries {
         }
         out.push_str(",latency_p50_ms,latency_p99_ms,in_flight,nodes_up,nodes_on,queue_len_total,busy_workers_total");
         out.push_str(",dependency_queue,dependency_busy,autoscaler_metric,cost");
+        out.push_str(",spurious_logouts,accepted_after_logout,sessions_lost,logged_in,store_queue,store_busy");
         for i in 0..self.nodes {
             let _ = write!(out, ",queue_len_node{i},busy_workers_node{i}");
         }
@@ -117,6 +130,16 @@ impl TimeSeries {
                 g.dependency_busy,
                 g.autoscaler_metric,
                 g.cost
+            );
+            let _ = write!(
+                out,
+                ",{},{},{},{},{},{}",
+                g.spurious_logouts,
+                g.accepted_after_logout,
+                g.sessions_lost,
+                g.logged_in,
+                g.store_queue,
+                g.store_busy
             );
             for i in 0..self.nodes {
                 let q = g.queue_len.get(i).copied().unwrap_or(0);

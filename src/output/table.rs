@@ -113,6 +113,37 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
             u.join(" ")
         }
     });
+    if any(&|s| s.sessions.is_some()) {
+        let sess = |s: &Summary| s.sessions.clone().unwrap_or_default();
+        push(&mut rows, "logins", &|s| sess(s).logins.to_string());
+        push(&mut rows, "authenticated requests", &|s| {
+            sess(s).authenticated_requests.to_string()
+        });
+        push(&mut rows, "spurious logouts", &|s| {
+            let x = sess(s);
+            format!(
+                "{} ({:.1}%)",
+                x.spurious_logouts,
+                x.spurious_logout_fraction * 100.0
+            )
+        });
+        push(&mut rows, "sessions lost on crash", &|s| {
+            sess(s).lost_on_crash.to_string()
+        });
+        push(&mut rows, "accepted after logout", &|s| {
+            sess(s).accepted_after_logout.to_string()
+        });
+        push(&mut rows, "duplicate sessions", &|s| {
+            sess(s).duplicate_sessions.to_string()
+        });
+        push(&mut rows, "session store load", &|s| match sess(s).store {
+            Some(st) => format!("{:.0} ops/s, {:.0}%", st.ops_per_s, st.utilisation * 100.0),
+            None => "-".into(),
+        });
+    }
+    push(&mut rows, "node load imbalance", &|s| {
+        format!("{:.2}", s.node_load_imbalance)
+    });
     push(&mut rows, "availability (nines)", &|s| {
         format!("{:.2}", s.availability.requests_nines)
     });

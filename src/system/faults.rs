@@ -45,7 +45,8 @@ impl Faults {
                     | FaultSpec::CutCapacity { at, lasting, .. }
                     | FaultSpec::Partition { at, lasting, .. }
                     | FaultSpec::FailRequests { at, lasting, .. }
-                    | FaultSpec::StallDependency { at, lasting } => (at.0, Some(lasting.0)),
+                    | FaultSpec::StallDependency { at, lasting }
+                    | FaultSpec::StoreOutage { at, lasting } => (at.0, Some(lasting.0)),
                 };
                 (i as u32, at, lasting.map(|l| at.saturating_add(l)))
             })
@@ -99,6 +100,7 @@ impl Faults {
                 ..
             } => format!("fail-requests(all {percent}%)"),
             FaultSpec::StallDependency { .. } => "stall-dependency".to_string(),
+            FaultSpec::StoreOutage { .. } => "store-outage".to_string(),
         }
     }
 

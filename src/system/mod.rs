@@ -18,8 +18,10 @@ pub mod faults;
 pub mod mix;
 pub mod node;
 pub mod request;
+pub mod sessions;
 pub mod shape;
 pub mod source;
+pub mod store;
 pub mod users;
 
 mod run;
@@ -39,8 +41,10 @@ use faults::{FaultPhase, Faults, RandomFailures};
 use mix::Mix;
 use node::{Node, NodeState};
 use request::{Attempt, Handle, Request, Slab};
+use sessions::Sessions;
 use shape::Shape;
 use source::Source;
+use store::Store;
 use users::Users;
 
 /// Everything that can happen, as plain data.
@@ -59,6 +63,8 @@ pub enum Event {
     ServiceDone { node: u32, attempt: Handle },
     /// The dependency finishes a call made for `attempt`.
     DependencyDone { attempt: Handle },
+    /// The session store finishes an operation made for `attempt`.
+    StoreDone { attempt: Handle },
     /// A node moves on in its life (provisioned → booting → up); void if `lifecycle` is stale.
     Lifecycle {
         node: u32,
@@ -92,6 +98,10 @@ pub struct Simulation {
     balancer: Balancer,
     nodes: Vec<Node>,
     dependency: Option<Dependency>,
+    sessions: Option<Sessions>,
+    store: Option<Store>,
+    login_kind: Option<u8>,
+    last_session_counts: sessions::SessionCounts,
     autoscaler: Option<Autoscaler>,
     faults: Faults,
     random_failures: Option<RandomFailures>,
@@ -150,13 +160,14 @@ impl Simulation {
                 think,
                 shape,
                 mix,
+                ..
             } => (
                 mix,
                 Workload::Closed(Users::new(*count, think.resolve(), Shape::new(shape), seed)),
             ),
         };
         let mix = Mix::new(mix_spec, seed);
-        let service: Vec<_> = if mix.names().is_empty() {
+        let mut service: Vec<_> = if mix.names().is_empty() {
             vec![model.nodes.service.resolve()]
         } else {
             mix.names()
@@ -170,6 +181,54 @@ impl Simulation {
                         .resolve()
                 })
                 .collect()
+        };
+        // A login may cost the node extra work (password hashing): its own service "kind".
+        let login_kind = match model
+            .sessions
+            .as_ref()
+            .and_then(|s| s.login_service.as_ref())
+        {
+            Some(d) => {
+                service.push(d.resolve());
+                Some((service.len() - 1) as u8)
+            }
+            None => None,
+        };
+        let (sessions, store) = match (&model.sessions, &spec.workload) {
+            (
+                Some(ss),
+                WorkloadSpec::Users {
+                    count,
+                    logout_share,
+                    stale_tab_share,
+                    ..
+                },
+            ) => {
+                let store_spec = match &ss.design {
+                    crate::config::model::SessionDesign::Externalized { store, .. } => Some(store),
+                    crate::config::model::SessionDesign::SignedToken {
+                        revocation_list, ..
+                    } => revocation_list.as_ref(),
+                    crate::config::model::SessionDesign::InMemory => None,
+                };
+                let max_nodes = model
+                    .autoscaler
+                    .as_ref()
+                    .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
+                    as usize;
+                (
+                    Some(Sessions::new(
+                        &ss.design,
+                        *count,
+                        max_nodes,
+                        *logout_share,
+                        *stale_tab_share,
+                        seed,
+                    )),
+                    store_spec.map(|st| Store::new(st, seed)),
+                )
+            }
+            _ => (None, None),
         };
         let max_nodes = model
             .autoscaler
@@ -196,6 +255,10 @@ impl Simulation {
             recorder: Recorder::new(spec.warmup.0, interval, max_nodes),
             nodes,
             dependency: model.dependency.as_ref().map(|d| Dependency::new(d, seed)),
+            sessions,
+            store,
+            login_kind,
+            last_session_counts: Default::default(),
             autoscaler: model.autoscaler.as_ref().map(Autoscaler::new),
             faults: Faults::new(&spec.faults),
             random_failures: spec
@@ -298,6 +361,12 @@ impl Simulation {
         let (was_on, was_up) = (n.is_on(), n.state() == NodeState::Up);
         let joined = to == NodeState::Up && !n.in_pool();
         n.set_state(to, now);
+        if to == NodeState::Off {
+            // Scale-in: whatever the node held in memory goes with it.
+            if let Some(s) = &mut self.sessions {
+                s.node_lost(node);
+            }
+        }
         let (is_on, is_up) = (n.is_on(), n.state() == NodeState::Up);
         if joined {
             self.balancer.node_joined(node as usize);

@@ -4,6 +4,7 @@
 //! Both live in slabs (id-indexed `Vec`s with free lists), so the hot path allocates
 //! nothing per request once the slabs have grown, and iteration order is deterministic.
 
+use super::sessions::SessionAction;
 use crate::engine::SimTime;
 
 /// A handle to a slot that may be reused: the generation tells a stale handle from a live one.
@@ -32,11 +33,13 @@ pub enum FailReason {
     Unavailable,
     /// The client's own adaptive throttle refused to send it.
     Throttled,
+    /// The node did not accept the request's session (the user is shown the login page).
+    Unauthenticated,
 }
 
 impl FailReason {
     /// Every reason, in the order columns and tables list them.
-    pub const ALL: [FailReason; 7] = [
+    pub const ALL: [FailReason; 8] = [
         FailReason::Timeout,
         FailReason::Rejected,
         FailReason::Refused,
@@ -44,6 +47,7 @@ impl FailReason {
         FailReason::Crash,
         FailReason::Unavailable,
         FailReason::Throttled,
+        FailReason::Unauthenticated,
     ];
 
     /// The name used in summaries and CSV columns.
@@ -56,6 +60,7 @@ impl FailReason {
             FailReason::Crash => "crash",
             FailReason::Unavailable => "unavailable",
             FailReason::Throttled => "throttled",
+            FailReason::Unauthenticated => "unauthenticated",
         }
     }
 
@@ -85,6 +90,14 @@ pub struct Request {
     pub served: bool,
     /// The previous backoff (for decorrelated jitter).
     pub last_backoff: SimTime,
+    /// What it does with the user's session.
+    pub action: SessionAction,
+    /// The session it presents (for a login: the one created, once a node has).
+    pub session: u32,
+    /// When that session was issued (a token's issue time).
+    pub session_issued: SimTime,
+    /// A node has executed this login once already.
+    pub login_done: bool,
 }
 
 /// One try of a request at a node: the server-side work, which may outlive the client's wait.
@@ -104,6 +117,15 @@ pub struct Attempt {
     pub kind: u8,
     /// An injected error will fail it when its service ends.
     pub failing: bool,
+    /// The user who sent it (`NO_USER` for open-loop requests).
+    pub user: u32,
+    /// What it does with the session (copied from the request: a node acts on what it
+    /// received, even after the client has given up).
+    pub action: SessionAction,
+    /// The session presented (for a login: the one this attempt created).
+    pub session: u32,
+    /// When that session was issued.
+    pub session_issued: SimTime,
 }
 
 /// A slab of `T` addressed by generation-checked handles.

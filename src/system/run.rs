@@ -7,7 +7,7 @@ use crate::config::RunConfig;
 use crate::engine::SimTime;
 use crate::metrics::summary::{
     nines, Availability, Cost, DependencySummary, LatencySummary, NodeSummary, RequestCounts,
-    Summary, WaitSummary,
+    SessionsSummary, StoreSummary, Summary, WaitSummary,
 };
 use crate::metrics::{Gauges, TimeSeries};
 use crate::validate::batch_means::BatchMeans;
@@ -115,6 +115,11 @@ impl Simulation {
     pub(super) fn close_interval(&mut self, now: SimTime) {
         let start = self.interval_start;
         self.interval_start = now;
+        let counts = self
+            .sessions
+            .as_ref()
+            .map(|s| s.counts.clone())
+            .unwrap_or_default();
         let gauges = Gauges {
             in_flight: self.requests.len() as u64,
             queue_len: self.nodes.iter().map(|n| n.queue_len() as u64).collect(),
@@ -125,9 +130,17 @@ impl Simulation {
             dependency_busy: self.dependency.as_ref().map_or(0, |d| d.busy() as u64),
             autoscaler_metric: self.autoscaler.as_ref().map_or(0.0, |a| a.last_metric),
             cost: self.cost_so_far(now).1,
+            spurious_logouts: counts.spurious_logouts - self.last_session_counts.spurious_logouts,
+            accepted_after_logout: counts.accepted_after_logout
+                - self.last_session_counts.accepted_after_logout,
+            sessions_lost: counts.lost_on_crash - self.last_session_counts.lost_on_crash,
+            logged_in: self.sessions.as_ref().map_or(0, |s| s.logged_in()),
+            store_queue: self.store.as_ref().map_or(0, |s| s.queue_len() as u64),
+            store_busy: self.store.as_ref().map_or(0, |s| s.busy() as u64),
             active_faults: self.faults.active_labels(),
         };
         self.recorder.close_interval(start, gauges);
+        self.last_session_counts = counts;
     }
 
     /// Recovery after the trigger: the first interval starting at or after the trigger's end
@@ -264,6 +277,52 @@ impl Simulation {
                 price_per_node_hour: self.price_per_node_hour,
                 total: cost,
                 peak_nodes: self.peak_nodes,
+            },
+            sessions: self.sessions.as_ref().map(|s| {
+                let c = &s.counts;
+                SessionsSummary {
+                    design: format!("{:?}", s.design()),
+                    spurious_logouts: c.spurious_logouts,
+                    spurious_logout_fraction: if c.authenticated == 0 {
+                        0.0
+                    } else {
+                        c.spurious_logouts as f64 / c.authenticated as f64
+                    },
+                    lost_on_crash: c.lost_on_crash,
+                    accepted_after_logout: c.accepted_after_logout,
+                    duplicate_sessions: c.duplicate_sessions,
+                    logins: c.logins,
+                    logouts: c.logouts,
+                    authenticated_requests: c.authenticated,
+                    rejected: c.rejected,
+                    logged_in_at_end: s.logged_in(),
+                    store: self.store.as_ref().map(|st| StoreSummary {
+                        reads: st.reads(),
+                        writes: st.writes(),
+                        failed: st.failed(),
+                        ops_per_s: if now.0 == 0 {
+                            0.0
+                        } else {
+                            (st.reads() + st.writes()) as f64 / now.as_secs_f64()
+                        },
+                        utilisation: st.utilisation(now),
+                        peak_queue: st.peak_queue() as u64,
+                    }),
+                }
+            }),
+            node_load_imbalance: {
+                let served: Vec<u64> = self
+                    .nodes
+                    .iter()
+                    .map(|n| n.served())
+                    .filter(|&x| x > 0)
+                    .collect();
+                if served.is_empty() {
+                    1.0
+                } else {
+                    let mean = served.iter().sum::<u64>() as f64 / served.len() as f64;
+                    *served.iter().max().expect("non-empty") as f64 / mean
+                }
             },
             dependency: self.dependency.as_ref().map(|d| DependencySummary {
                 served: d.served(),

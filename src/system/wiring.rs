@@ -6,6 +6,8 @@ use super::dependency::Call;
 use super::faults::FaultPhase;
 use super::node::{Enqueued, NodeState};
 use super::request::{Attempt, FailReason, Handle, Request, NO_USER};
+use super::sessions::{Check, SessionAction};
+use super::store::StoreCall;
 use super::{Event, Simulation, Workload};
 use crate::config::experiment::FaultSpec;
 use crate::engine::SimTime;
@@ -45,6 +47,7 @@ impl Simulation {
             }
             Event::ServiceDone { node, attempt } => self.service_done(now, node, attempt),
             Event::DependencyDone { attempt } => self.dependency_done(now, attempt),
+            Event::StoreDone { attempt } => self.store_done(now, attempt),
             Event::Lifecycle {
                 node,
                 lifecycle,
@@ -121,7 +124,16 @@ impl Simulation {
     #[inline]
     fn issue(&mut self, now: SimTime, user: u32) {
         self.recorder.issued();
-        let kind = self.mix.pick();
+        let mut kind = self.mix.pick();
+        let (action, session, session_issued) = match &mut self.sessions {
+            Some(s) if user != NO_USER => s.next_action(user),
+            _ => (SessionAction::None, 0, SimTime::ZERO),
+        };
+        if action == SessionAction::Login {
+            if let Some(k) = self.login_kind {
+                kind = k;
+            }
+        }
         let request = self.requests.insert(Request {
             issued_at: now,
             user,
@@ -130,6 +142,10 @@ impl Simulation {
             current: None,
             served: false,
             last_backoff: SimTime::ZERO,
+            action,
+            session,
+            session_issued,
+            login_done: false,
         });
         self.send_attempt(now, request);
     }
@@ -137,10 +153,18 @@ impl Simulation {
     /// Sends the next attempt of `request` through the balancer to a node.
     #[inline]
     fn send_attempt(&mut self, now: SimTime, request: Handle) {
-        let (attempt_no, user, kind, served) = {
+        let (attempt_no, user, kind, served, action, session, session_issued) = {
             let r = self.requests.get_mut(request).expect("live request");
             r.attempts += 1;
-            (r.attempts, r.user, r.kind, r.served)
+            (
+                r.attempts,
+                r.user,
+                r.kind,
+                r.served,
+                r.action,
+                r.session,
+                r.session_issued,
+            )
         };
         if self.clients.throttled(now) {
             // Refused locally: nothing is sent and the request fails at once.
@@ -203,6 +227,10 @@ impl Simulation {
             node,
             kind,
             failing: false,
+            user,
+            action,
+            session,
+            session_issued,
         });
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(attempt);
@@ -245,6 +273,15 @@ impl Simulation {
             self.attempt_failed(now, attempt, FailReason::Error);
             return;
         }
+        if self.sessions.is_some() && a.action != SessionAction::None {
+            self.session_step(now, node, attempt, a);
+            return;
+        }
+        self.downstream(now, node, attempt, a);
+    }
+
+    /// The node's own work is done and the session handled: call downstream, or finish.
+    fn downstream(&mut self, now: SimTime, node: u32, attempt: Handle, a: Attempt) {
         if self.dependency.is_none() {
             self.complete_at_node(now, node, attempt);
             return;
@@ -258,6 +295,105 @@ impl Simulation {
         }
         if self.nodes[node as usize].acquire_connection(attempt) {
             self.call_dependency(now, attempt);
+        }
+    }
+
+    /// What the node does with the request's session once its own work is done.
+    fn session_step(&mut self, now: SimTime, node: u32, attempt: Handle, a: Attempt) {
+        let sessions = self.sessions.as_mut().expect("checked");
+        match a.action {
+            SessionAction::Login => {
+                let again = self.requests.get(a.request).is_some_and(|r| r.login_done);
+                let s = sessions.create(a.user, node, again);
+                let writes = sessions.login_writes_store();
+                if let Some(r) = self.requests.get_mut(a.request) {
+                    r.login_done = true;
+                }
+                if let Some(at) = self.attempts.get_mut(attempt) {
+                    at.session = s;
+                    at.session_issued = now;
+                }
+                if writes {
+                    self.call_store(now, attempt, true);
+                } else {
+                    let a = self.attempts.get(attempt).copied().expect("live");
+                    self.downstream(now, node, attempt, a);
+                }
+            }
+            SessionAction::Logout => {
+                sessions.logout_local(a.user, node, a.session);
+                if sessions.writes_store() {
+                    self.call_store(now, attempt, true);
+                } else {
+                    self.downstream(now, node, attempt, a);
+                }
+            }
+            SessionAction::Browse | SessionAction::StaleBrowse => {
+                match sessions.check(a.user, node, a.session, a.session_issued, now) {
+                    Check::Local(ok) => self.session_verdict(now, node, attempt, a, ok),
+                    Check::StoreRead => self.call_store(now, attempt, false),
+                }
+            }
+            SessionAction::None => self.downstream(now, node, attempt, a),
+        }
+    }
+
+    /// The node accepts or rejects the session of an authenticated request.
+    fn session_verdict(&mut self, now: SimTime, node: u32, attempt: Handle, a: Attempt, ok: bool) {
+        let sessions = self.sessions.as_mut().expect("checked");
+        sessions.record_verdict(a.user, a.session, a.session_issued, ok, now);
+        if ok {
+            self.downstream(now, node, attempt, a);
+        } else {
+            self.free_worker(now, node);
+            self.attempt_failed(now, attempt, FailReason::Unauthenticated);
+        }
+    }
+
+    /// Sends a session read or write to the store (the node's worker waits for it).
+    fn call_store(&mut self, now: SimTime, attempt: Handle, write: bool) {
+        let store = self.store.as_mut().expect("the design has a store");
+        match store.arrive(attempt, write, now) {
+            StoreCall::Start(t) => self.queue.schedule_in(t, Event::StoreDone { attempt }),
+            StoreCall::Queued => {}
+            StoreCall::Failed => self.store_answered(now, attempt, false),
+        }
+    }
+
+    /// The store finished an operation (or failed it: `ok` false).
+    fn store_done(&mut self, now: SimTime, attempt: Handle) {
+        let store = self.store.as_mut().expect("a store");
+        if let Some((next, t)) = store.finish(now) {
+            self.queue
+                .schedule_in(t, Event::StoreDone { attempt: next });
+        }
+        self.store_answered(now, attempt, true);
+    }
+
+    fn store_answered(&mut self, now: SimTime, attempt: Handle, ok: bool) {
+        // The node may have crashed meanwhile (then the attempt is gone).
+        let Some(a) = self.attempts.get(attempt).copied() else {
+            return;
+        };
+        let node = a.node;
+        let sessions = self.sessions.as_mut().expect("checked");
+        match a.action {
+            SessionAction::Login | SessionAction::Logout if !ok => {
+                self.free_worker(now, node);
+                self.attempt_failed(now, attempt, FailReason::Error);
+            }
+            SessionAction::Login => {
+                sessions.store_login(a.user, a.session);
+                self.downstream(now, node, attempt, a);
+            }
+            SessionAction::Logout => {
+                sessions.store_logout(a.user, a.session);
+                self.downstream(now, node, attempt, a);
+            }
+            _ => {
+                let verdict = sessions.store_verdict(a.user, a.session, ok);
+                self.session_verdict(now, node, attempt, a, verdict);
+            }
         }
     }
 
@@ -354,6 +490,10 @@ impl Simulation {
         }
         r.served = true;
         if r.current == Some(attempt) {
+            if r.action == SessionAction::Login {
+                r.session = a.session;
+                r.session_issued = a.session_issued;
+            }
             self.clients.accepted(now);
             let wait = a.started_at.since(a.enqueued_at);
             self.end_request_with_wait(now, a.request, Ok(()), wait);
@@ -420,6 +560,11 @@ impl Simulation {
             return;
         };
         r.current = None;
+        if reason == FailReason::Unauthenticated {
+            // Not a transient failure: the client shows the login page instead of retrying.
+            self.end_request(now, request, Err(reason));
+            return;
+        }
         let (attempts, prev) = (r.attempts, r.last_backoff);
         match self.clients.after_failure(attempts, prev, now) {
             RetryDecision::RetryAfter(wait) => {
@@ -456,6 +601,19 @@ impl Simulation {
             Ok(()) => self.recorder.succeeded(r.issued_at, now, wait),
             Err(reason) => self.recorder.failed(reason),
         }
+        if let Some(s) = &mut self.sessions {
+            if r.user != NO_USER {
+                let unauthenticated = outcome == Err(FailReason::Unauthenticated);
+                s.user_outcome(
+                    r.user,
+                    r.action,
+                    r.session,
+                    r.session_issued,
+                    outcome.is_ok(),
+                    unauthenticated,
+                );
+            }
+        }
         if r.user != NO_USER {
             if let Workload::Closed(users) = &mut self.workload {
                 let t = users.think();
@@ -467,6 +625,9 @@ impl Simulation {
     /// A node crashes: everything on it fails, and it is down until restarted.
     pub(super) fn crash(&mut self, now: SimTime, node: u32) {
         let lost = self.nodes[node as usize].crash(now);
+        if let Some(s) = &mut self.sessions {
+            s.node_lost(node);
+        }
         // The crash changed the state directly, so the up count is kept here.
         self.node_went_down(now);
         for a in lost {
@@ -540,6 +701,14 @@ impl Simulation {
                         .nodes
                         .iter_mut()
                         .for_each(|n| n.set_fail_probability(p)),
+                }
+            }
+            FaultSpec::StoreOutage { lasting, .. } => {
+                if let (true, Some(store)) = (start, self.store.as_mut()) {
+                    let waiting = store.outage(now.saturating_add(lasting.0));
+                    for a in waiting {
+                        self.store_answered(now, a, false);
+                    }
                 }
             }
             FaultSpec::StallDependency { lasting, .. } => {
