@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod system;
 pub mod validate;
 
