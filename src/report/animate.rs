@@ -55,15 +55,17 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
     let n = run.variants.len() as u32;
     let size = (900u32, 70 + 200 * n);
     let tmp = path.with_extension(format!("tmp{}.gif", std::process::id()));
-    let e = |e: DrawingAreaErrorKind<<BitMapBackend as DrawingBackend>::ErrorType>| format!("{}: {e:?}", path.display());
+    let e = |e: DrawingAreaErrorKind<<BitMapBackend as DrawingBackend>::ErrorType>| {
+        format!("{}: {e:?}", path.display())
+    };
     {
-        let root = BitMapBackend::gif(&tmp, size, FRAME_MS)
-            .map_err(|e| format!("{}: {e:?}", path.display()))?
-            .into_drawing_area();
+        let gif = BitMapBackend::gif(&tmp, size, FRAME_MS)
+            .map_err(|e| format!("{}: {e:?}", path.display()))?;
+        let root = super::raster::Raster::new(gif).into_drawing_area();
         for r in (0..rows).step_by(step) {
             root.fill(&WHITE).map_err(e)?;
             let first = &run.variants[0];
-            let t = first.t.get(r).copied().unwrap_or(0.0);
+            let t = first.x.get(r).copied().unwrap_or(0.0);
             let faults = first
                 .table
                 .texts("active_faults")

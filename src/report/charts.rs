@@ -308,7 +308,7 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
                         label,
                         color: vi,
                         dashed: ci > 0,
-                        xs: v.t.clone(),
+                        xs: v.x.clone(),
                         ys: y,
                             band: None,
                     });
@@ -334,7 +334,7 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
                         },
                         color: if same { draw::BLACK_INDEX } else { *i },
                         dashed: true,
-                        xs: run.variants[*i].t.clone(),
+                        xs: run.variants[*i].x.clone(),
                         ys: y.clone(),
                         band: None,
                     });
@@ -343,6 +343,13 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
             for l in &lines {
                 legend.push((l.label.clone(), l.color, l.dashed));
             }
+            // Drawn bottom to top: the reference first, then the variants last to first,
+            // so the first variant (usually the baseline) stays visible where lines coincide.
+            let refs = lines.iter().filter(|l| l.dashed && l.color == draw::BLACK_INDEX).count();
+            let n = lines.len() - refs;
+            let mut ordered: Vec<Line> = lines.split_off(n);
+            ordered.extend(lines.into_iter().rev());
+            let lines = ordered;
             panels.push(Panel {
                 title: None,
                 lines,
@@ -360,7 +367,7 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
                             label: l.clone(),
                             color: ci,
                             dashed: false,
-                            xs: v.t.clone(),
+                            xs: v.x.clone(),
                             ys: y,
                             band: None,
                         });
@@ -376,7 +383,7 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
     Some(Plot {
         name: spec.name.to_string(),
         title: spec.title.to_string(),
-        x_desc: "simulated time (s)".to_string(),
+        x_desc: "simulated time (s), end of each metrics interval".to_string(),
         y_desc: spec.y_desc.to_string(),
         log_y: spec.log_y,
         x_range: Some(run.time_range()),

@@ -115,7 +115,7 @@ pub fn render_svg(plot: &Plot) -> Result<String, String> {
 
 /// Renders to a PNG file.
 pub fn render_png(plot: &Plot, path: &std::path::Path) -> Result<(), String> {
-    let root = BitMapBackend::new(path, plot.size()).into_drawing_area();
+    let root = super::raster::Raster::new(BitMapBackend::new(path, plot.size())).into_drawing_area();
     draw_on(&root, plot)?;
     root.present()
         .map_err(|e| format!("{}: {e:?}", path.display()))

@@ -15,6 +15,10 @@ pub struct FaultSpan {
 }
 
 /// The spans of one series: rows `t` (interval starts) with `active` labels (`;`-separated).
+///
+/// A row's `active_faults` is read at the end of its interval (`t + interval`), so a span
+/// runs from the first reading that shows the fault to the first that no longer does: a
+/// fault that starts and ends on interval boundaries gets its exact times.
 pub fn spans(t: &[f64], interval_s: f64, active: &[&str]) -> Vec<FaultSpan> {
     let mut open: Vec<FaultSpan> = Vec::new();
     let mut done = Vec::new();
@@ -33,13 +37,14 @@ pub fn spans(t: &[f64], interval_s: f64, active: &[&str]) -> Vec<FaultSpan> {
                 done.push(open.remove(k));
             }
         }
-        let end = t.get(i + 1).copied().unwrap_or(t0 + interval_s);
+        let read_at = t0 + interval_s;
+        let end = t.get(i + 1).map(|t1| t1 + interval_s).unwrap_or(read_at);
         for l in now {
             match open.iter_mut().find(|s| s.label == l) {
                 Some(s) => s.end_s = end,
                 None => open.push(FaultSpan {
                     label: l.to_string(),
-                    start_s: t0,
+                    start_s: read_at,
                     end_s: end,
                 }),
             }
@@ -83,9 +88,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("crash(node 1)", 1.0, 3.0),
-                ("stall", 2.0, 4.0),
-                ("stall", 5.0, 6.0)
+                ("crash(node 1)", 2.0, 4.0),
+                ("stall", 3.0, 5.0),
+                ("stall", 6.0, 6.0)
             ]
         );
     }

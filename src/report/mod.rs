@@ -14,6 +14,7 @@ pub mod charts;
 pub mod draw;
 pub mod faults;
 pub mod html;
+pub mod raster;
 pub mod series;
 pub mod sweep;
 
@@ -23,7 +24,7 @@ use std::sync::Once;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE-DejaVu.txt`): bundled
 /// so text layout needs no system fonts or fontconfig.
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Registers the bundled font as plotters' `sans-serif` (once per process).
 pub fn init_fonts() {

@@ -132,6 +132,9 @@ pub struct VariantSeries {
     pub t: Vec<f64>,
     /// The metrics interval, seconds (from consecutive `t_s`; 1 if a single row).
     pub interval_s: f64,
+    /// Where each row is drawn: the end of its interval (`t_s + interval`), when its gauges
+    /// were read and its counts complete, so lines and fault spans line up.
+    pub x: Vec<f64>,
 }
 
 impl VariantSeries {
@@ -193,11 +196,13 @@ impl RunDir {
             };
             let mut table = table;
             derive_rate(&mut table, "attempts", "attempts_rps", interval_s);
+            let x = t.iter().map(|t| t + interval_s).collect();
             variants.push(VariantSeries {
                 variant: name,
                 table,
                 t,
                 interval_s,
+                x,
             });
         }
         if variants.is_empty() {

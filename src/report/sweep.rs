@@ -268,7 +268,7 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
                 if png {
                     let p = plots_dir.join(format!("{}.png", hm.name));
                     {
-                        let root = BitMapBackend::new(&p, HEAT_SIZE).into_drawing_area();
+                        let root = super::raster::Raster::new(BitMapBackend::new(&p, HEAT_SIZE)).into_drawing_area();
                         draw_heatmap(&root, &hm)?;
                         root.present().map_err(|e| format!("{e:?}"))?;
                     }
