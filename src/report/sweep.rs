@@ -187,10 +187,13 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
         let mean = points.numbers(&format!("{f}_mean")).unwrap_or_default();
         let lo = points.numbers(&format!("{f}_ci_lo"));
         let hi = points.numbers(&format!("{f}_ci_hi"));
-        // Lines: one per variant (and per value of the second axis, if any).
+        // One axis: one panel, one line per variant. Two axes: one panel per variant, one
+        // line per value of the second axis (colours would not tell variant × value apart).
         let y_values = ys.as_ref().map(|v| distinct(v)).unwrap_or_else(|| vec![f64::NAN]);
-        let mut lines = Vec::new();
+        let mut panels = Vec::new();
+        let mut legend = Vec::new();
         for (vi, v) in variants.iter().enumerate() {
+            let mut lines = Vec::new();
             for (yi, yv) in y_values.iter().enumerate() {
                 let mut idx: Vec<usize> = fixed
                     .iter()
@@ -202,15 +205,19 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
                 if idx.is_empty() {
                     continue;
                 }
-                let mut label = if v.is_empty() { f.clone() } else { v.clone() };
-                if let Some(yc) = &y {
-                    label = format!("{label}, {yc}={}", draw::fmt_num(*yv));
-                }
+                let (label, color) = match &y {
+                    Some(yc) => (format!("{yc} = {}", draw::fmt_num(*yv)), yi),
+                    None if v.is_empty() => (f.clone(), vi),
+                    None => (v.clone(), vi),
+                };
                 let pick = |c: &[f64]| idx.iter().map(|&i| c[i]).collect::<Vec<f64>>();
+                if !legend.iter().any(|(l, _, _)| *l == label) {
+                    legend.push((label.clone(), color, false));
+                }
                 lines.push(Line {
                     label,
-                    color: if y_values.len() > 1 && variants.len() == 1 { yi } else { vi },
-                    dashed: y_values.len() > 1 && variants.len() > 1 && yi % 2 == 1,
+                    color,
+                    dashed: false,
                     xs: pick(&xs),
                     ys: pick(&mean),
                     band: match (&lo, &hi) {
@@ -219,16 +226,25 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
                     },
                 });
             }
+            if y.is_some() {
+                panels.push(Panel {
+                    title: Some(if v.is_empty() { f.clone() } else { v.clone() }),
+                    lines,
+                });
+            } else if panels.is_empty() {
+                panels.push(Panel { title: None, lines });
+            } else {
+                panels[0].lines.extend(lines);
+            }
         }
-        let legend = lines.iter().map(|l| (l.label.clone(), l.color, l.dashed)).collect();
         let plot = Plot {
             name: format!("sweep_{}_vs_{}", file_safe(f), file_safe(&x)),
-            title: format!("{f} against {x} (mean, 95% band)"),
+            title: format!("{f} against {x}: mean and 95% confidence band"),
             x_desc: x.clone(),
             y_desc: f.clone(),
             log_y: false,
             x_range: None,
-            panels: vec![Panel { title: None, lines }],
+            panels,
             legend,
             spans: Vec::new(),
         };
@@ -412,7 +428,7 @@ fn draw_heatmap<DB: DrawingBackend>(
         let t0 = k as f64 / steps as f64;
         let y0 = bottom - ((bottom - top) as f64 * (t0 + 1.0 / steps as f64)) as i32;
         let y1 = bottom - ((bottom - top) as f64 * t0) as i32;
-        bar.draw(&Rectangle::new([(20, y0), (45, y1)], viridis(t0 + 0.5 / steps as f64).filled()))
+        bar.draw(&Rectangle::new([(20, y0 - 1), (45, y1)], viridis(t0 + 0.5 / steps as f64).filled()))
             .map_err(e)?;
     }
     for (t, v) in [(0.0, lo), (0.5, (lo + hi) / 2.0), (1.0, hi)] {
