@@ -56,30 +56,58 @@ fn run_writes_plots_and_a_self_contained_report() {
     let dir = tmp("run");
     run_into(&dir, &[]);
     let names = svg_names(&dir);
-    for expected in ["goodput", "load", "latency", "queue_len", "busy_workers", "errors"] {
-        assert!(names.iter().any(|n| n == expected), "no {expected}.svg in {names:?}");
+    for expected in [
+        "goodput",
+        "load",
+        "latency",
+        "queue_len",
+        "busy_workers",
+        "errors",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "no {expected}.svg in {names:?}"
+        );
     }
     // No chart for components the model does not have.
     for absent in ["cache_hit_ratio", "db_qps", "lock_waiters", "sessions"] {
-        assert!(!names.iter().any(|n| n == absent), "{absent}.svg drawn without data");
+        assert!(
+            !names.iter().any(|n| n == absent),
+            "{absent}.svg drawn without data"
+        );
     }
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg").count(), names.len(), "one inline svg per plot");
+    assert_eq!(
+        html.matches("<svg").count(),
+        names.len(),
+        "one inline svg per plot"
+    );
     for n in &names {
-        assert!(html.contains(&format!("id=\"fig-{n}\"")), "figure {n} missing");
+        assert!(
+            html.contains(&format!("id=\"fig-{n}\"")),
+            "figure {n} missing"
+        );
     }
     // Self-contained: no script, no stylesheet link, nothing loaded from anywhere.
-    for banned in ["<script", "<link", "src=\"http", "href=\"http", "@import", "url("] {
+    for banned in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+        "url(",
+    ] {
         assert!(!html.contains(banned), "report.html contains {banned}");
     }
     // The experiment's words, the summary table, seed, config hash and the command.
     assert!(html.contains("What it shows"));
     assert!(html.contains("round-robin") && html.contains("least-conn"));
     assert!(html.contains("goodput_rps"));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("round-robin/summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("round-robin/summary.json")).unwrap(),
+    )
+    .unwrap();
     assert!(html.contains(summary["config_hash"].as_str().unwrap()));
     assert!(html.contains(&format!("--seed {}", summary["seed"])));
     assert!(html.contains("scalesim run experiments/balancer_policies.ron"));
@@ -100,9 +128,18 @@ fn plotting_never_changes_the_run_outputs() {
         "round-robin/config.json",
         "two-choices/summary.json",
     ];
-    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(dir.join(f)).unwrap()).collect();
-    ok(bin().args(["plot", dir.to_str().unwrap(), "--png"]).output().unwrap());
-    let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(dir.join(f)).unwrap()).collect();
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap(), "--png"])
+        .output()
+        .unwrap());
+    let after: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
     assert_eq!(before, after, "scalesim plot changed a run output");
     assert!(dir.join("plots/goodput.svg").is_file());
     assert!(dir.join("plots/goodput.png").is_file());
@@ -116,15 +153,28 @@ fn plot_draws_a_sweep_from_points_csv() {
     for f in ["points.csv", "sweep.json"] {
         std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
     }
-    ok(bin().args(["plot", dir.to_str().unwrap()]).output().unwrap());
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
     let names = svg_names(&dir);
-    assert!(names.contains(&"sweep_never_recovered_vs_load".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"sweep_never_recovered_vs_load".to_string()),
+        "{names:?}"
+    );
     assert!(names.contains(&"heatmap_never_recovered_load_trigger_s_no-mitigation".to_string()));
     // Choosing the figure and axes explicitly.
     let dir2 = tmp("sweep2");
     std::fs::copy(fixture.join("points.csv"), dir2.join("points.csv")).unwrap();
     ok(bin()
-        .args(["plot", dir2.to_str().unwrap(), "--x", "trigger_s", "--figure", "goodput_rps"])
+        .args([
+            "plot",
+            dir2.to_str().unwrap(),
+            "--x",
+            "trigger_s",
+            "--figure",
+            "goodput_rps",
+        ])
         .output()
         .unwrap());
     assert_eq!(
@@ -148,13 +198,21 @@ fn plot_draws_a_sweep_from_points_csv() {
 fn report_renders_in_headless_chromium() {
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .expect("no chromium on PATH");
     let dir = tmp("chromium");
     run_into(&dir, &[]);
     let names = svg_names(&dir);
     let profile = tmp("chromium-profile");
-    let url = format!("file://{}", dir.join("report.html").canonicalize().unwrap().display());
+    let url = format!(
+        "file://{}",
+        dir.join("report.html").canonicalize().unwrap().display()
+    );
     let out = Command::new(chromium)
         .args([
             "--headless",
@@ -172,14 +230,25 @@ fn report_renders_in_headless_chromium() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:#?}");
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(dom.matches("<svg").count(), names.len(), "svg elements in the DOM");
+    assert_eq!(
+        dom.matches("<svg").count(),
+        names.len(),
+        "svg elements in the DOM"
+    );
     for n in &names {
-        assert!(dom.contains(&format!("id=\"fig-{n}\"")), "figure {n} not in the DOM");
+        assert!(
+            dom.contains(&format!("id=\"fig-{n}\"")),
+            "figure {n} not in the DOM"
+        );
     }
 }
 
@@ -189,11 +258,20 @@ fn report_renders_in_headless_chromium() {
 fn plotting_a_ten_minute_run_is_quick() {
     let dir = tmp("timing");
     ok(bin()
-        .args(["run", "experiments/death_spiral.ron", "--no-plots", "--out", dir.to_str().unwrap()])
+        .args([
+            "run",
+            "experiments/death_spiral.ron",
+            "--no-plots",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap());
     let t = std::time::Instant::now();
-    ok(bin().args(["plot", dir.to_str().unwrap()]).output().unwrap());
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
     let s = t.elapsed().as_secs_f64();
     assert!(s < 2.0, "plotting took {s:.2} s");
 }

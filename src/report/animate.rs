@@ -30,16 +30,25 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
     if nodes == 0 {
         return Err("no queue_len_node<i> columns to animate".into());
     }
-    let col = |v: &super::series::VariantSeries, name: &str| v.table.numbers(name).unwrap_or_default();
+    let col =
+        |v: &super::series::VariantSeries, name: &str| v.table.numbers(name).unwrap_or_default();
     let queues: Vec<Vec<Vec<f64>>> = run
         .variants
         .iter()
-        .map(|v| (0..nodes).map(|i| col(v, &format!("queue_len_node{i}"))).collect())
+        .map(|v| {
+            (0..nodes)
+                .map(|i| col(v, &format!("queue_len_node{i}")))
+                .collect()
+        })
         .collect();
     let busy: Vec<Vec<Vec<f64>>> = run
         .variants
         .iter()
-        .map(|v| (0..nodes).map(|i| col(v, &format!("busy_workers_node{i}"))).collect())
+        .map(|v| {
+            (0..nodes)
+                .map(|i| col(v, &format!("busy_workers_node{i}")))
+                .collect()
+        })
         .collect();
     let ymax = queues
         .iter()
@@ -76,8 +85,12 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
             } else {
                 format!("t = {t:.0} s    faults: {faults}")
             };
-            root.draw(&Text::new(head, (15, 10), ("sans-serif", 22).into_font().color(&BLACK)))
-                .map_err(e)?;
+            root.draw(&Text::new(
+                head,
+                (15, 10),
+                ("sans-serif", 22).into_font().color(&BLACK),
+            ))
+            .map_err(e)?;
             root.draw(&Text::new(
                 "bars per node: blue = queue length, orange = busy workers",
                 (15, 40),
@@ -87,7 +100,12 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
             let body = root.margin(65, 0, 0, 0);
             let panels = body.split_evenly((run.variants.len(), 1));
             for (vi, (v, area)) in run.variants.iter().zip(&panels).enumerate() {
-                let get = |name: &str| v.table.numbers(name).and_then(|c| c.get(r).copied()).unwrap_or(f64::NAN);
+                let get = |name: &str| {
+                    v.table
+                        .numbers(name)
+                        .and_then(|c| c.get(r).copied())
+                        .unwrap_or(f64::NAN)
+                };
                 let caption = format!(
                     "{}: goodput {:.0}/s of {:.0}/s offered, {:.0} in flight",
                     v.variant,
@@ -125,8 +143,14 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
                     let x = i as f64;
                     chart
                         .draw_series([
-                            Rectangle::new([(x - 0.35, 0.0), (x, q)], RGBColor(31, 119, 180).filled()),
-                            Rectangle::new([(x, 0.0), (x + 0.35, b)], RGBColor(255, 127, 14).filled()),
+                            Rectangle::new(
+                                [(x - 0.35, 0.0), (x, q)],
+                                RGBColor(31, 119, 180).filled(),
+                            ),
+                            Rectangle::new(
+                                [(x, 0.0), (x + 0.35, b)],
+                                RGBColor(255, 127, 14).filled(),
+                            ),
                         ])
                         .map_err(e)?;
                 }

@@ -310,7 +310,7 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
                         dashed: ci > 0,
                         xs: v.x.clone(),
                         ys: y,
-                            band: None,
+                        band: None,
                     });
                 }
             }
@@ -345,15 +345,15 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
             }
             // Drawn bottom to top: the reference first, then the variants last to first,
             // so the first variant (usually the baseline) stays visible where lines coincide.
-            let refs = lines.iter().filter(|l| l.dashed && l.color == draw::BLACK_INDEX).count();
+            let refs = lines
+                .iter()
+                .filter(|l| l.dashed && l.color == draw::BLACK_INDEX)
+                .count();
             let n = lines.len() - refs;
             let mut ordered: Vec<Line> = lines.split_off(n);
             ordered.extend(lines.into_iter().rev());
             let lines = ordered;
-            panels.push(Panel {
-                title: None,
-                lines,
-            });
+            panels.push(Panel { title: None, lines });
         }
         Layout::PerVariant => {
             for (ci, (_, l)) in cols.iter().enumerate() {

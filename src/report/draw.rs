@@ -115,7 +115,8 @@ pub fn render_svg(plot: &Plot) -> Result<String, String> {
 
 /// Renders to a PNG file.
 pub fn render_png(plot: &Plot, path: &std::path::Path) -> Result<(), String> {
-    let root = super::raster::Raster::new(BitMapBackend::new(path, plot.size())).into_drawing_area();
+    let root =
+        super::raster::Raster::new(BitMapBackend::new(path, plot.size())).into_drawing_area();
     draw_on(&root, plot)?;
     root.present()
         .map_err(|e| format!("{}: {e:?}", path.display()))
@@ -132,7 +133,7 @@ pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 1e6 || a < 1e-3 {
+    } else if !(1e-3..1e6).contains(&a) {
         format!("{v:.1e}")
     } else if a >= 100.0 || v == v.trunc() {
         format!("{v:.0}")
@@ -196,7 +197,11 @@ fn y_range(plot: &Plot) -> (f64, f64) {
             return (0.0, 1.0);
         }
         let lo = lo.min(0.0);
-        let hi = if hi > lo { hi + (hi - lo) * 0.05 } else { lo + 1.0 };
+        let hi = if hi > lo {
+            hi + (hi - lo) * 0.05
+        } else {
+            lo + 1.0
+        };
         (lo, hi)
     }
 }
@@ -231,7 +236,10 @@ fn label_rows(spans: &[FaultSpan], x: (f64, f64), plot_w: f64) -> Vec<Option<(us
 }
 
 /// Draws the plot on a drawing area.
-pub fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> Result<(), String> {
+pub fn draw_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    plot: &Plot,
+) -> Result<(), String> {
     tri!(root.fill(&WHITE));
     let area = tri!(root.titled(&plot.title, (FONT, 22)));
     let (plot_area, legend_area) = area.split_horizontally(area.dim_in_pixel().0 - LEGEND_W);
@@ -429,7 +437,11 @@ mod tests {
             start_s: s,
             end_s: s + 1.0,
         };
-        let spans = [span("crash(node 1)", 10.0), span("crash(node 2)", 11.0), span("x", 90.0)];
+        let spans = [
+            span("crash(node 1)", 10.0),
+            span("crash(node 2)", 11.0),
+            span("x", 90.0),
+        ];
         let rows = label_rows(&spans, (0.0, 100.0), 800.0);
         assert_eq!(rows[0].unwrap().0, 0);
         assert_eq!(rows[1].unwrap().0, 1);

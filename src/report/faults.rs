@@ -79,7 +79,14 @@ mod tests {
     #[test]
     fn contiguous_labels_become_spans() {
         let t = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-        let a = ["", "crash(node 1)", "crash(node 1);stall", "stall", "", "stall"];
+        let a = [
+            "",
+            "crash(node 1)",
+            "crash(node 1);stall",
+            "stall",
+            "",
+            "stall",
+        ];
         let s = spans(&t, 1.0, &a);
         let got: Vec<(&str, f64, f64)> = s
             .iter()

@@ -162,7 +162,11 @@ pub fn run_report(
             for f in &all {
                 let v = f.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
                 let cell = v.map(format_figure).unwrap_or_default();
-                let _ = write!(h, "<td>{}</td>", if cell.is_empty() { "–".into() } else { cell });
+                let _ = write!(
+                    h,
+                    "<td>{}</td>",
+                    if cell.is_empty() { "–".into() } else { cell }
+                );
             }
             h.push_str("</tr>");
         }
@@ -176,8 +180,10 @@ pub fn run_report(
     for f in figures {
         push_figure(&mut h, f);
     }
-    h.push_str("</section>\n<footer><p>Written by scalesim from the files in this directory; \
-                the plots are also in <code>plots/</code>.</p></footer>\n</body></html>\n");
+    h.push_str(
+        "</section>\n<footer><p>Written by scalesim from the files in this directory; \
+                the plots are also in <code>plots/</code>.</p></footer>\n</body></html>\n",
+    );
     Ok(h)
 }
 

@@ -38,7 +38,11 @@ impl DrawingBackend for Raster<'_> {
     fn present(&mut self) -> Result<(), DrawingErrorKind<Err>> {
         self.inner.present()
     }
-    fn draw_pixel(&mut self, p: BackendCoord, c: BackendColor) -> Result<(), DrawingErrorKind<Err>> {
+    fn draw_pixel(
+        &mut self,
+        p: BackendCoord,
+        c: BackendColor,
+    ) -> Result<(), DrawingErrorKind<Err>> {
         self.inner.draw_pixel(p, c)
     }
     fn draw_line<S: BackendStyle>(

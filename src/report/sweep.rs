@@ -101,12 +101,22 @@ fn distinct(v: &[f64]) -> Vec<f64> {
 
 fn file_safe(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 /// Draws a sweep directory's plots into `dir/plots/` and a `dir/report.html` showing them.
-pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<PlotOutcome, PlotError> {
+pub fn plot_sweep_dir(
+    dir: &Path,
+    opts: &SweepOptions,
+    png: bool,
+) -> Result<PlotOutcome, PlotError> {
     init_fonts();
     let points = Table::read(&dir.join("points.csv"))?;
     let all_axes = axes(dir, &points);
@@ -189,7 +199,10 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
         let hi = points.numbers(&format!("{f}_ci_hi"));
         // One axis: one panel, one line per variant. Two axes: one panel per variant, one
         // line per value of the second axis (colours would not tell variant × value apart).
-        let y_values = ys.as_ref().map(|v| distinct(v)).unwrap_or_else(|| vec![f64::NAN]);
+        let y_values = ys
+            .as_ref()
+            .map(|v| distinct(v))
+            .unwrap_or_else(|| vec![f64::NAN]);
         let mut panels = Vec::new();
         let mut legend = Vec::new();
         for (vi, v) in variants.iter().enumerate() {
@@ -255,18 +268,30 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
         if png {
             outcome.files.push(write_png(&plot, &plots_dir)?);
         }
-        figs.push(html::Figure { name: plot.name.clone(), title: plot.title.clone(), svg });
+        figs.push(html::Figure {
+            name: plot.name.clone(),
+            title: plot.title.clone(),
+            svg,
+        });
         // Heat maps over the two axes, one per variant.
         if let (Some(yc), Some(yv)) = (&y, &ys) {
             for v in &variants {
-                let idx: Vec<usize> = fixed.iter().copied().filter(|&i| variant_col[i] == *v).collect();
+                let idx: Vec<usize> = fixed
+                    .iter()
+                    .copied()
+                    .filter(|&i| variant_col[i] == *v)
+                    .collect();
                 let hm = HeatMap {
                     name: format!(
                         "heatmap_{}_{}_{}{}",
                         file_safe(f),
                         file_safe(&x),
                         file_safe(yc),
-                        if v.is_empty() { String::new() } else { format!("_{}", file_safe(v)) }
+                        if v.is_empty() {
+                            String::new()
+                        } else {
+                            format!("_{}", file_safe(v))
+                        }
                     ),
                     title: if v.is_empty() {
                         format!("{f} (mean) over {x} × {yc}")
@@ -284,13 +309,18 @@ pub fn plot_sweep_dir(dir: &Path, opts: &SweepOptions, png: bool) -> Result<Plot
                 if png {
                     let p = plots_dir.join(format!("{}.png", hm.name));
                     {
-                        let root = super::raster::Raster::new(BitMapBackend::new(&p, HEAT_SIZE)).into_drawing_area();
+                        let root = super::raster::Raster::new(BitMapBackend::new(&p, HEAT_SIZE))
+                            .into_drawing_area();
                         draw_heatmap(&root, &hm)?;
                         root.present().map_err(|e| format!("{e:?}"))?;
                     }
                     outcome.files.push(p);
                 }
-                figs.push(html::Figure { name: hm.name.clone(), title: hm.title.clone(), svg });
+                figs.push(html::Figure {
+                    name: hm.name.clone(),
+                    title: hm.title.clone(),
+                    svg,
+                });
             }
         }
     }
@@ -343,7 +373,11 @@ fn viridis(t: f64) -> RGBColor {
         (94, 201, 98),
         (253, 231, 37),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let p = t * (STOPS.len() - 1) as f64;
     let i = (p.floor() as usize).min(STOPS.len() - 2);
     let f = p - i as f64;
@@ -362,10 +396,19 @@ fn draw_heatmap<DB: DrawingBackend>(
     let (main, bar) = area.split_horizontally(area.dim_in_pixel().0 - 130);
     let xv = distinct(&hm.cells.iter().map(|c| c.0).collect::<Vec<_>>());
     let yv = distinct(&hm.cells.iter().map(|c| c.1).collect::<Vec<_>>());
-    let vals: Vec<f64> = hm.cells.iter().map(|c| c.2).filter(|v| v.is_finite()).collect();
+    let vals: Vec<f64> = hm
+        .cells
+        .iter()
+        .map(|c| c.2)
+        .filter(|v| v.is_finite())
+        .collect();
     let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if lo.is_finite() { (lo, if hi > lo { hi } else { lo + 1.0 }) } else { (0.0, 1.0) };
+    let (lo, hi) = if lo.is_finite() {
+        (lo, if hi > lo { hi } else { lo + 1.0 })
+    } else {
+        (0.0, 1.0)
+    };
     let nx = xv.len().max(1);
     let ny = yv.len().max(1);
     let mut chart = ChartBuilder::on(&main)
@@ -400,7 +443,11 @@ fn draw_heatmap<DB: DrawingBackend>(
     let index = |vals: &[f64], v: f64| vals.iter().position(|&a| a == v).unwrap_or(0) as f64;
     for &(x, y, v) in &hm.cells {
         let (i, j) = (index(&xv, x), index(&yv, y));
-        let c = if v.is_finite() { viridis((v - lo) / (hi - lo)) } else { RGBColor(220, 220, 220) };
+        let c = if v.is_finite() {
+            viridis((v - lo) / (hi - lo))
+        } else {
+            RGBColor(220, 220, 220)
+        };
         chart
             .draw_series(std::iter::once(Rectangle::new(
                 [(i - 0.5, j - 0.5), (i + 0.5, j + 0.5)],
@@ -428,13 +475,20 @@ fn draw_heatmap<DB: DrawingBackend>(
         let t0 = k as f64 / steps as f64;
         let y0 = bottom - ((bottom - top) as f64 * (t0 + 1.0 / steps as f64)) as i32;
         let y1 = bottom - ((bottom - top) as f64 * t0) as i32;
-        bar.draw(&Rectangle::new([(20, y0 - 1), (45, y1)], viridis(t0 + 0.5 / steps as f64).filled()))
-            .map_err(e)?;
+        bar.draw(&Rectangle::new(
+            [(20, y0 - 1), (45, y1)],
+            viridis(t0 + 0.5 / steps as f64).filled(),
+        ))
+        .map_err(e)?;
     }
     for (t, v) in [(0.0, lo), (0.5, (lo + hi) / 2.0), (1.0, hi)] {
         let y = bottom - ((bottom - top) as f64 * t) as i32;
-        bar.draw(&Text::new(draw::fmt_num(v), (52, y - 7), ("sans-serif", 13)))
-            .map_err(e)?;
+        bar.draw(&Text::new(
+            draw::fmt_num(v),
+            (52, y - 7),
+            ("sans-serif", 13),
+        ))
+        .map_err(e)?;
     }
     Ok(())
 }
