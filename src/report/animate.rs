@@ -50,19 +50,21 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
                 .collect()
         })
         .collect();
-    let ymax = queues
-        .iter()
-        .chain(&busy)
-        .flatten()
-        .flatten()
-        .copied()
-        .filter(|x| x.is_finite())
-        .fold(1.0f64, f64::max)
-        * 1.05;
+    let peak = |v: &Vec<Vec<Vec<f64>>>| {
+        v.iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .filter(|x| x.is_finite())
+            .fold(1.0f64, f64::max)
+            * 1.05
+    };
+    // Queues and busy workers differ by orders of magnitude: each has its own scale.
+    let (qmax, bmax) = (peak(&queues), peak(&busy));
     let rows = run.variants.iter().map(|v| v.t.len()).max().unwrap_or(0);
     let step = rows.div_ceil(MAX_FRAMES).max(1);
     let n = run.variants.len() as u32;
-    let size = (900u32, 70 + 200 * n);
+    let size = (1000u32, 70 + 190 * n);
     let tmp = path.with_extension(format!("tmp{}.gif", std::process::id()));
     let e = |e: DrawingAreaErrorKind<<BitMapBackend as DrawingBackend>::ErrorType>| {
         format!("{}: {e:?}", path.display())
@@ -92,7 +94,7 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
             ))
             .map_err(e)?;
             root.draw(&Text::new(
-                "bars per node: blue = queue length, orange = busy workers",
+                "per node: queue length (left, blue) and busy workers (right, orange)",
                 (15, 40),
                 ("sans-serif", 14).into_font().color(&RGBColor(90, 90, 90)),
             ))
@@ -113,45 +115,50 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
                     get("offered_rps"),
                     get("in_flight")
                 );
-                let mut chart = ChartBuilder::on(area)
-                    .margin(8)
-                    .caption(caption, ("sans-serif", 15))
-                    .x_label_area_size(28)
-                    .y_label_area_size(60)
-                    .build_cartesian_2d(-0.5..nodes as f64 - 0.5, 0.0..ymax)
-                    .map_err(e)?;
-                let nf = |x: &f64| {
-                    if (x - x.round()).abs() < 1e-6 && *x >= 0.0 {
-                        format!("node {}", x.round())
-                    } else {
-                        String::new()
-                    }
-                };
-                chart
-                    .configure_mesh()
-                    .disable_x_mesh()
-                    .x_labels(nodes * 2 + 1)
-                    .x_label_formatter(&nf)
-                    .y_labels(4)
-                    .y_desc("requests")
-                    .label_style(("sans-serif", 12))
-                    .draw()
-                    .map_err(e)?;
-                for i in 0..nodes {
-                    let q = queues[vi][i].get(r).copied().unwrap_or(0.0);
-                    let b = busy[vi][i].get(r).copied().unwrap_or(0.0);
-                    let x = i as f64;
+                area.draw(&Text::new(
+                    caption,
+                    (70, 2),
+                    ("sans-serif", 15).into_font().color(&BLACK),
+                ))
+                .map_err(e)?;
+                let halves = area.margin(20, 0, 0, 0).split_evenly((1, 2));
+                let parts = [
+                    ("queue length", &queues[vi], qmax, RGBColor(31, 119, 180)),
+                    ("busy workers", &busy[vi], bmax, RGBColor(255, 127, 14)),
+                ];
+                for (half, (what, data, ymax, colour)) in halves.iter().zip(parts) {
+                    let mut chart = ChartBuilder::on(half)
+                        .margin(6)
+                        .x_label_area_size(24)
+                        .y_label_area_size(64)
+                        .build_cartesian_2d(-0.5..nodes as f64 - 0.5, 0.0..ymax)
+                        .map_err(e)?;
+                    let nf = |x: &f64| {
+                        if (x - x.round()).abs() < 1e-6 && *x >= 0.0 {
+                            format!("node {}", x.round())
+                        } else {
+                            String::new()
+                        }
+                    };
+                    let yf = |y: &f64| super::draw::fmt_num(*y);
                     chart
-                        .draw_series([
-                            Rectangle::new(
-                                [(x - 0.35, 0.0), (x, q)],
-                                RGBColor(31, 119, 180).filled(),
-                            ),
-                            Rectangle::new(
-                                [(x, 0.0), (x + 0.35, b)],
-                                RGBColor(255, 127, 14).filled(),
-                            ),
-                        ])
+                        .configure_mesh()
+                        .disable_x_mesh()
+                        .x_labels(nodes * 2 + 1)
+                        .x_label_formatter(&nf)
+                        .y_labels(4)
+                        .y_label_formatter(&yf)
+                        .y_desc(what)
+                        .label_style(("sans-serif", 12))
+                        .axis_desc_style(("sans-serif", 13))
+                        .draw()
+                        .map_err(e)?;
+                    chart
+                        .draw_series((0..nodes).map(|i| {
+                            let y = data[i].get(r).copied().unwrap_or(0.0);
+                            let x = i as f64;
+                            Rectangle::new([(x - 0.3, 0.0), (x + 0.3, y)], colour.filled())
+                        }))
                         .map_err(e)?;
                 }
             }
