@@ -92,7 +92,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;borde
 pre{background:#f6f6f6;padding:.8em;white-space:pre-wrap;font-size:.9em}\
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}thead th{background:#f0f0f0;position:sticky;top:0}\
-figure{margin:1.5em 0}figcaption{font-weight:bold;margin-bottom:.3em}svg{max-width:100%;height:auto}\
+figure{margin:1.5em 0}figcaption{color:#777;font-size:.8em}svg{max-width:100%;height:auto}\
 nav a{margin-right:1em}.meta td{text-align:left}";
 
 /// The report page of a run.
@@ -195,10 +195,11 @@ pub fn push_figure(h: &mut String, f: &Figure) {
     };
     let _ = write!(
         h,
-        "<figure id=\"fig-{}\" class=\"plot\"><figcaption>{}</figcaption>\n{}\n</figure>\n",
+        "<figure id=\"fig-{}\" class=\"plot\" aria-label=\"{}\">\n{}\n<figcaption>plots/{}.svg</figcaption></figure>\n",
         esc(&f.name),
         esc(&f.title),
-        svg.trim()
+        svg.trim(),
+        esc(&f.name)
     );
 }
 
