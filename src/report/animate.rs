@@ -129,13 +129,20 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
                 for (half, (what, data, ymax, colour)) in halves.iter().zip(parts) {
                     let mut chart = ChartBuilder::on(half)
                         .margin(6)
-                        .x_label_area_size(24)
+                        .x_label_area_size(if nodes > 8 { 38 } else { 24 })
                         .y_label_area_size(64)
                         .build_cartesian_2d(-0.5..nodes as f64 - 0.5, 0.0..ymax)
                         .map_err(e)?;
+                    // Few nodes: "node 3" under each bar; many: the numbers plotters
+                    // spaces out, under an axis named "node".
+                    let many = nodes > 8;
                     let nf = |x: &f64| {
                         if (x - x.round()).abs() < 1e-6 && *x >= 0.0 {
-                            format!("node {}", x.round())
+                            if many {
+                                format!("{}", x.round())
+                            } else {
+                                format!("node {}", x.round())
+                            }
                         } else {
                             String::new()
                         }
@@ -144,8 +151,9 @@ pub fn animate_run(run: &RunDir, _spans: &[FaultSpan], path: &Path) -> Result<()
                     chart
                         .configure_mesh()
                         .disable_x_mesh()
-                        .x_labels(nodes * 2 + 1)
+                        .x_labels(if many { 10 } else { nodes * 2 + 1 })
                         .x_label_formatter(&nf)
+                        .x_desc(if many { "node" } else { "" })
                         .y_labels(4)
                         .y_label_formatter(&yf)
                         .y_desc(what)

@@ -245,7 +245,7 @@ pub const CHARTS: &[ChartSpec] = &[
     per_variant(
         "sessions",
         "Sessions lost and spurious logouts",
-        "per interval",
+        "sessions",
         Columns::List(&[
             ("sessions_lost", "sessions lost"),
             ("spurious_logouts", "spurious logouts"),
@@ -281,6 +281,10 @@ pub fn present_columns(spec: &ChartSpec, run: &RunDir) -> Vec<(String, String)> 
     }
     out
 }
+
+/// Beyond this many columns in a family (e.g. 40 autoscaled nodes), a panel shows their
+/// maximum and their mean per serving node instead of one unreadable line each.
+pub const MAX_LINES: usize = 10;
 
 /// The plot of one chart for a run, or `None` when the run has none of its columns.
 pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot> {
@@ -354,6 +358,72 @@ pub fn plan(spec: &ChartSpec, run: &RunDir, spans: &[FaultSpan]) -> Option<Plot>
             ordered.extend(lines.into_iter().rev());
             let lines = ordered;
             panels.push(Panel { title: None, lines });
+        }
+        Layout::PerVariant if cols.len() > MAX_LINES => {
+            let what = match spec.columns {
+                Columns::Prefix { label_prefix, .. } if !label_prefix.is_empty() => {
+                    label_prefix.trim().to_string() + "s"
+                }
+                _ => "columns".to_string(),
+            };
+            // The CSV has a column for every node the run ever had (0 when not running):
+            // the mean is taken over the nodes serving (nodes_up), which says which are on.
+            let names = [
+                format!("max over {what}"),
+                format!("mean per serving {}", what.trim_end_matches('s')),
+            ];
+            for (i, n) in names.iter().enumerate() {
+                legend.push((n.clone(), i, false));
+            }
+            for v in &run.variants {
+                let data: Vec<Vec<f64>> = cols
+                    .iter()
+                    .filter_map(|(c, _)| v.column(c, spec.per_second))
+                    .collect();
+                let up = v.column("nodes_up", false);
+                let mut max = Vec::with_capacity(v.x.len());
+                let mut mean = Vec::with_capacity(v.x.len());
+                for r in 0..v.x.len() {
+                    let row = data
+                        .iter()
+                        .filter_map(|c| c.get(r).copied())
+                        .filter(|x| x.is_finite());
+                    // (max, sum, values, non-zero values): a draining node still works
+                    // but no longer counts as serving, so it joins the denominator.
+                    let (m, sum, n, busy) = row.fold(
+                        (f64::NEG_INFINITY, 0.0, 0usize, 0usize),
+                        |(m, s, n, b), x| (m.max(x), s + x, n + 1, b + usize::from(x > 0.0)),
+                    );
+                    let serving = up
+                        .as_ref()
+                        .and_then(|u| u.get(r).copied())
+                        .unwrap_or(n as f64)
+                        .max(busy as f64);
+                    max.push(if n == 0 { f64::NAN } else { m });
+                    mean.push(if serving > 0.0 {
+                        sum / serving
+                    } else {
+                        f64::NAN
+                    });
+                }
+                let lines = [max, mean]
+                    .into_iter()
+                    .zip(&names)
+                    .enumerate()
+                    .map(|(i, (ys, n))| Line {
+                        label: n.clone(),
+                        color: i,
+                        dashed: false,
+                        xs: v.x.clone(),
+                        ys,
+                        band: None,
+                    })
+                    .collect();
+                panels.push(Panel {
+                    title: Some(v.variant.clone()),
+                    lines,
+                });
+            }
         }
         Layout::PerVariant => {
             for (ci, (_, l)) in cols.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! PNG and GIF text: plotters' bitmap text drawing (ab_glyph) drops each glyph's left side
 //! bearing, so "100" reads "1 00". This wrapper draws text itself with the bundled font
-//! (bearings and kerning kept) and passes everything else to plotters' `BitMapBackend`.
+//! (bearings and kerning kept), draws wide lines without miter spikes, and passes
+//! everything else to plotters' `BitMapBackend`.
 
 use plotters::prelude::*;
 use plotters_backend::{
@@ -62,12 +63,27 @@ impl DrawingBackend for Raster<'_> {
     ) -> Result<(), DrawingErrorKind<Err>> {
         self.inner.draw_rect(a, b, style, fill)
     }
+    /// Wide paths segment by segment with round joins: plotters' polygonised path uses
+    /// unlimited miter joins, which shoot spikes far outside the plot at sharp turns.
     fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
         &mut self,
         path: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Err>> {
-        self.inner.draw_path(path, style)
+        let width = style.stroke_width();
+        if width <= 1 {
+            return self.inner.draw_path(path, style);
+        }
+        let points: Vec<BackendCoord> = path.into_iter().collect();
+        for w in points.windows(2) {
+            self.inner.draw_line(w[0], w[1], style)?;
+        }
+        if points.len() > 2 {
+            for p in &points[1..points.len() - 1] {
+                self.inner.draw_circle(*p, width / 2, style, true)?;
+            }
+        }
+        Ok(())
     }
     fn draw_circle<S: BackendStyle>(
         &mut self,
