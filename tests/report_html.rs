@@ -275,3 +275,49 @@ fn plotting_a_ten_minute_run_is_quick() {
     let s = t.elapsed().as_secs_f64();
     assert!(s < 2.0, "plotting took {s:.2} s");
 }
+
+/// Charts follow the columns: a shared-state column the lead's components will write
+/// (cache_hit_ratio) gets its chart; an all-zero one (db_qps) and an absent one do not.
+#[test]
+fn charts_follow_the_columns_present() {
+    let dir = tmp("columns");
+    let v = dir.join("baseline");
+    std::fs::create_dir_all(&v).unwrap();
+    let mut csv = String::from(
+        "t_s,offered_rps,goodput_rps,latency_p50_ms,latency_p99_ms,cache_hit_ratio,db_qps,active_faults\n",
+    );
+    for i in 0..30 {
+        let fault = if (10..15).contains(&i) {
+            "crash(node 0)"
+        } else {
+            ""
+        };
+        csv.push_str(&format!(
+            "{i},100,{},5,50,{},0,{fault}\n",
+            if fault.is_empty() { 100 } else { 40 },
+            0.5 + i as f64 / 100.0
+        ));
+    }
+    std::fs::write(v.join("timeseries.csv"), csv).unwrap();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let names = svg_names(&dir);
+    assert!(names.contains(&"cache_hit_ratio".to_string()), "{names:?}");
+    assert!(names.contains(&"goodput".to_string()));
+    assert!(
+        !names.contains(&"db_qps".to_string()),
+        "all-zero column drawn"
+    );
+    assert!(
+        !names.contains(&"queue_len".to_string()),
+        "absent columns drawn"
+    );
+    let goodput = std::fs::read_to_string(dir.join("plots/goodput.svg")).unwrap();
+    assert!(
+        goodput.contains("crash(node 0)"),
+        "fault span label missing"
+    );
+    assert!(dir.join("report.html").is_file());
+}
