@@ -3,6 +3,7 @@
 
 use crate::config::{self, ConfigError, Override};
 use crate::output::{self, table};
+use crate::report;
 use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
 use crate::{run_config, Summary};
@@ -44,6 +45,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Find the smallest node count that meets a latency objective at a peak load.
     Plan(PlanArgs),
+    /// Draw the plots and report.html of an existing run or sweep output directory.
+    Plot(PlotArgs),
 }
 
 /// Arguments of `scalesim sweep`.
@@ -79,6 +82,28 @@ pub struct MergeArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Arguments of `scalesim plot`.
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// The output directory of `scalesim run` (or of a sweep: it holds points.csv).
+    pub dir: PathBuf,
+    /// Also write a PNG beside each SVG.
+    #[arg(long)]
+    pub png: bool,
+    /// Also write DIR/animation.gif of the node queues (runs only).
+    #[arg(long)]
+    pub animate: bool,
+    /// Sweeps: the axis column on the x axis (default: the first axis).
+    #[arg(long)]
+    pub x: Option<String>,
+    /// Sweeps: the second axis, for heat maps (default: the second axis, if any).
+    #[arg(long)]
+    pub y: Option<String>,
+    /// Sweeps: a figure to draw, e.g. goodput_rps (repeatable; default: the main figures).
+    #[arg(long = "figure", value_name = "FIGURE")]
+    pub figures: Vec<String>,
+}
+
 /// Arguments of `scalesim run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -96,6 +121,15 @@ pub struct RunArgs {
     /// Print one JSON object with every variant's summary to stdout, and nothing else.
     #[arg(long)]
     pub json: bool,
+    /// Do not draw plots or write report.html.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Also write a PNG beside each SVG plot.
+    #[arg(long)]
+    pub png: bool,
+    /// Also write DIR/animation.gif of the node queues.
+    #[arg(long)]
+    pub animate: bool,
 }
 
 /// Arguments of `scalesim validate`.
@@ -211,6 +245,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Sweep(args) => sweep_cmd(args),
         Command::Merge(args) => merge_cmd(args),
         Command::Plan(args) => plan_cmd(args),
+        Command::Plot(args) => plot(args),
     }
 }
 
@@ -254,7 +289,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     // A failing run says how to reproduce it: an invariant violation in its message, and a
     // panic (always a bug) after the panic's own report.
     let seed = exp.runs.first().map(|r| r.seed()).unwrap_or(0);
-    let reproduce = reproduce_command(&args, seed);
+    let reproduce = rerun_command(&args, seed);
     let hook_reproduce = reproduce.clone();
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -286,6 +321,35 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         &dir.join("comparison.csv"),
         output::comparison_csv(&summaries).as_bytes(),
     )?;
+    if summaries
+        .iter()
+        .any(|s| s.stopped_reason.as_deref() == Some(crate::interrupt::STOPPED_REASON))
+    {
+        return Err(Failure {
+            message: format!(
+                "interrupted: the figures up to the interruption are in {} (stopped_reason: \"interrupted\")",
+                dir.display()
+            ),
+            code: crate::interrupt::EXIT_CODE,
+        });
+    }
+    // Plots are drawn from the files just written, after them: they never change them.
+    let plotted = if args.no_plots {
+        None
+    } else {
+        let opts = report::PlotOptions {
+            png: args.png,
+            animate: args.animate,
+            context: Some(report::ReportContext {
+                comment: exp.comment.clone(),
+                command: reproduce_command(&args, &exp, &dir),
+            }),
+        };
+        Some(report::plot_run_dir(&dir, &opts).map_err(|m| Failure {
+            message: format!("error: plotting: {m}"),
+            code: 1,
+        })?)
+    };
     if args.json {
         let mut variants = serde_json::Map::new();
         for s in &summaries {
@@ -308,24 +372,75 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         println!();
         print!("{}", table::side_by_side(&summaries));
         println!("\nwrote {}", dir.display());
+        if let Some(p) = plotted {
+            let n = p
+                .files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "svg"))
+                .count();
+            println!(
+                "wrote {} plot(s) in {} and {}",
+                n,
+                dir.join("plots").display(),
+                dir.join("report.html").display()
+            );
+        }
     }
-    if summaries
-        .iter()
-        .any(|s| s.stopped_reason.as_deref() == Some(crate::interrupt::STOPPED_REASON))
-    {
+    Ok(())
+}
+
+/// The command that reproduces a run's outputs: the experiment, its seed, every `--set`.
+fn reproduce_command(args: &RunArgs, exp: &config::Experiment, dir: &Path) -> String {
+    use report::html::shell_word;
+    let mut c = format!(
+        "scalesim run {} --seed {}",
+        shell_word(&args.experiment.to_string_lossy()),
+        exp.runs.first().map(|r| r.seed()).unwrap_or(0)
+    );
+    for s in &args.sets {
+        c.push_str(&format!(" --set {}", shell_word(s)));
+    }
+    c.push_str(&format!(" --out {}", shell_word(&dir.to_string_lossy())));
+    c
+}
+
+fn plot(args: PlotArgs) -> Result<(), Failure> {
+    if !args.dir.is_dir() {
         return Err(Failure {
-            message: format!(
-                "interrupted: the figures up to the interruption are in {} (stopped_reason: \"interrupted\")",
-                dir.display()
-            ),
-            code: crate::interrupt::EXIT_CODE,
+            message: format!("error: {}: not a directory", args.dir.display()),
+            code: 2,
         });
+    }
+    let fail = |m: String| Failure {
+        message: format!("error: {m}"),
+        code: 1,
+    };
+    let outcome = if args.dir.join("points.csv").is_file() {
+        let opts = report::sweep::SweepOptions {
+            x: args.x,
+            y: args.y,
+            figures: args.figures,
+        };
+        report::sweep::plot_sweep_dir(&args.dir, &opts, args.png).map_err(fail)?
+    } else {
+        let opts = report::PlotOptions {
+            png: args.png,
+            animate: args.animate,
+            context: None,
+        };
+        report::plot_run_dir(&args.dir, &opts).map_err(fail)?
+    };
+    for f in &outcome.files {
+        println!("wrote {}", f.display());
+    }
+    if !outcome.skipped.is_empty() {
+        println!("no data for: {}", outcome.skipped.join(", "));
     }
     Ok(())
 }
 
 /// The exact command that repeats this run: the same file, overrides and seed.
-fn reproduce_command(args: &RunArgs, seed: u64) -> String {
+fn rerun_command(args: &RunArgs, seed: u64) -> String {
     let mut cmd = format!(
         "scalesim run {}",
         quote(&args.experiment.display().to_string())

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod interrupt;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod sweep;
 pub mod system;
 pub mod validate;

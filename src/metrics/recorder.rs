@@ -148,6 +148,7 @@ impl Recorder {
             succeeded: self.iv_succeeded,
             failed_by_reason: self.iv_failed.to_vec(),
             latency_p50_ms: self.iv_latency.quantile_ms(0.5),
+            latency_p95_ms: self.iv_latency.quantile_ms(0.95),
             latency_p99_ms: self.iv_latency.quantile_ms(0.99),
             gauges,
         });

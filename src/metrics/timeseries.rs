@@ -20,6 +20,8 @@ pub struct SeriesRow {
     pub failed_by_reason: Vec<u64>,
     /// Median latency of the interval's successes, ms.
     pub latency_p50_ms: f64,
+    /// 95th percentile latency of the interval's successes, ms.
+    pub latency_p95_ms: f64,
     /// 99th percentile latency of the interval's successes, ms.
     pub latency_p99_ms: f64,
     /// The gauges read at the end of the interval.
@@ -85,7 +87,7 @@ impl TimeSeries {
         for r in &self.reasons {
             let _ = write!(out, ",failed_{r}");
         }
-        out.push_str(",latency_p50_ms,latency_p99_ms,in_flight,nodes_up,nodes_on,queue_len_total,busy_workers_total");
+        out.push_str(",latency_p50_ms,latency_p95_ms,latency_p99_ms,in_flight,nodes_up,nodes_on,queue_len_total,busy_workers_total");
         out.push_str(",dependency_queue,dependency_busy,autoscaler_metric,cost");
         out.push_str(",spurious_logouts,accepted_after_logout,sessions_lost,logged_in,store_queue,store_busy");
         for i in 0..self.nodes {
@@ -118,8 +120,9 @@ impl TimeSeries {
             }
             let _ = write!(
                 out,
-                ",{:.3},{:.3},{},{},{},{},{},{},{},{:.4},{:.4}",
+                ",{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{:.4},{:.4}",
                 row.latency_p50_ms,
+                row.latency_p95_ms,
                 row.latency_p99_ms,
                 g.in_flight,
                 g.nodes_up,

@@ -1,0 +1,323 @@
+//! Plots and report.html: structure checked without a browser (always), and rendered in
+//! headless Chromium (ignored by default: needs `chromium`; `.ci/run` runs it with
+//! `cargo test -- --ignored`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scalesim"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scalesim-report-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "scalesim failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Runs the balancer-policies experiment (3 variants, a crash) into `dir`.
+fn run_into(dir: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "run",
+        "experiments/balancer_policies.ron",
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(bin().args(&args).output().unwrap());
+}
+
+fn svg_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".svg").map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn run_writes_plots_and_a_self_contained_report() {
+    let dir = tmp("run");
+    run_into(&dir, &[]);
+    let names = svg_names(&dir);
+    for expected in [
+        "goodput",
+        "load",
+        "latency",
+        "queue_len",
+        "busy_workers",
+        "errors",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "no {expected}.svg in {names:?}"
+        );
+    }
+    // No chart for components the model does not have.
+    for absent in ["cache_hit_ratio", "db_qps", "lock_waiters", "sessions"] {
+        assert!(
+            !names.iter().any(|n| n == absent),
+            "{absent}.svg drawn without data"
+        );
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(
+        html.matches("<svg").count(),
+        names.len(),
+        "one inline svg per plot"
+    );
+    for n in &names {
+        assert!(
+            html.contains(&format!("id=\"fig-{n}\"")),
+            "figure {n} missing"
+        );
+    }
+    // Self-contained: no script, no stylesheet link, nothing loaded from anywhere.
+    for banned in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+        "url(",
+    ] {
+        assert!(!html.contains(banned), "report.html contains {banned}");
+    }
+    // The experiment's words, the summary table, seed, config hash and the command.
+    assert!(html.contains("What it shows"));
+    assert!(html.contains("round-robin") && html.contains("least-conn"));
+    assert!(html.contains("goodput_rps"));
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("round-robin/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(html.contains(summary["config_hash"].as_str().unwrap()));
+    assert!(html.contains(&format!("--seed {}", summary["seed"])));
+    assert!(html.contains("scalesim run experiments/balancer_policies.ron"));
+    // The crash is drawn as a labelled span.
+    let busy = std::fs::read_to_string(dir.join("plots/busy_workers.svg")).unwrap();
+    assert!(busy.contains("crash(node 1)"));
+}
+
+#[test]
+fn plotting_never_changes_the_run_outputs() {
+    let dir = tmp("unchanged");
+    run_into(&dir, &["--no-plots"]);
+    assert!(!dir.join("plots").exists() && !dir.join("report.html").exists());
+    let files = [
+        "comparison.csv",
+        "round-robin/summary.json",
+        "round-robin/timeseries.csv",
+        "round-robin/config.json",
+        "two-choices/summary.json",
+    ];
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap(), "--png"])
+        .output()
+        .unwrap());
+    let after: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after, "scalesim plot changed a run output");
+    assert!(dir.join("plots/goodput.svg").is_file());
+    assert!(dir.join("plots/goodput.png").is_file());
+    assert!(dir.join("report.html").is_file());
+}
+
+#[test]
+fn plot_draws_a_sweep_from_points_csv() {
+    let dir = tmp("sweep");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sweep");
+    for f in ["points.csv", "sweep.json"] {
+        std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
+    }
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let names = svg_names(&dir);
+    assert!(
+        names.contains(&"sweep_never_recovered_vs_load".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"heatmap_never_recovered_load_trigger_s_no-mitigation".to_string()));
+    // Choosing the figure and axes explicitly.
+    let dir2 = tmp("sweep2");
+    std::fs::copy(fixture.join("points.csv"), dir2.join("points.csv")).unwrap();
+    ok(bin()
+        .args([
+            "plot",
+            dir2.to_str().unwrap(),
+            "--x",
+            "trigger_s",
+            "--figure",
+            "goodput_rps",
+        ])
+        .output()
+        .unwrap());
+    assert_eq!(
+        svg_names(&dir2),
+        [
+            "heatmap_goodput_rps_trigger_s_load_no-mitigation",
+            "heatmap_goodput_rps_trigger_s_load_retry-budget",
+            "sweep_goodput_rps_vs_trigger_s"
+        ]
+    );
+    let bad = bin()
+        .args(["plot", dir2.to_str().unwrap(), "--figure", "nonsense"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+/// Renders report.html in headless Chromium: no console message, every plot in the DOM.
+#[test]
+#[ignore = "needs chromium (run by .ci/run with `cargo test -- --ignored`)"]
+fn report_renders_in_headless_chromium() {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("no chromium on PATH");
+    let dir = tmp("chromium");
+    run_into(&dir, &[]);
+    let names = svg_names(&dir);
+    let profile = tmp("chromium-profile");
+    let url = format!(
+        "file://{}",
+        dir.join("report.html").canonicalize().unwrap().display()
+    );
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            &format!("--user-data-dir={}", profile.display()),
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        dom.matches("<svg").count(),
+        names.len(),
+        "svg elements in the DOM"
+    );
+    for n in &names {
+        assert!(
+            dom.contains(&format!("id=\"fig-{n}\"")),
+            "figure {n} not in the DOM"
+        );
+    }
+}
+
+/// Plotting a 10-minute run (death_spiral: 600 intervals, 2 variants) takes under 2 s.
+#[test]
+#[ignore = "timing (run by .ci/run with `cargo test -- --ignored`)"]
+fn plotting_a_ten_minute_run_is_quick() {
+    let dir = tmp("timing");
+    ok(bin()
+        .args([
+            "run",
+            "experiments/death_spiral.ron",
+            "--no-plots",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap());
+    let t = std::time::Instant::now();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let s = t.elapsed().as_secs_f64();
+    assert!(s < 2.0, "plotting took {s:.2} s");
+}
+
+/// Charts follow the columns: a shared-state column the lead's components will write
+/// (cache_hit_ratio) gets its chart; an all-zero one (db_qps) and an absent one do not.
+#[test]
+fn charts_follow_the_columns_present() {
+    let dir = tmp("columns");
+    let v = dir.join("baseline");
+    std::fs::create_dir_all(&v).unwrap();
+    let mut csv = String::from(
+        "t_s,offered_rps,goodput_rps,latency_p50_ms,latency_p99_ms,cache_hit_ratio,db_qps,active_faults\n",
+    );
+    for i in 0..30 {
+        let fault = if (10..15).contains(&i) {
+            "crash(node 0)"
+        } else {
+            ""
+        };
+        csv.push_str(&format!(
+            "{i},100,{},5,50,{},0,{fault}\n",
+            if fault.is_empty() { 100 } else { 40 },
+            0.5 + i as f64 / 100.0
+        ));
+    }
+    std::fs::write(v.join("timeseries.csv"), csv).unwrap();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let names = svg_names(&dir);
+    assert!(names.contains(&"cache_hit_ratio".to_string()), "{names:?}");
+    assert!(names.contains(&"goodput".to_string()));
+    assert!(
+        !names.contains(&"db_qps".to_string()),
+        "all-zero column drawn"
+    );
+    assert!(
+        !names.contains(&"queue_len".to_string()),
+        "absent columns drawn"
+    );
+    let goodput = std::fs::read_to_string(dir.join("plots/goodput.svg")).unwrap();
+    assert!(
+        goodput.contains("crash(node 0)"),
+        "fault span label missing"
+    );
+    assert!(dir.join("report.html").is_file());
+}
