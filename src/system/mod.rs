@@ -24,6 +24,8 @@ pub mod source;
 pub mod store;
 pub mod users;
 
+mod cache_path;
+mod lock_path;
 mod run;
 mod wiring;
 

@@ -281,7 +281,21 @@ impl Simulation {
     }
 
     /// The node's own work is done and the session handled: call downstream, or finish.
-    fn downstream(&mut self, now: SimTime, node: u32, attempt: Handle, a: Attempt) {
+    pub(super) fn downstream(&mut self, now: SimTime, node: u32, attempt: Handle, a: Attempt) {
+        // Data access steps, each in its own file: the look-aside cache in front of the
+        // database (cache_path.rs), then row locks around a write (lock_path.rs). A step that
+        // takes the attempt over returns true and continues it later through `database`.
+        if self.cache_step(now, node, attempt, a) {
+            return;
+        }
+        if self.lock_step(now, node, attempt, a) {
+            return;
+        }
+        self.database(now, node, attempt, a);
+    }
+
+    /// The request's call to the dependency (the database), if the model has one; then done.
+    pub(super) fn database(&mut self, now: SimTime, node: u32, attempt: Handle, a: Attempt) {
         if self.dependency.is_none() {
             self.complete_at_node(now, node, attempt);
             return;
