@@ -274,6 +274,9 @@ pub enum FaultSpec {
     StallDependency { at: Duration, lasting: Duration },
     /// The session store is down for `lasting`: its calls fail at once.
     StoreOutage { at: Duration, lasting: Duration },
+    /// The first lock holder at or after `at` stalls for `stall` while holding its lock (a
+    /// GC pause, a slow disk): everyone behind it waits, unless a lease takes the lock away.
+    SlowLockHolder { at: Duration, stall: Duration },
 }
 
 /// Nodes that fail at random and are repaired.

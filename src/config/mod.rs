@@ -266,9 +266,18 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
         FileKind::Model => {
             // A model alone is checked against a minimal experiment so its cross-field rules run.
             let model: Loaded<ModelSpec> = parse_ron(path, &text)?;
+            // The request kinds the model names (per-kind service, the counter's kind) get a
+            // share each, so that the model's own references to them can be checked.
+            let mut kinds: Vec<String> =
+                model.value.nodes.service_by_kind.keys().cloned().collect();
+            if let Some(l) = &model.value.locks {
+                kinds.push(l.kind.clone());
+            }
+            let mix: Vec<String> = kinds.iter().map(|k| format!("{k:?}: 1.0")).collect();
             let exp_text = format!(
-                "Experiment(model: {:?}, duration: \"1s\", workload: Users(count: 10, think: Exp(mean: \"1s\")))",
-                path.display().to_string()
+                "Experiment(model: {:?}, duration: \"1s\", workload: Users(count: 10, think: Exp(mean: \"1s\"), mix: {{{}}}))",
+                path.display().to_string(),
+                mix.join(", ")
             );
             let exp: Loaded<ExperimentSpec> = parse_ron(Path::new("(built-in check)"), &exp_text)?;
             let prov = Provenance {

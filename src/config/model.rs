@@ -37,6 +37,46 @@ pub struct ModelSpec {
     /// Where user sessions live, if users log in (needs a `Users` workload).
     #[serde(default)]
     pub sessions: Option<SessionsSpec>,
+    /// A counter some requests increment under row locks (failed logins, a rate limit).
+    #[serde(default)]
+    pub locks: Option<LocksSpec>,
+}
+
+/// A counter that requests of one kind increment: one row, sharded rows, or batched writes,
+/// with or without row locks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Locks")]
+#[serde(deny_unknown_fields)]
+pub struct LocksSpec {
+    /// The request kind (a name in the workload's `mix`) whose requests increment the counter.
+    pub kind: String,
+    /// How the counter is stored.
+    #[serde(default)]
+    pub counter: CounterSpec,
+    /// Increments take the row lock; without it, concurrent read-modify-writes lose updates.
+    #[serde(default = "yes")]
+    pub locking: bool,
+    /// The write done under the lock (read the row, add one, write it back).
+    pub write: DistSpec,
+    /// A request waiting for a lock gives up after this long.
+    pub wait_timeout: Duration,
+    /// A holder that keeps a lock longer than this loses it (lease expiry); `None`: never.
+    #[serde(default)]
+    pub lease: Option<Duration>,
+}
+
+/// How a counter is stored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CounterSpec {
+    /// One row: every increment waits for the same lock.
+    #[default]
+    Global,
+    /// `buckets` rows; an increment picks one at random; the total is their sum.
+    Sharded { buckets: u32 },
+    /// Each node adds increments up in memory and writes the sum every `every` (one lock
+    /// per node per period); a crash loses what was not yet written.
+    Batched { every: Duration },
 }
 
 /// User sessions: users log in, make authenticated requests and log out.

@@ -178,6 +178,7 @@ const STRUCT_NAMES: &[&str] = &[
     "Limits",
     "Sessions",
     "Store",
+    "Locks",
 ];
 
 /// Parses a value written in RON syntax into JSON (externally tagged enums, as serde does).

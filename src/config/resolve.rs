@@ -9,7 +9,7 @@ use super::experiment::{
 };
 use super::load::Loaded;
 use super::model::ModelSpec;
-use super::model::{PolicySpec, SessionDesign, StoreSpec};
+use super::model::{CounterSpec, PolicySpec, SessionDesign, StoreSpec};
 use super::overrides::{Override, OverrideSource};
 use serde_json::Value;
 
@@ -453,8 +453,47 @@ impl Checker<'_> {
         }
     }
 
+    fn locks(&self) -> Checked {
+        let Some(l) = &self.m.locks else {
+            return Ok(());
+        };
+        let mix = match &self.e.workload {
+            WorkloadSpec::Open { mix, .. } | WorkloadSpec::Users { mix, .. } => mix,
+        };
+        if !mix.contains_key(&l.kind) {
+            let names: Vec<&str> = mix.keys().map(String::as_str).collect();
+            let hint = super::error::did_you_mean(&l.kind, &names)
+                .map(|s| format!(" Did you mean `{s}`?"))
+                .unwrap_or_default();
+            return self.fail(
+                "model.locks.kind",
+                format!(
+                    "the request kind `{}` is not in the workload's mix ({}).{hint} Add it, e.g. mix: {{\"{}\": 0.2, …}}",
+                    l.kind,
+                    names.join(", "),
+                    l.kind
+                ),
+            );
+        }
+        self.dist("model.locks.write", &l.write)?;
+        self.nonzero("model.locks.wait_timeout", l.wait_timeout)?;
+        if let Some(lease) = l.lease {
+            self.nonzero("model.locks.lease", lease)?;
+        }
+        match l.counter {
+            CounterSpec::Global => Ok(()),
+            CounterSpec::Sharded { buckets } if buckets == 0 || buckets > 1_000_000 => self.fail(
+                "model.locks.counter.buckets",
+                format!("must be between 1 and 1000000, found {buckets}"),
+            ),
+            CounterSpec::Sharded { .. } => Ok(()),
+            CounterSpec::Batched { every } => self.nonzero("model.locks.counter.every", every),
+        }
+    }
+
     fn model(&self) -> Checked {
         self.sessions()?;
+        self.locks()?;
         let m = self.m;
         let n = &m.nodes;
         if n.count == 0 {
@@ -664,6 +703,16 @@ impl Checker<'_> {
                         );
                     }
                     self.nonzero(&p("lasting"), *lasting)?;
+                    *at
+                }
+                FaultSpec::SlowLockHolder { at, stall } => {
+                    if self.m.locks.is_none() {
+                        return self.fail(
+                            &format!("faults.{i}"),
+                            "the model has no `locks` whose holder could stall",
+                        );
+                    }
+                    self.nonzero(&p("stall"), *stall)?;
                     *at
                 }
                 FaultSpec::StoreOutage { at, lasting } => {

@@ -140,6 +140,28 @@ pub struct StoreSummary {
     pub peak_queue: u64,
 }
 
+/// The counter's row locks (when the model has them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocksSummary {
+    /// 99th percentile wait for a lock, of requests that got it, ms.
+    pub wait_ms_p99: f64,
+    /// Mean wait for a lock, ms.
+    pub wait_ms_mean: f64,
+    /// The most requests waiting for one row at once.
+    pub max_waiters: u64,
+    /// Increments committed to the counter.
+    pub committed: u64,
+    /// Increments committed per simulated second.
+    pub committed_per_s: f64,
+    /// Increments lost (racing unlocked writes, writes after a lease expired, unwritten
+    /// batches of crashed nodes).
+    pub lost_updates: u64,
+    /// Requests that gave up waiting for a lock.
+    pub timeouts: u64,
+    /// Leases that expired under a stalled holder.
+    pub leases_expired: u64,
+}
+
 /// Turns a share (0..1) into nines, capped at 9 for a perfect record.
 pub fn nines(share: f64) -> f64 {
     if share >= 1.0 {
@@ -213,6 +235,8 @@ pub struct Summary {
     pub dependency: Option<DependencySummary>,
     /// User sessions, if the model has them.
     pub sessions: Option<SessionsSummary>,
+    /// The counter's locks, if the model has them.
+    pub locks: Option<LocksSummary>,
     /// Load spread: the busiest node's completed attempts ÷ the mean over nodes (1 = even).
     pub node_load_imbalance: f64,
     /// Per-node figures.
@@ -314,6 +338,14 @@ impl Summary {
             ),
             ("store_ops_per_s".into(), st.ops_per_s),
             ("store_utilisation".into(), st.utilisation),
+        ]);
+        let lk = self.locks.clone().unwrap_or_default();
+        f.extend([
+            ("locks_wait_ms_p99".into(), lk.wait_ms_p99),
+            ("locks_max_waiters".into(), lk.max_waiters as f64),
+            ("locks_committed_per_s".into(), lk.committed_per_s),
+            ("locks_lost_updates".into(), lk.lost_updates as f64),
+            ("locks_timeouts".into(), lk.timeouts as f64),
         ]);
         f
     }

@@ -61,6 +61,12 @@ pub struct Gauges {
     pub store_queue: u64,
     /// Session-store workers busy.
     pub store_busy: u64,
+    /// Requests waiting for counter-row locks.
+    pub lock_waiters: u64,
+    /// 99th percentile wait for a row lock in the interval, ms.
+    pub lock_wait_ms_p99: f64,
+    /// Counter increments committed so far.
+    pub counter_committed: u64,
     /// Faults active, `;`-separated (empty when none).
     pub active_faults: String,
 }
@@ -90,6 +96,7 @@ impl TimeSeries {
         out.push_str(",latency_p50_ms,latency_p95_ms,latency_p99_ms,in_flight,nodes_up,nodes_on,queue_len_total,busy_workers_total");
         out.push_str(",dependency_queue,dependency_busy,autoscaler_metric,cost");
         out.push_str(",spurious_logouts,accepted_after_logout,sessions_lost,logged_in,store_queue,store_busy");
+        out.push_str(",lock_waiters,lock_wait_ms_p99,counter_committed");
         for i in 0..self.nodes {
             let _ = write!(out, ",queue_len_node{i},busy_workers_node{i}");
         }
@@ -143,6 +150,11 @@ impl TimeSeries {
                 g.logged_in,
                 g.store_queue,
                 g.store_busy
+            );
+            let _ = write!(
+                out,
+                ",{},{:.3},{}",
+                g.lock_waiters, g.lock_wait_ms_p99, g.counter_committed
             );
             for i in 0..self.nodes {
                 let q = g.queue_len.get(i).copied().unwrap_or(0);

@@ -15,6 +15,7 @@ pub mod balancer;
 pub mod client;
 pub mod dependency;
 pub mod faults;
+pub mod locks;
 pub mod mix;
 pub mod node;
 pub mod request;
@@ -67,6 +68,20 @@ pub enum Event {
     DependencyDone { attempt: Handle },
     /// The session store finishes an operation made for `attempt`.
     StoreDone { attempt: Handle },
+    /// The write under grant `serial` of a counter row's lock is done.
+    LockWriteDone { row: u32, serial: u32 },
+    /// A request waiting for a row lock gives up.
+    LockWaitTimeout { row: u32, attempt: Handle },
+    /// Grant `serial`'s lease on a row lock runs out.
+    LeaseExpiry { row: u32, serial: u32 },
+    /// An unlocked read-modify-write of a counter row lands (`version`: what it read).
+    UnlockedWriteDone {
+        attempt: Handle,
+        row: u32,
+        version: u32,
+    },
+    /// Nodes write their batched counter increments.
+    LockFlush,
     /// A node moves on in its life (provisioned → booting → up); void if `lifecycle` is stale.
     Lifecycle {
         node: u32,
@@ -103,6 +118,8 @@ pub struct Simulation {
     sessions: Option<Sessions>,
     store: Option<Store>,
     login_kind: Option<u8>,
+    locks: Option<locks::Locks>,
+    lock_kind: Option<u8>,
     last_session_counts: sessions::SessionCounts,
     autoscaler: Option<Autoscaler>,
     faults: Faults,
@@ -184,6 +201,16 @@ impl Simulation {
                 })
                 .collect()
         };
+        let lock_kind = model
+            .locks
+            .as_ref()
+            .and_then(|l| mix.names().iter().position(|k| *k == l.kind))
+            .map(|i| i as u8);
+        let max_nodes_all = model
+            .autoscaler
+            .as_ref()
+            .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
+            as usize;
         // A login may cost the node extra work (password hashing): its own service "kind".
         let login_kind = match model
             .sessions
@@ -260,6 +287,11 @@ impl Simulation {
             sessions,
             store,
             login_kind,
+            locks: model
+                .locks
+                .as_ref()
+                .map(|l| locks::Locks::new(l, max_nodes_all, seed)),
+            lock_kind,
             last_session_counts: Default::default(),
             autoscaler: model.autoscaler.as_ref().map(Autoscaler::new),
             faults: Faults::new(&spec.faults),
@@ -352,6 +384,9 @@ impl Simulation {
         }
         if let Some(a) = &self.autoscaler {
             self.queue.schedule_at(a.every(), Event::Autoscale);
+        }
+        if let Some(every) = self.locks.as_ref().and_then(|l| l.batch_every()) {
+            self.queue.schedule_at(every, Event::LockFlush);
         }
         self.queue
             .schedule_at(self.interval.min(self.end), Event::MetricsTick);

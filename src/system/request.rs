@@ -35,11 +35,13 @@ pub enum FailReason {
     Throttled,
     /// The node did not accept the request's session (the user is shown the login page).
     Unauthenticated,
+    /// It waited too long for a row lock.
+    LockTimeout,
 }
 
 impl FailReason {
     /// Every reason, in the order columns and tables list them.
-    pub const ALL: [FailReason; 8] = [
+    pub const ALL: [FailReason; 9] = [
         FailReason::Timeout,
         FailReason::Rejected,
         FailReason::Refused,
@@ -48,6 +50,7 @@ impl FailReason {
         FailReason::Unavailable,
         FailReason::Throttled,
         FailReason::Unauthenticated,
+        FailReason::LockTimeout,
     ];
 
     /// The name used in summaries and CSV columns.
@@ -61,6 +64,7 @@ impl FailReason {
             FailReason::Unavailable => "unavailable",
             FailReason::Throttled => "throttled",
             FailReason::Unauthenticated => "unauthenticated",
+            FailReason::LockTimeout => "lock_timeout",
         }
     }
 
@@ -126,6 +130,10 @@ pub struct Attempt {
     pub session: u32,
     /// When that session was issued.
     pub session_issued: SimTime,
+    /// The counter row whose lock it holds or waits for (`lock_path::NO_ROW`: none).
+    pub lock_row: u32,
+    /// Its counter increment is done (or batched): go on to the database.
+    pub lock_done: bool,
 }
 
 /// A slab of `T` addressed by generation-checked handles.

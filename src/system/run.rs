@@ -6,8 +6,8 @@ use super::Simulation;
 use crate::config::RunConfig;
 use crate::engine::SimTime;
 use crate::metrics::summary::{
-    nines, Availability, Cost, DependencySummary, LatencySummary, NodeSummary, RequestCounts,
-    SessionsSummary, StoreSummary, Summary, WaitSummary,
+    nines, Availability, Cost, DependencySummary, LatencySummary, LocksSummary, NodeSummary,
+    RequestCounts, SessionsSummary, StoreSummary, Summary, WaitSummary,
 };
 use crate::metrics::{Gauges, TimeSeries};
 use crate::validate::batch_means::BatchMeans;
@@ -137,6 +137,12 @@ impl Simulation {
             logged_in: self.sessions.as_ref().map_or(0, |s| s.logged_in()),
             store_queue: self.store.as_ref().map_or(0, |s| s.queue_len() as u64),
             store_busy: self.store.as_ref().map_or(0, |s| s.busy() as u64),
+            lock_waiters: self.locks.as_ref().map_or(0, |l| l.waiting()),
+            lock_wait_ms_p99: self
+                .locks
+                .as_mut()
+                .map_or(0.0, |l| l.take_interval_p99_ms()),
+            counter_committed: self.locks.as_ref().map_or(0, |l| l.committed),
             active_faults: self.faults.active_labels(),
         };
         self.recorder.close_interval(start, gauges);
@@ -309,6 +315,20 @@ impl Simulation {
                         peak_queue: st.peak_queue() as u64,
                     }),
                 }
+            }),
+            locks: self.locks.as_ref().map(|l| LocksSummary {
+                wait_ms_p99: l.waits.quantile_ms(0.99),
+                wait_ms_mean: l.waits.mean_ms(),
+                max_waiters: l.max_waiters as u64,
+                committed: l.committed,
+                committed_per_s: if now.0 == 0 {
+                    0.0
+                } else {
+                    l.committed as f64 / now.as_secs_f64()
+                },
+                lost_updates: l.lost_updates,
+                timeouts: l.timeouts,
+                leases_expired: l.leases_expired,
             }),
             node_load_imbalance: {
                 let served: Vec<u64> = self

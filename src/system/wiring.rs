@@ -48,6 +48,15 @@ impl Simulation {
             Event::ServiceDone { node, attempt } => self.service_done(now, node, attempt),
             Event::DependencyDone { attempt } => self.dependency_done(now, attempt),
             Event::StoreDone { attempt } => self.store_done(now, attempt),
+            Event::LockWriteDone { row, serial } => self.lock_write_done(now, row, serial),
+            Event::LockWaitTimeout { row, attempt } => self.lock_wait_timeout(now, row, attempt),
+            Event::LeaseExpiry { row, serial } => self.lease_expiry(now, row, serial),
+            Event::UnlockedWriteDone {
+                attempt,
+                row,
+                version,
+            } => self.unlocked_write_done(now, attempt, row, version),
+            Event::LockFlush => self.flush_batches(now),
             Event::Lifecycle {
                 node,
                 lifecycle,
@@ -231,6 +240,8 @@ impl Simulation {
             action,
             session,
             session_issued,
+            lock_row: super::lock_path::NO_ROW,
+            lock_done: false,
         });
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(attempt);
@@ -518,7 +529,7 @@ impl Simulation {
 
     /// A worker of `node` is free: it takes the next waiting attempt still worth serving.
     #[inline]
-    fn free_worker(&mut self, now: SimTime, node: u32) {
+    pub(super) fn free_worker(&mut self, now: SimTime, node: u32) {
         let n = &mut self.nodes[node as usize];
         if n.state() == NodeState::Crashed {
             return; // the crash already emptied it
@@ -550,10 +561,13 @@ impl Simulation {
     }
 
     /// A server-side failure of `attempt`; its request retries or fails if it still waits for it.
-    fn attempt_failed(&mut self, now: SimTime, attempt: Handle, reason: FailReason) {
+    pub(super) fn attempt_failed(&mut self, now: SimTime, attempt: Handle, reason: FailReason) {
         let Some(a) = self.attempts.remove(attempt) else {
             return;
         };
+        if a.lock_row != super::lock_path::NO_ROW {
+            self.abandon_lock(now, attempt, a.lock_row);
+        }
         let current = self
             .requests
             .get(a.request)
@@ -642,6 +656,9 @@ impl Simulation {
         if let Some(s) = &mut self.sessions {
             s.node_lost(node);
         }
+        if let Some(l) = &mut self.locks {
+            l.node_lost(node);
+        }
         // The crash changed the state directly, so the up count is kept here.
         self.node_went_down(now);
         for a in lost {
@@ -715,6 +732,11 @@ impl Simulation {
                         .nodes
                         .iter_mut()
                         .for_each(|n| n.set_fail_probability(p)),
+                }
+            }
+            FaultSpec::SlowLockHolder { stall, .. } => {
+                if let (true, Some(l)) = (start, self.locks.as_mut()) {
+                    l.stall_next_holder(stall.0);
                 }
             }
             FaultSpec::StoreOutage { lasting, .. } => {
