@@ -141,6 +141,40 @@ pub struct StoreSpec {
     pub read: DistSpec,
     /// Time of a write (a login or a logout).
     pub write: DistSpec,
+    /// Read replicas: writes go to the primary (this store), reads may go to a replica, which
+    /// sees a write only after its replication lag. `None`: everything on the primary.
+    #[serde(default)]
+    pub replicas: Option<ReplicasSpec>,
+}
+
+/// Read replicas of a store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Replicas")]
+#[serde(deny_unknown_fields)]
+pub struct ReplicasSpec {
+    /// How many replicas.
+    pub count: u32,
+    /// Workers of each replica.
+    pub workers: u32,
+    /// Time from a write's commit on the primary until the replicas show it.
+    pub lag: DistSpec,
+    /// Where reads go.
+    #[serde(default)]
+    pub reads: ReadRouting,
+}
+
+/// Where a store's reads go.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ReadRouting {
+    /// Every read to the primary: always fresh, all the load on one server.
+    Primary,
+    /// Reads spread over the replicas: a read soon after a write may not see it (stale).
+    #[default]
+    Replicas,
+    /// Read-your-writes: a user's reads go to the primary for `window` after that user's last
+    /// write, to the replicas otherwise.
+    ReadYourWrites { window: Duration },
 }
 
 fn default_price() -> f64 {

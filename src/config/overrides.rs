@@ -179,6 +179,7 @@ const STRUCT_NAMES: &[&str] = &[
     "Sessions",
     "Store",
     "Locks",
+    "Replicas",
 ];
 
 /// Parses a value written in RON syntax into JSON (externally tagged enums, as serde does).

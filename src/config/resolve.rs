@@ -9,7 +9,7 @@ use super::experiment::{
 };
 use super::load::Loaded;
 use super::model::ModelSpec;
-use super::model::{CounterSpec, PolicySpec, SessionDesign, StoreSpec};
+use super::model::{CounterSpec, PolicySpec, ReadRouting, SessionDesign, StoreSpec};
 use super::overrides::{Override, OverrideSource};
 use serde_json::Value;
 
@@ -400,7 +400,23 @@ impl Checker<'_> {
             return self.fail(&format!("{path}.workers"), "must be at least 1");
         }
         self.dist(&format!("{path}.read"), &st.read)?;
-        self.dist(&format!("{path}.write"), &st.write)
+        self.dist(&format!("{path}.write"), &st.write)?;
+        if let Some(r) = &st.replicas {
+            if r.count == 0 || r.count > 64 {
+                return self.fail(
+                    &format!("{path}.replicas.count"),
+                    format!("must be between 1 and 64, found {}", r.count),
+                );
+            }
+            if r.workers == 0 {
+                return self.fail(&format!("{path}.replicas.workers"), "must be at least 1");
+            }
+            self.dist(&format!("{path}.replicas.lag"), &r.lag)?;
+            if let ReadRouting::ReadYourWrites { window } = r.reads {
+                self.nonzero(&format!("{path}.replicas.reads.window"), window)?;
+            }
+        }
+        Ok(())
     }
 
     fn sessions(&self) -> Checked {

@@ -119,6 +119,8 @@ pub struct SessionsSummary {
     pub rejected: u64,
     /// Users logged in at the end of the run.
     pub logged_in_at_end: u64,
+    /// Session reads from a replica that had not caught up with the user's latest write.
+    pub stale_reads: u64,
     /// The session store's figures, when the design has one.
     pub store: Option<StoreSummary>,
 }
@@ -132,6 +134,8 @@ pub struct StoreSummary {
     pub writes: u64,
     /// Operations that failed (store down or queue full).
     pub failed: u64,
+    /// Reads served by replicas.
+    pub replica_reads: u64,
     /// Reads and writes per simulated second.
     pub ops_per_s: f64,
     /// Share of worker time busy.
@@ -336,6 +340,7 @@ impl Summary {
                 "sessions_authenticated_requests".into(),
                 ss.authenticated_requests as f64,
             ),
+            ("sessions_stale_reads".into(), ss.stale_reads as f64),
             ("store_ops_per_s".into(), st.ops_per_s),
             ("store_utilisation".into(), st.utilisation),
         ]);

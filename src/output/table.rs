@@ -136,6 +136,9 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
         push(&mut rows, "duplicate sessions", &|s| {
             sess(s).duplicate_sessions.to_string()
         });
+        push(&mut rows, "stale session reads", &|s| {
+            sess(s).stale_reads.to_string()
+        });
         push(&mut rows, "session store load", &|s| match sess(s).store {
             Some(st) => format!("{:.0} ops/s, {:.0}%", st.ops_per_s, st.utilisation * 100.0),
             None => "-".into(),

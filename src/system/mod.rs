@@ -66,8 +66,8 @@ pub enum Event {
     ServiceDone { node: u32, attempt: Handle },
     /// The dependency finishes a call made for `attempt`.
     DependencyDone { attempt: Handle },
-    /// The session store finishes an operation made for `attempt`.
-    StoreDone { attempt: Handle },
+    /// A server of the session store (`pool` 0: the primary) finishes an operation.
+    StoreDone { attempt: Handle, pool: u8 },
     /// The write under grant `serial` of a counter row's lock is done.
     LockWriteDone { row: u32, serial: u32 },
     /// A request waiting for a row lock gives up.

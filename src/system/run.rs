@@ -302,10 +302,12 @@ impl Simulation {
                     authenticated_requests: c.authenticated,
                     rejected: c.rejected,
                     logged_in_at_end: s.logged_in(),
+                    stale_reads: c.stale_reads,
                     store: self.store.as_ref().map(|st| StoreSummary {
                         reads: st.reads(),
                         writes: st.writes(),
                         failed: st.failed(),
+                        replica_reads: st.replica_reads(),
                         ops_per_s: if now.0 == 0 {
                             0.0
                         } else {

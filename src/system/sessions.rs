@@ -65,6 +65,8 @@ pub struct SessionCounts {
     pub accepted_after_logout: u64,
     /// Sessions created again for a login that had already created one (a retried login).
     pub duplicate_sessions: u64,
+    /// Reads from a replica that had not yet caught up with the user's latest write.
+    pub stale_reads: u64,
 }
 
 /// The sessions of all users.
@@ -84,6 +86,12 @@ pub struct Sessions {
     node_tables: Vec<Vec<u32>>,
     /// Per user: the session in the store (externalized), or the revoked one (tokens).
     store: Vec<u32>,
+    /// Per user: what the store held before its latest write (what a lagging replica shows).
+    prev: Vec<u32>,
+    /// Per user: when the latest write becomes visible on the replicas.
+    visible_at: Vec<SimTime>,
+    /// Per user: when the user last wrote the store (for read-your-writes routing).
+    last_write: Vec<Option<SimTime>>,
     next_serial: u32,
     logged_in: u64,
     /// What happened.
@@ -129,6 +137,9 @@ impl Sessions {
                 Vec::new()
             },
             store: vec![0; n],
+            prev: vec![0; n],
+            visible_at: vec![SimTime::ZERO; n],
+            last_write: vec![None; n],
             next_serial: 1,
             logged_in: 0,
             counts: SessionCounts::default(),
@@ -172,10 +183,20 @@ impl Sessions {
         s
     }
 
+    /// The primary records a write of `value` for `user` at `now`, visible on the replicas
+    /// from `visible_at`.
+    fn store_write(&mut self, user: u32, value: u32, now: SimTime, visible_at: SimTime) {
+        let u = user as usize;
+        self.prev[u] = self.store[u];
+        self.store[u] = value;
+        self.visible_at[u] = visible_at;
+        self.last_write[u] = Some(now);
+    }
+
     /// The store records `user`'s new session (externalized design).
-    pub fn store_login(&mut self, user: u32, session: u32) {
+    pub fn store_login(&mut self, user: u32, session: u32, now: SimTime, visible_at: SimTime) {
         if matches!(self.design, Design::Externalized { .. }) {
-            self.store[user as usize] = session;
+            self.store_write(user, session, now, visible_at);
         }
     }
 
@@ -192,16 +213,21 @@ impl Sessions {
     }
 
     /// The store applies a logout.
-    pub fn store_logout(&mut self, user: u32, session: u32) {
+    pub fn store_logout(&mut self, user: u32, session: u32, now: SimTime, visible_at: SimTime) {
         match self.design {
             Design::Externalized { .. } => {
                 if self.store[user as usize] == session {
-                    self.store[user as usize] = 0;
+                    self.store_write(user, 0, now, visible_at);
                 }
             }
-            Design::Token { .. } => self.store[user as usize] = session,
+            Design::Token { .. } => self.store_write(user, session, now, visible_at),
             Design::InMemory => {}
         }
+    }
+
+    /// When `user` last wrote the store (for read-your-writes routing).
+    pub fn last_write(&self, user: u32) -> Option<SimTime> {
+        self.last_write[user as usize]
     }
 
     /// Whether a login or logout needs a store write.
@@ -248,19 +274,37 @@ impl Sessions {
         }
     }
 
-    /// The store's answer for `session` (`store_up` false when the store is down).
-    pub fn store_verdict(&self, user: u32, session: u32, store_up: bool) -> bool {
+    /// The store's answer for `session` (`store_up` false when the store is down), read from
+    /// a replica when `replica`: a replica behind the user's latest write shows the value
+    /// before it (a stale read).
+    pub fn store_verdict(
+        &mut self,
+        user: u32,
+        session: u32,
+        store_up: bool,
+        replica: bool,
+        now: SimTime,
+    ) -> bool {
+        let u = user as usize;
+        let value = if replica && now < self.visible_at[u] {
+            if self.prev[u] != self.store[u] {
+                self.counts.stale_reads += 1;
+            }
+            self.prev[u]
+        } else {
+            self.store[u]
+        };
         match self.design {
             Design::Externalized { fail_open } => {
                 if store_up {
-                    self.store[user as usize] == session
+                    value == session
                 } else {
                     fail_open
                 }
             }
             // The store holds the revoked session; down: trust the signature (fail open) —
             // a revocation list that fails closed would log everybody out.
-            Design::Token { .. } => !store_up || self.store[user as usize] != session,
+            Design::Token { .. } => !store_up || value != session,
             Design::InMemory => false,
         }
     }

@@ -1,8 +1,9 @@
-//! The shared session store (Redis, a database table): a pool of workers with a queue,
-//! separate read and write times, and outages as a fault. Its own stream: `"store"`.
+//! The shared session store (Redis, a database table): a primary with a pool of workers and
+//! a queue, separate read and write times, optional read replicas that see a write only after
+//! its replication lag, and outages as a fault. Its own stream: `"store"`.
 
 use super::request::Handle;
-use crate::config::model::StoreSpec;
+use crate::config::model::{ReadRouting, StoreSpec};
 use crate::engine::{stream, Distribution, SimTime, Stream};
 use std::collections::VecDeque;
 
@@ -17,39 +18,22 @@ pub enum StoreCall {
     Failed,
 }
 
-/// The store.
-pub struct Store {
+/// One server of the store (the primary is pool 0, replicas follow).
+struct Pool {
     workers: u32,
     busy: u32,
     queue: VecDeque<(Handle, bool)>,
-    queue_limit: Option<usize>,
-    read: Distribution,
-    write: Distribution,
-    rng: Stream,
-    down_until: Option<SimTime>,
-    reads: u64,
-    writes: u64,
-    failed: u64,
     busy_ns: u128,
     since: SimTime,
     peak_queue: usize,
 }
 
-impl Store {
-    /// The store of a model in run `seed`.
-    pub fn new(spec: &StoreSpec, seed: u64) -> Store {
-        Store {
-            workers: spec.workers,
+impl Pool {
+    fn new(workers: u32) -> Pool {
+        Pool {
+            workers,
             busy: 0,
             queue: VecDeque::new(),
-            queue_limit: spec.queue_limit.map(|q| q as usize),
-            read: spec.read.resolve(),
-            write: spec.write.resolve(),
-            rng: stream(seed, "store"),
-            down_until: None,
-            reads: 0,
-            writes: 0,
-            failed: 0,
             busy_ns: 0,
             since: SimTime::ZERO,
             peak_queue: 0,
@@ -60,6 +44,51 @@ impl Store {
         self.busy_ns += self.busy as u128 * now.since(self.since).0 as u128;
         self.since = now;
     }
+}
+
+/// The store.
+pub struct Store {
+    pools: Vec<Pool>,
+    queue_limit: Option<usize>,
+    read: Distribution,
+    write: Distribution,
+    lag: Option<Distribution>,
+    routing: ReadRouting,
+    next_replica: usize,
+    rng: Stream,
+    down_until: Option<SimTime>,
+    reads: u64,
+    replica_reads: u64,
+    writes: u64,
+    failed: u64,
+}
+
+impl Store {
+    /// The store of a model in run `seed`.
+    pub fn new(spec: &StoreSpec, seed: u64) -> Store {
+        let mut pools = vec![Pool::new(spec.workers)];
+        if let Some(r) = &spec.replicas {
+            pools.extend((0..r.count).map(|_| Pool::new(r.workers)));
+        }
+        Store {
+            pools,
+            queue_limit: spec.queue_limit.map(|q| q as usize),
+            read: spec.read.resolve(),
+            write: spec.write.resolve(),
+            lag: spec.replicas.as_ref().map(|r| r.lag.resolve()),
+            routing: spec
+                .replicas
+                .as_ref()
+                .map_or(ReadRouting::Primary, |r| r.reads.clone()),
+            next_replica: 0,
+            rng: stream(seed, "store"),
+            down_until: None,
+            reads: 0,
+            replica_reads: 0,
+            writes: 0,
+            failed: 0,
+        }
+    }
 
     /// Whether the store is down at `now`.
     #[inline]
@@ -67,49 +96,83 @@ impl Store {
         self.down_until.is_some_and(|t| t > now)
     }
 
-    fn sample(&mut self, write: bool) -> SimTime {
+    /// The pool a read goes to (0: the primary), given when the reading user last wrote.
+    pub fn route_read(&mut self, last_write: Option<SimTime>, now: SimTime) -> u8 {
+        let replicas = self.pools.len() - 1;
+        if replicas == 0 {
+            return 0;
+        }
+        let to_replica = match self.routing {
+            ReadRouting::Primary => false,
+            ReadRouting::Replicas => true,
+            ReadRouting::ReadYourWrites { window } => {
+                last_write.is_none_or(|t| now >= t.saturating_add(window.0))
+            }
+        };
+        if !to_replica {
+            return 0;
+        }
+        self.next_replica = (self.next_replica + 1) % replicas;
+        (1 + self.next_replica) as u8
+    }
+
+    /// The replication lag of a write committing now (zero without replicas).
+    pub fn sample_lag(&mut self) -> SimTime {
+        match &self.lag {
+            Some(d) => d.sample(&mut self.rng),
+            None => SimTime::ZERO,
+        }
+    }
+
+    fn sample(&mut self, write: bool, pool: u8) -> SimTime {
         if write {
             self.writes += 1;
             self.write.sample(&mut self.rng)
         } else {
             self.reads += 1;
+            if pool > 0 {
+                self.replica_reads += 1;
+            }
             self.read.sample(&mut self.rng)
         }
     }
 
-    /// An operation (a write when `write`) arrives for `attempt`.
+    /// An operation (a write when `write`) arrives at `pool` for `attempt`.
     #[inline]
-    pub fn arrive(&mut self, attempt: Handle, write: bool, now: SimTime) -> StoreCall {
+    pub fn arrive(&mut self, attempt: Handle, write: bool, pool: u8, now: SimTime) -> StoreCall {
         if self.is_down(now) {
             self.failed += 1;
             return StoreCall::Failed;
         }
-        if self.busy < self.workers {
-            self.account(now);
-            self.busy += 1;
-            return StoreCall::Start(self.sample(write));
+        let limit = self.queue_limit;
+        let p = &mut self.pools[pool as usize];
+        if p.busy < p.workers {
+            p.account(now);
+            p.busy += 1;
+            return StoreCall::Start(self.sample(write, pool));
         }
-        match self.queue_limit {
-            Some(limit) if self.queue.len() >= limit => {
+        match limit {
+            Some(limit) if p.queue.len() >= limit => {
                 self.failed += 1;
                 StoreCall::Failed
             }
             _ => {
-                self.queue.push_back((attempt, write));
-                self.peak_queue = self.peak_queue.max(self.queue.len());
+                p.queue.push_back((attempt, write));
+                p.peak_queue = p.peak_queue.max(p.queue.len());
                 StoreCall::Queued
             }
         }
     }
 
-    /// A worker finished; it takes the next waiting operation, if any (with its time).
+    /// A worker of `pool` finished; it takes the next waiting operation, if any (with its time).
     #[inline]
-    pub fn finish(&mut self, now: SimTime) -> Option<(Handle, SimTime)> {
-        match self.queue.pop_front() {
-            Some((h, write)) => Some((h, self.sample(write))),
+    pub fn finish(&mut self, pool: u8, now: SimTime) -> Option<(Handle, SimTime)> {
+        let p = &mut self.pools[pool as usize];
+        match p.queue.pop_front() {
+            Some((h, write)) => Some((h, self.sample(write, pool))),
             None => {
-                self.account(now);
-                self.busy = self.busy.saturating_sub(1);
+                p.account(now);
+                p.busy = p.busy.saturating_sub(1);
                 None
             }
         }
@@ -118,14 +181,23 @@ impl Store {
     /// Goes down until `until`: operations waiting now fail (returned), new ones fail at once.
     pub fn outage(&mut self, until: SimTime) -> Vec<Handle> {
         self.down_until = Some(until);
-        let lost: Vec<Handle> = self.queue.drain(..).map(|(h, _)| h).collect();
+        let lost: Vec<Handle> = self
+            .pools
+            .iter_mut()
+            .flat_map(|p| p.queue.drain(..).map(|(h, _)| h).collect::<Vec<_>>())
+            .collect();
         self.failed += lost.len() as u64;
         lost
     }
 
-    /// Reads served.
+    /// Reads served (replicas included).
     pub fn reads(&self) -> u64 {
         self.reads
+    }
+
+    /// Reads served by replicas.
+    pub fn replica_reads(&self) -> u64 {
+        self.replica_reads
     }
 
     /// Writes served.
@@ -138,25 +210,26 @@ impl Store {
         self.failed
     }
 
-    /// Operations waiting.
+    /// Operations waiting, over all servers.
     pub fn queue_len(&self) -> usize {
-        self.queue.len()
+        self.pools.iter().map(|p| p.queue.len()).sum()
     }
 
-    /// Workers busy.
+    /// Workers busy, over all servers.
     pub fn busy(&self) -> u32 {
-        self.busy
+        self.pools.iter().map(|p| p.busy).sum()
     }
 
-    /// Longest queue seen.
+    /// Longest queue seen at any server.
     pub fn peak_queue(&self) -> usize {
-        self.peak_queue
+        self.pools.iter().map(|p| p.peak_queue).max().unwrap_or(0)
     }
 
-    /// Share of worker time busy until `now`.
+    /// Share of the primary's worker time busy until `now`.
     pub fn utilisation(&self, now: SimTime) -> f64 {
-        let busy = self.busy_ns + self.busy as u128 * now.since(self.since).0 as u128;
-        let avail = self.workers as u128 * now.0 as u128;
+        let p = &self.pools[0];
+        let busy = p.busy_ns + p.busy as u128 * now.since(p.since).0 as u128;
+        let avail = p.workers as u128 * now.0 as u128;
         if avail == 0 {
             0.0
         } else {

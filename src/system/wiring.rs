@@ -47,7 +47,7 @@ impl Simulation {
             }
             Event::ServiceDone { node, attempt } => self.service_done(now, node, attempt),
             Event::DependencyDone { attempt } => self.dependency_done(now, attempt),
-            Event::StoreDone { attempt } => self.store_done(now, attempt),
+            Event::StoreDone { attempt, pool } => self.store_done(now, attempt, pool),
             Event::LockWriteDone { row, serial } => self.lock_write_done(now, row, serial),
             Event::LockWaitTimeout { row, attempt } => self.lock_wait_timeout(now, row, attempt),
             Event::LeaseExpiry { row, serial } => self.lease_expiry(now, row, serial),
@@ -375,32 +375,57 @@ impl Simulation {
         }
     }
 
-    /// Sends a session read or write to the store (the node's worker waits for it).
+    /// Sends a session read or write to the store (the node's worker waits for it). Writes
+    /// go to the primary; reads are routed (primary, a replica, or read-your-writes).
     fn call_store(&mut self, now: SimTime, attempt: Handle, write: bool) {
+        let user = self.attempts.get(attempt).map_or(NO_USER, |a| a.user);
+        let last_write = match (&self.sessions, user) {
+            (Some(s), u) if u != NO_USER => s.last_write(u),
+            _ => None,
+        };
         let store = self.store.as_mut().expect("the design has a store");
-        match store.arrive(attempt, write, now) {
-            StoreCall::Start(t) => self.queue.schedule_in(t, Event::StoreDone { attempt }),
+        let pool = if write {
+            0
+        } else {
+            store.route_read(last_write, now)
+        };
+        match store.arrive(attempt, write, pool, now) {
+            StoreCall::Start(t) => self
+                .queue
+                .schedule_in(t, Event::StoreDone { attempt, pool }),
             StoreCall::Queued => {}
-            StoreCall::Failed => self.store_answered(now, attempt, false),
+            StoreCall::Failed => self.store_answered(now, attempt, false, pool),
         }
     }
 
-    /// The store finished an operation (or failed it: `ok` false).
-    fn store_done(&mut self, now: SimTime, attempt: Handle) {
+    /// A server of the store finished an operation; it takes the next one waiting there.
+    fn store_done(&mut self, now: SimTime, attempt: Handle, pool: u8) {
         let store = self.store.as_mut().expect("a store");
-        if let Some((next, t)) = store.finish(now) {
-            self.queue
-                .schedule_in(t, Event::StoreDone { attempt: next });
+        if let Some((next, t)) = store.finish(pool, now) {
+            self.queue.schedule_in(
+                t,
+                Event::StoreDone {
+                    attempt: next,
+                    pool,
+                },
+            );
         }
-        self.store_answered(now, attempt, true);
+        self.store_answered(now, attempt, true, pool);
     }
 
-    fn store_answered(&mut self, now: SimTime, attempt: Handle, ok: bool) {
+    /// The store answered (`ok`) or failed an operation made at server `pool` (0: primary).
+    fn store_answered(&mut self, now: SimTime, attempt: Handle, ok: bool, pool: u8) {
         // The node may have crashed meanwhile (then the attempt is gone).
         let Some(a) = self.attempts.get(attempt).copied() else {
             return;
         };
         let node = a.node;
+        let lag = match (&a.action, ok) {
+            (SessionAction::Login | SessionAction::Logout, true) => {
+                self.store.as_mut().expect("a store").sample_lag()
+            }
+            _ => SimTime::ZERO,
+        };
         let sessions = self.sessions.as_mut().expect("checked");
         match a.action {
             SessionAction::Login | SessionAction::Logout if !ok => {
@@ -408,15 +433,15 @@ impl Simulation {
                 self.attempt_failed(now, attempt, FailReason::Error);
             }
             SessionAction::Login => {
-                sessions.store_login(a.user, a.session);
+                sessions.store_login(a.user, a.session, now, now.saturating_add(lag));
                 self.downstream(now, node, attempt, a);
             }
             SessionAction::Logout => {
-                sessions.store_logout(a.user, a.session);
+                sessions.store_logout(a.user, a.session, now, now.saturating_add(lag));
                 self.downstream(now, node, attempt, a);
             }
             _ => {
-                let verdict = sessions.store_verdict(a.user, a.session, ok);
+                let verdict = sessions.store_verdict(a.user, a.session, ok, pool > 0, now);
                 self.session_verdict(now, node, attempt, a, verdict);
             }
         }
@@ -743,7 +768,7 @@ impl Simulation {
                 if let (true, Some(store)) = (start, self.store.as_mut()) {
                     let waiting = store.outage(now.saturating_add(lasting.0));
                     for a in waiting {
-                        self.store_answered(now, a, false);
+                        self.store_answered(now, a, false, 0);
                     }
                 }
             }
