@@ -51,3 +51,65 @@ fn lagging_replicas_log_fresh_logins_out_and_read_your_writes_prevents_it() {
         );
     }
 }
+
+#[test]
+fn a_primary_failover_loses_unreplicated_writes_and_a_lag_spike_loses_more() {
+    for seed in [19, 20] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/primary_failover.ron");
+        let sets = [
+            Override::parse_flag(&format!("seed={seed}")).unwrap(),
+            Override::parse_flag("duration=3m").unwrap(),
+        ];
+        let exp = load_experiment(&path, &sets).unwrap();
+        let ctx = format!("(reproduce: cargo run --release -- run experiments/primary_failover.ron --seed {seed})");
+        let outs: Vec<_> = exp
+            .runs
+            .iter()
+            .map(|c| scalesim::run_config(c).unwrap())
+            .collect();
+        let (spike, normal) = (
+            outs[0].summary.sessions.clone().unwrap(),
+            outs[1].summary.sessions.clone().unwrap(),
+        );
+        assert!(
+            normal.lost_writes > 0,
+            "even a normal lag loses a few writes {ctx}"
+        );
+        assert!(
+            spike.lost_writes > 3 * normal.lost_writes,
+            "lag spike {} vs normal {} {ctx}",
+            spike.lost_writes,
+            normal.lost_writes
+        );
+        // Logins fail while the replica is promoted (140 s to 150 s), and only then.
+        let errors = |o: &scalesim::RunOutput, from: f64, to: f64| -> u64 {
+            let i = o.series.reasons.iter().position(|r| *r == "error").unwrap();
+            o.series
+                .rows
+                .iter()
+                .filter(|r| r.t_s >= from && r.t_s < to)
+                .map(|r| r.failed_by_reason[i])
+                .sum()
+        };
+        assert!(errors(&outs[0], 140.0, 150.0) > 1000, "{ctx}");
+        assert_eq!(
+            errors(&outs[0], 0.0, 140.0) + errors(&outs[0], 151.0, 180.0),
+            0,
+            "{ctx}"
+        );
+        // The users whose login was lost are logged out at their next request.
+        let after: u64 = outs[0]
+            .series
+            .rows
+            .iter()
+            .filter(|r| (140.0..160.0).contains(&r.t_s))
+            .map(|r| r.gauges.spurious_logouts)
+            .sum();
+        // (at least 40% of them: some had logged out, or make no request before the run ends)
+        assert!(
+            after * 5 >= spike.lost_writes * 2,
+            "spurious logouts after the failover: {after} of {} {ctx}",
+            spike.lost_writes
+        );
+    }
+}

@@ -274,6 +274,16 @@ pub enum FaultSpec {
     StallDependency { at: Duration, lasting: Duration },
     /// The session store is down for `lasting`: its calls fail at once.
     StoreOutage { at: Duration, lasting: Duration },
+    /// The session store's replicas fall further behind: writes committed during `lasting`
+    /// take `extra` longer to reach them.
+    ReplicationLagSpike {
+        at: Duration,
+        lasting: Duration,
+        extra: Duration,
+    },
+    /// The session store's primary fails at `at`: writes not yet on the replicas are lost
+    /// when a replica is promoted, and writes fail for `lasting` (the failover time).
+    PrimaryFailover { at: Duration, lasting: Duration },
     /// The first lock holder at or after `at` stalls for `stall` while holding its lock (a
     /// GC pause, a slow disk): everyone behind it waits, unless a lease takes the lock away.
     SlowLockHolder { at: Duration, stall: Duration },

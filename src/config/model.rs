@@ -145,6 +145,14 @@ pub struct StoreSpec {
     /// sees a write only after its replication lag. `None`: everything on the primary.
     #[serde(default)]
     pub replicas: Option<ReplicasSpec>,
+    /// Connections the store accepts at once (operations running or waiting, all servers);
+    /// one more is refused. `None`: no limit.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// Writes in a login's transaction (the session row, an audit row, a last-login update…),
+    /// done one after the other on the primary.
+    #[serde(default = "one")]
+    pub writes_per_login: u32,
 }
 
 /// Read replicas of a store.

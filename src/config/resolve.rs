@@ -401,6 +401,18 @@ impl Checker<'_> {
         }
         self.dist(&format!("{path}.read"), &st.read)?;
         self.dist(&format!("{path}.write"), &st.write)?;
+        if st.max_connections == Some(0) {
+            return self.fail(
+                &format!("{path}.max_connections"),
+                "must be at least 1 (or None for no limit)",
+            );
+        }
+        if st.writes_per_login == 0 || st.writes_per_login > 100 {
+            return self.fail(
+                &format!("{path}.writes_per_login"),
+                format!("must be between 1 and 100, found {}", st.writes_per_login),
+            );
+        }
         if let Some(r) = &st.replicas {
             if r.count == 0 || r.count > 64 {
                 return self.fail(
@@ -718,6 +730,15 @@ impl Checker<'_> {
                             "the model has no `dependency` to stall",
                         );
                     }
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    *at
+                }
+                FaultSpec::ReplicationLagSpike { at, lasting, extra } => {
+                    self.nonzero(&p("lasting"), *lasting)?;
+                    self.nonzero(&p("extra"), *extra)?;
+                    *at
+                }
+                FaultSpec::PrimaryFailover { at, lasting } => {
                     self.nonzero(&p("lasting"), *lasting)?;
                     *at
                 }

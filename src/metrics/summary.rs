@@ -121,6 +121,8 @@ pub struct SessionsSummary {
     pub logged_in_at_end: u64,
     /// Session reads from a replica that had not caught up with the user's latest write.
     pub stale_reads: u64,
+    /// Session writes lost in a primary failover (not yet on the promoted replica).
+    pub lost_writes: u64,
     /// The session store's figures, when the design has one.
     pub store: Option<StoreSummary>,
 }
@@ -136,6 +138,8 @@ pub struct StoreSummary {
     pub failed: u64,
     /// Reads served by replicas.
     pub replica_reads: u64,
+    /// The most operations running or waiting at once (connections in use).
+    pub peak_connections: u64,
     /// Reads and writes per simulated second.
     pub ops_per_s: f64,
     /// Share of worker time busy.
@@ -341,6 +345,7 @@ impl Summary {
                 ss.authenticated_requests as f64,
             ),
             ("sessions_stale_reads".into(), ss.stale_reads as f64),
+            ("sessions_lost_writes".into(), ss.lost_writes as f64),
             ("store_ops_per_s".into(), st.ops_per_s),
             ("store_utilisation".into(), st.utilisation),
         ]);

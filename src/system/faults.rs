@@ -48,6 +48,8 @@ impl Faults {
                     | FaultSpec::StallDependency { at, lasting }
                     | FaultSpec::StoreOutage { at, lasting } => (at.0, Some(lasting.0)),
                     FaultSpec::SlowLockHolder { at, stall } => (at.0, Some(stall.0)),
+                    FaultSpec::ReplicationLagSpike { at, lasting, .. }
+                    | FaultSpec::PrimaryFailover { at, lasting } => (at.0, Some(lasting.0)),
                 };
                 (i as u32, at, lasting.map(|l| at.saturating_add(l)))
             })
@@ -103,6 +105,10 @@ impl Faults {
             FaultSpec::StallDependency { .. } => "stall-dependency".to_string(),
             FaultSpec::StoreOutage { .. } => "store-outage".to_string(),
             FaultSpec::SlowLockHolder { .. } => "slow-lock-holder".to_string(),
+            FaultSpec::ReplicationLagSpike { extra, .. } => {
+                format!("replication-lag-spike(+{extra})")
+            }
+            FaultSpec::PrimaryFailover { .. } => "primary-failover".to_string(),
         }
     }
 

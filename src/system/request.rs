@@ -134,6 +134,8 @@ pub struct Attempt {
     pub lock_row: u32,
     /// Its counter increment is done (or batched): go on to the database.
     pub lock_done: bool,
+    /// Writes of its login transaction still to do.
+    pub writes_left: u8,
 }
 
 /// A slab of `T` addressed by generation-checked handles.

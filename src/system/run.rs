@@ -303,11 +303,13 @@ impl Simulation {
                     rejected: c.rejected,
                     logged_in_at_end: s.logged_in(),
                     stale_reads: c.stale_reads,
+                    lost_writes: c.lost_writes,
                     store: self.store.as_ref().map(|st| StoreSummary {
                         reads: st.reads(),
                         writes: st.writes(),
                         failed: st.failed(),
                         replica_reads: st.replica_reads(),
+                        peak_connections: st.peak_connections() as u64,
                         ops_per_s: if now.0 == 0 {
                             0.0
                         } else {

@@ -67,6 +67,8 @@ pub struct SessionCounts {
     pub duplicate_sessions: u64,
     /// Reads from a replica that had not yet caught up with the user's latest write.
     pub stale_reads: u64,
+    /// Writes lost in a primary failover (committed, not yet on the replica promoted).
+    pub lost_writes: u64,
 }
 
 /// The sessions of all users.
@@ -222,6 +224,18 @@ impl Sessions {
             }
             Design::Token { .. } => self.store_write(user, session, now, visible_at),
             Design::InMemory => {}
+        }
+    }
+
+    /// The primary fails at `now` and a replica is promoted: every write it had not yet
+    /// received is lost (the store goes back to the value before it).
+    pub fn failover(&mut self, now: SimTime) {
+        for u in 0..self.store.len() {
+            if self.visible_at[u] > now && self.prev[u] != self.store[u] {
+                self.store[u] = self.prev[u];
+                self.visible_at[u] = now;
+                self.counts.lost_writes += 1;
+            }
         }
     }
 

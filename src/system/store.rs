@@ -57,6 +57,12 @@ pub struct Store {
     next_replica: usize,
     rng: Stream,
     down_until: Option<SimTime>,
+    primary_down_until: Option<SimTime>,
+    extra_lag: SimTime,
+    max_connections: Option<u32>,
+    peak_connections: u32,
+    /// Writes in a login's transaction.
+    pub writes_per_login: u32,
     reads: u64,
     replica_reads: u64,
     writes: u64,
@@ -83,6 +89,11 @@ impl Store {
             next_replica: 0,
             rng: stream(seed, "store"),
             down_until: None,
+            primary_down_until: None,
+            extra_lag: SimTime::ZERO,
+            max_connections: spec.max_connections,
+            peak_connections: 0,
+            writes_per_login: spec.writes_per_login,
             reads: 0,
             replica_reads: 0,
             writes: 0,
@@ -119,9 +130,28 @@ impl Store {
     /// The replication lag of a write committing now (zero without replicas).
     pub fn sample_lag(&mut self) -> SimTime {
         match &self.lag {
-            Some(d) => d.sample(&mut self.rng),
+            Some(d) => d.sample(&mut self.rng).saturating_add(self.extra_lag),
             None => SimTime::ZERO,
         }
+    }
+
+    /// A replication-lag spike: writes take `extra` longer to reach the replicas (0: over).
+    pub fn set_extra_lag(&mut self, extra: SimTime) {
+        self.extra_lag = extra;
+    }
+
+    /// The primary fails until `until` (a replica is being promoted): operations waiting at
+    /// it fail (returned), and new ones fail at once.
+    pub fn fail_primary(&mut self, until: SimTime) -> Vec<Handle> {
+        self.primary_down_until = Some(until);
+        let lost: Vec<Handle> = self.pools[0].queue.drain(..).map(|(h, _)| h).collect();
+        self.failed += lost.len() as u64;
+        lost
+    }
+
+    /// The most operations running or waiting at once (connections in use).
+    pub fn peak_connections(&self) -> u32 {
+        self.peak_connections
     }
 
     fn sample(&mut self, write: bool, pool: u8) -> SimTime {
@@ -140,10 +170,17 @@ impl Store {
     /// An operation (a write when `write`) arrives at `pool` for `attempt`.
     #[inline]
     pub fn arrive(&mut self, attempt: Handle, write: bool, pool: u8, now: SimTime) -> StoreCall {
-        if self.is_down(now) {
+        let primary_down = pool == 0 && self.primary_down_until.is_some_and(|t| t > now);
+        if self.is_down(now) || primary_down {
             self.failed += 1;
             return StoreCall::Failed;
         }
+        let connections = self.busy() + self.queue_len() as u32;
+        if self.max_connections.is_some_and(|m| connections >= m) {
+            self.failed += 1;
+            return StoreCall::Failed;
+        }
+        self.peak_connections = self.peak_connections.max(connections + 1);
         let limit = self.queue_limit;
         let p = &mut self.pools[pool as usize];
         if p.busy < p.workers {

@@ -242,6 +242,7 @@ impl Simulation {
             session_issued,
             lock_row: super::lock_path::NO_ROW,
             lock_done: false,
+            writes_left: 0,
         });
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(attempt);
@@ -334,9 +335,15 @@ impl Simulation {
                 if let Some(r) = self.requests.get_mut(a.request) {
                     r.login_done = true;
                 }
+                let tx_writes = self
+                    .store
+                    .as_ref()
+                    .map_or(1, |st| st.writes_per_login)
+                    .min(255) as u8;
                 if let Some(at) = self.attempts.get_mut(attempt) {
                     at.session = s;
                     at.session_issued = now;
+                    at.writes_left = tx_writes;
                 }
                 if writes {
                     self.call_store(now, attempt, true);
@@ -434,7 +441,15 @@ impl Simulation {
             }
             SessionAction::Login => {
                 sessions.store_login(a.user, a.session, now, now.saturating_add(lag));
-                self.downstream(now, node, attempt, a);
+                if a.writes_left > 1 {
+                    // The login's transaction has more writes to do on the primary.
+                    if let Some(at) = self.attempts.get_mut(attempt) {
+                        at.writes_left -= 1;
+                    }
+                    self.call_store(now, attempt, true);
+                } else {
+                    self.downstream(now, node, attempt, a);
+                }
             }
             SessionAction::Logout => {
                 sessions.store_logout(a.user, a.session, now, now.saturating_add(lag));
@@ -757,6 +772,22 @@ impl Simulation {
                         .nodes
                         .iter_mut()
                         .for_each(|n| n.set_fail_probability(p)),
+                }
+            }
+            FaultSpec::ReplicationLagSpike { extra, .. } => {
+                if let Some(st) = self.store.as_mut() {
+                    st.set_extra_lag(if start { extra.0 } else { SimTime::ZERO });
+                }
+            }
+            FaultSpec::PrimaryFailover { lasting, .. } => {
+                if let (true, Some(st)) = (start, self.store.as_mut()) {
+                    let waiting = st.fail_primary(now.saturating_add(lasting.0));
+                    if let Some(s) = self.sessions.as_mut() {
+                        s.failover(now);
+                    }
+                    for a in waiting {
+                        self.store_answered(now, a, false, 0);
+                    }
                 }
             }
             FaultSpec::SlowLockHolder { stall, .. } => {
