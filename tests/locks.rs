@@ -3,23 +3,17 @@
 //! explode; sharding the counter raises its throughput with the number of rows until another
 //! limit binds; batching writes removes the convoy; without locks, updates are lost.
 
-use scalesim::config::{load_experiment, Override};
-use scalesim::{run_config, RunOutput};
-use std::path::Path;
+use scalesim::RunOutput;
+
+mod common;
 
 fn run(seed: u64, sets: &[String]) -> Vec<(String, RunOutput)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/lock_convoy.ron");
-    let mut overrides = vec![Override::parse_flag(&format!("seed={seed}")).unwrap()];
-    overrides.extend(sets.iter().map(|s| Override::parse_flag(s).unwrap()));
-    let exp = load_experiment(&path, &overrides).expect("bundled experiment loads");
-    exp.runs
-        .iter()
-        .map(|cfg| (cfg.variant.clone(), run_config(cfg).expect("runs")))
-        .collect()
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    common::run_experiment("lock_convoy.ron", seed, &sets)
 }
 
 fn get<'a>(runs: &'a [(String, RunOutput)], name: &str) -> &'a RunOutput {
-    &runs.iter().find(|(n, _)| n == name).expect("variant").1
+    common::variant(runs, name)
 }
 
 fn goodput_share(out: &RunOutput, from_s: f64) -> f64 {

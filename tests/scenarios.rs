@@ -1,36 +1,17 @@
 //! The traffic-path scenarios behave as their comment blocks say, in numbers, on the
 //! bundled seed and on other seeds. A change that breaks a phenomenon fails here.
 
-use scalesim::config::{load_experiment, Override};
-use scalesim::{run_config, RunOutput};
+use scalesim::RunOutput;
 use std::path::Path;
 
-/// Runs every variant of a bundled experiment under `seed`.
+mod common;
+
 fn run(file: &str, seed: u64) -> Vec<(String, RunOutput)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("experiments")
-        .join(file);
-    let seed_set = Override::parse_flag(&format!("seed={seed}")).unwrap();
-    let exp = load_experiment(&path, &[seed_set]).expect("bundled experiment loads");
-    exp.runs
-        .iter()
-        .map(|cfg| {
-            let out = run_config(cfg).unwrap_or_else(|e| {
-                panic!(
-                    "{e} (reproduce: cargo run --release -- run experiments/{file} --seed {seed})"
-                )
-            });
-            (cfg.variant.clone(), out)
-        })
-        .collect()
+    common::run_experiment(file, seed, &[])
 }
 
 fn variant<'a>(runs: &'a [(String, RunOutput)], name: &str) -> &'a RunOutput {
-    &runs
-        .iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no variant {name}"))
-        .1
+    common::variant(runs, name)
 }
 
 /// Successes ÷ requests offered over the intervals starting in [from_s, to_s).

@@ -8,19 +8,14 @@ use scalesim::config::{load_experiment, Override};
 use scalesim::{run_config, RunOutput};
 use std::path::Path;
 
+mod common;
+
 fn run(seed: u64, sets: &[&str]) -> Vec<(String, RunOutput)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/logout_storm.ron");
-    let mut overrides = vec![Override::parse_flag(&format!("seed={seed}")).unwrap()];
-    overrides.extend(sets.iter().map(|s| Override::parse_flag(s).unwrap()));
-    let exp = load_experiment(&path, &overrides).expect("bundled experiment loads");
-    exp.runs
-        .iter()
-        .map(|cfg| (cfg.variant.clone(), run_config(cfg).expect("runs")))
-        .collect()
+    common::run_experiment("logout_storm.ron", seed, sets)
 }
 
 fn get<'a>(runs: &'a [(String, RunOutput)], name: &str) -> &'a RunOutput {
-    &runs.iter().find(|(n, _)| n == name).expect("variant").1
+    common::variant(runs, name)
 }
 
 #[test]

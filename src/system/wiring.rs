@@ -63,17 +63,10 @@ impl Simulation {
                 to,
             } => {
                 if self.nodes[node as usize].lifecycle() == lifecycle {
-                    self.set_node_state(node, to, now);
                     if to == NodeState::Starting {
-                        let lifecycle = self.nodes[node as usize].lifecycle();
-                        self.queue.schedule_in(
-                            self.startup,
-                            Event::Lifecycle {
-                                node,
-                                lifecycle,
-                                to: NodeState::Up,
-                            },
-                        );
+                        self.boot(now, node);
+                    } else {
+                        self.set_node_state(node, to, now);
                     }
                 }
             }
@@ -690,6 +683,18 @@ impl Simulation {
         }
     }
 
+    /// A node starts booting; it serves after the model's start-up time.
+    fn boot(&mut self, now: SimTime, node: u32) {
+        self.set_node_state(node, NodeState::Starting, now);
+        let lifecycle = self.nodes[node as usize].lifecycle();
+        let up = Event::Lifecycle {
+            node,
+            lifecycle,
+            to: NodeState::Up,
+        };
+        self.queue.schedule_in(self.startup, up);
+    }
+
     /// A node crashes: everything on it fails, and it is down until restarted.
     pub(super) fn crash(&mut self, now: SimTime, node: u32) {
         let lost = self.nodes[node as usize].crash(now);
@@ -733,16 +738,7 @@ impl Simulation {
                         self.crash(now, node);
                     }
                 } else if self.nodes[node as usize].state() == NodeState::Crashed {
-                    self.set_node_state(node, NodeState::Starting, now);
-                    let lifecycle = self.nodes[node as usize].lifecycle();
-                    self.queue.schedule_in(
-                        self.startup,
-                        Event::Lifecycle {
-                            node,
-                            lifecycle,
-                            to: NodeState::Up,
-                        },
-                    );
+                    self.boot(now, node);
                 }
             }
             FaultSpec::Slow { node, factor, .. } => {
