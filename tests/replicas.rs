@@ -113,3 +113,36 @@ fn a_primary_failover_loses_unreplicated_writes_and_a_lag_spike_loses_more() {
         );
     }
 }
+
+#[test]
+fn a_logout_of_all_devices_races_a_concurrent_login_both_ways() {
+    for seed in [23, 24] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/login_logout_race.ron");
+        let sets = [
+            Override::parse_flag(&format!("seed={seed}")).unwrap(),
+            Override::parse_flag("duration=2m").unwrap(),
+        ];
+        let exp = load_experiment(&path, &sets).unwrap();
+        let ctx = format!("(reproduce: cargo run --release -- run experiments/login_logout_race.ron --seed {seed})");
+        let s: Vec<_> = exp
+            .runs
+            .iter()
+            .map(|c| scalesim::run_config(c).unwrap().summary.sessions.unwrap())
+            .collect();
+        let (all, this) = (&s[0], &s[1]);
+        // Issued login → logout, applied logout → login: the login survives.
+        assert!(all.race_login_survived_logout_all > 100, "{all:?} {ctx}");
+        // Issued logout → login, applied login → logout: the login is wiped.
+        assert!(all.race_login_lost_to_earlier_logout > 3, "{all:?} {ctx}");
+        // The login's password hash delays it on its way, so it is the one usually applied late.
+        assert!(
+            all.race_login_survived_logout_all > all.race_login_lost_to_earlier_logout,
+            "{ctx}"
+        );
+        assert_eq!(
+            this.race_login_survived_logout_all + this.race_login_lost_to_earlier_logout,
+            0,
+            "{ctx}"
+        );
+    }
+}

@@ -6,6 +6,10 @@ use super::duration::Duration;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+fn one_device() -> u32 {
+    1
+}
+
 fn default_seed() -> u64 {
     1
 }
@@ -112,6 +116,10 @@ pub enum WorkloadSpec {
         /// from a tab still open with the old session (before logging in again).
         #[serde(default)]
         stale_tab_share: f64,
+        /// With sessions: devices per person (users are devices: person = user ÷ devices), so
+        /// that one person can be logged in on a laptop and a phone at once.
+        #[serde(default = "one_device")]
+        devices: u32,
     },
 }
 

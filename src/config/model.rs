@@ -89,6 +89,19 @@ pub struct SessionsSpec {
     /// Extra node work for a login (checking a password hash is slow on purpose).
     #[serde(default)]
     pub login_service: Option<DistSpec>,
+    /// What a logout ends: this device's session, or (in a store) every device's.
+    #[serde(default)]
+    pub logout: LogoutScope,
+}
+
+/// What a logout ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogoutScope {
+    /// The session of the device that logs out.
+    #[default]
+    ThisDevice,
+    /// Every session of the person ("log out of all devices"): the store deletes them all.
+    AllDevices,
 }
 
 /// Session designs.

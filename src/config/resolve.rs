@@ -9,7 +9,7 @@ use super::experiment::{
 };
 use super::load::Loaded;
 use super::model::ModelSpec;
-use super::model::{CounterSpec, PolicySpec, ReadRouting, SessionDesign, StoreSpec};
+use super::model::{CounterSpec, LogoutScope, PolicySpec, ReadRouting, SessionDesign, StoreSpec};
 use super::overrides::{Override, OverrideSource};
 use serde_json::Value;
 
@@ -439,8 +439,24 @@ impl Checker<'_> {
             WorkloadSpec::Users {
                 logout_share,
                 stale_tab_share,
+                devices,
+                count,
                 ..
             } => {
+                if *devices == 0 || count % devices != 0 {
+                    return self.fail(
+                        "workload.devices",
+                        format!("must be at least 1 and divide the user count ({count}), found {devices}"),
+                    );
+                }
+                if s.logout == LogoutScope::AllDevices
+                    && !matches!(s.design, SessionDesign::Externalized { .. })
+                {
+                    return self.fail(
+                        "model.sessions.logout",
+                        "AllDevices needs sessions in a store (design: Externalized) to delete every device's session",
+                    );
+                }
                 for (f, x) in [
                     ("logout_share", logout_share),
                     ("stale_tab_share", stale_tab_share),

@@ -123,6 +123,10 @@ pub struct SessionsSummary {
     pub stale_reads: u64,
     /// Session writes lost in a primary failover (not yet on the promoted replica).
     pub lost_writes: u64,
+    /// Logins that survived a "log out of all devices" issued after them (applied first).
+    pub race_login_survived_logout_all: u64,
+    /// Logins wiped by a "log out of all devices" issued before them (applied after).
+    pub race_login_lost_to_earlier_logout: u64,
     /// The session store's figures, when the design has one.
     pub store: Option<StoreSummary>,
 }
@@ -346,6 +350,14 @@ impl Summary {
             ),
             ("sessions_stale_reads".into(), ss.stale_reads as f64),
             ("sessions_lost_writes".into(), ss.lost_writes as f64),
+            (
+                "sessions_race_login_survived_logout_all".into(),
+                ss.race_login_survived_logout_all as f64,
+            ),
+            (
+                "sessions_race_login_lost_to_earlier_logout".into(),
+                ss.race_login_lost_to_earlier_logout as f64,
+            ),
             ("store_ops_per_s".into(), st.ops_per_s),
             ("store_utilisation".into(), st.utilisation),
         ]);

@@ -139,6 +139,19 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
         push(&mut rows, "stale session reads", &|s| {
             sess(s).stale_reads.to_string()
         });
+        let raced = |s: &Summary| {
+            s.sessions.as_ref().is_some_and(|x| {
+                x.race_login_survived_logout_all + x.race_login_lost_to_earlier_logout > 0
+            })
+        };
+        if any(&raced) {
+            push(&mut rows, "login kept after logout-all", &|s| {
+                sess(s).race_login_survived_logout_all.to_string()
+            });
+            push(&mut rows, "login lost to earlier logout", &|s| {
+                sess(s).race_login_lost_to_earlier_logout.to_string()
+            });
+        }
         push(&mut rows, "session store load", &|s| match sess(s).store {
             Some(st) => format!("{:.0} ops/s, {:.0}%", st.ops_per_s, st.utilisation * 100.0),
             None => "-".into(),

@@ -230,6 +230,7 @@ impl Simulation {
                     count,
                     logout_share,
                     stale_tab_share,
+                    devices,
                     ..
                 },
             ) => {
@@ -246,14 +247,20 @@ impl Simulation {
                     .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
                     as usize;
                 (
-                    Some(Sessions::new(
-                        &ss.design,
-                        *count,
-                        max_nodes,
-                        *logout_share,
-                        *stale_tab_share,
-                        seed,
-                    )),
+                    Some(
+                        Sessions::new(
+                            &ss.design,
+                            *count,
+                            max_nodes,
+                            *logout_share,
+                            *stale_tab_share,
+                            seed,
+                        )
+                        .with_devices(
+                            *devices,
+                            ss.logout == crate::config::model::LogoutScope::AllDevices,
+                        ),
+                    ),
                     store_spec.map(|st| Store::new(st, seed)),
                 )
             }

@@ -136,6 +136,8 @@ pub struct Attempt {
     pub lock_done: bool,
     /// Writes of its login transaction still to do.
     pub writes_left: u8,
+    /// When its request was issued (the order the user meant, for race accounting).
+    pub issued_at: SimTime,
 }
 
 /// A slab of `T` addressed by generation-checked handles.

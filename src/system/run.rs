@@ -304,6 +304,8 @@ impl Simulation {
                     logged_in_at_end: s.logged_in(),
                     stale_reads: c.stale_reads,
                     lost_writes: c.lost_writes,
+                    race_login_survived_logout_all: c.race_login_survived_logout_all,
+                    race_login_lost_to_earlier_logout: c.race_login_lost_to_earlier_logout,
                     store: self.store.as_ref().map(|st| StoreSummary {
                         reads: st.reads(),
                         writes: st.writes(),

@@ -67,8 +67,14 @@ pub struct SessionCounts {
     pub duplicate_sessions: u64,
     /// Reads from a replica that had not yet caught up with the user's latest write.
     pub stale_reads: u64,
-    /// Writes lost in a primary failover (committed, not yet on the replica promoted).
+    /// Writes lost in a primary failover (committed, not yet on the promoted replica).
     pub lost_writes: u64,
+    /// Logins that survived a "log out of all devices" issued after them, because the store
+    /// applied the logout first (a session the person believes ended).
+    pub race_login_survived_logout_all: u64,
+    /// Logins wiped by a "log out of all devices" issued before them, because the store
+    /// applied the login first (the person is logged out although they logged in after).
+    pub race_login_lost_to_earlier_logout: u64,
 }
 
 /// The sessions of all users.
@@ -96,6 +102,14 @@ pub struct Sessions {
     last_write: Vec<Option<SimTime>>,
     next_serial: u32,
     logged_in: u64,
+    /// Devices per person (users are devices).
+    devices: u32,
+    /// A logout ends every device's session of the person.
+    logout_all: bool,
+    /// Per user: when the request whose write is current in the store was issued.
+    store_issued: Vec<SimTime>,
+    /// Per person: when the latest "log out of all devices" the store applied was issued.
+    logout_all_issued: Vec<Option<SimTime>>,
     /// What happened.
     pub counts: SessionCounts,
 }
@@ -144,8 +158,19 @@ impl Sessions {
             last_write: vec![None; n],
             next_serial: 1,
             logged_in: 0,
+            devices: 1,
+            logout_all: false,
+            store_issued: vec![SimTime::ZERO; n],
+            logout_all_issued: vec![None; n],
             counts: SessionCounts::default(),
         }
+    }
+
+    /// Users are devices, `devices` per person; with `logout_all` a logout ends them all.
+    pub fn with_devices(mut self, devices: u32, logout_all: bool) -> Sessions {
+        self.devices = devices.max(1);
+        self.logout_all = logout_all;
+        self
     }
 
     /// The design.
@@ -195,10 +220,23 @@ impl Sessions {
         self.last_write[u] = Some(now);
     }
 
-    /// The store records `user`'s new session (externalized design).
-    pub fn store_login(&mut self, user: u32, session: u32, now: SimTime, visible_at: SimTime) {
+    /// The store records `user`'s new session (externalized design); the login request was
+    /// issued at `issued`.
+    pub fn store_login(
+        &mut self,
+        user: u32,
+        session: u32,
+        now: SimTime,
+        visible_at: SimTime,
+        issued: SimTime,
+    ) {
         if matches!(self.design, Design::Externalized { .. }) {
             self.store_write(user, session, now, visible_at);
+            self.store_issued[user as usize] = issued;
+            let person = (user / self.devices) as usize;
+            if self.logout_all_issued[person].is_some_and(|t| t > issued) {
+                self.counts.race_login_survived_logout_all += 1;
+            }
         }
     }
 
@@ -214,12 +252,43 @@ impl Sessions {
         }
     }
 
-    /// The store applies a logout.
-    pub fn store_logout(&mut self, user: u32, session: u32, now: SimTime, visible_at: SimTime) {
+    /// The store applies a logout issued at `issued`: of this device's session, or of every
+    /// device's session of the person.
+    pub fn store_logout(
+        &mut self,
+        user: u32,
+        session: u32,
+        now: SimTime,
+        visible_at: SimTime,
+        issued: SimTime,
+    ) {
         match self.design {
             Design::Externalized { .. } => {
                 if self.store[user as usize] == session {
                     self.store_write(user, 0, now, visible_at);
+                }
+                if self.logout_all {
+                    let person = user / self.devices;
+                    let slot = &mut self.logout_all_issued[person as usize];
+                    *slot = Some(slot.map_or(issued, |t| t.max(issued)));
+                    for d in person * self.devices..(person + 1) * self.devices {
+                        let du = d as usize;
+                        if d == user || self.store[du] == 0 {
+                            continue;
+                        }
+                        if self.store_issued[du] > issued {
+                            self.counts.race_login_lost_to_earlier_logout += 1;
+                        }
+                        self.store_write(d, 0, now, visible_at);
+                        // The person meant to end this device's session too: it is not theirs
+                        // any more, and its next request goes to the login page.
+                        if self.current[du] != 0 {
+                            self.logged_in -= 1;
+                            self.stale[du] = self.current[du];
+                            self.stale_issued[du] = self.issued[du];
+                            self.current[du] = 0;
+                        }
+                    }
                 }
             }
             Design::Token { .. } => self.store_write(user, session, now, visible_at),

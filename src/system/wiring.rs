@@ -155,7 +155,7 @@ impl Simulation {
     /// Sends the next attempt of `request` through the balancer to a node.
     #[inline]
     fn send_attempt(&mut self, now: SimTime, request: Handle) {
-        let (attempt_no, user, kind, served, action, session, session_issued) = {
+        let (attempt_no, user, kind, served, action, session, session_issued, issued_at) = {
             let r = self.requests.get_mut(request).expect("live request");
             r.attempts += 1;
             (
@@ -166,6 +166,7 @@ impl Simulation {
                 r.action,
                 r.session,
                 r.session_issued,
+                r.issued_at,
             )
         };
         if self.clients.throttled(now) {
@@ -236,6 +237,7 @@ impl Simulation {
             lock_row: super::lock_path::NO_ROW,
             lock_done: false,
             writes_left: 0,
+            issued_at,
         });
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(attempt);
@@ -433,7 +435,7 @@ impl Simulation {
                 self.attempt_failed(now, attempt, FailReason::Error);
             }
             SessionAction::Login => {
-                sessions.store_login(a.user, a.session, now, now.saturating_add(lag));
+                sessions.store_login(a.user, a.session, now, now.saturating_add(lag), a.issued_at);
                 if a.writes_left > 1 {
                     // The login's transaction has more writes to do on the primary.
                     if let Some(at) = self.attempts.get_mut(attempt) {
@@ -445,7 +447,7 @@ impl Simulation {
                 }
             }
             SessionAction::Logout => {
-                sessions.store_logout(a.user, a.session, now, now.saturating_add(lag));
+                sessions.store_logout(a.user, a.session, now, now.saturating_add(lag), a.issued_at);
                 self.downstream(now, node, attempt, a);
             }
             _ => {
