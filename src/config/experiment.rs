@@ -274,6 +274,8 @@ pub enum FaultSpec {
     StallDependency { at: Duration, lasting: Duration },
     /// The session store is down for `lasting`: its calls fail at once.
     StoreOutage { at: Duration, lasting: Duration },
+    /// Every cache is emptied at once (a restart of the cache, a bad deploy).
+    FlushCache { at: Duration },
 }
 
 /// Nodes that fail at random and are repaired.

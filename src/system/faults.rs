@@ -47,6 +47,7 @@ impl Faults {
                     | FaultSpec::FailRequests { at, lasting, .. }
                     | FaultSpec::StallDependency { at, lasting }
                     | FaultSpec::StoreOutage { at, lasting } => (at.0, Some(lasting.0)),
+                    FaultSpec::FlushCache { at } => (at.0, None),
                 };
                 (i as u32, at, lasting.map(|l| at.saturating_add(l)))
             })
@@ -101,6 +102,7 @@ impl Faults {
             } => format!("fail-requests(all {percent}%)"),
             FaultSpec::StallDependency { .. } => "stall-dependency".to_string(),
             FaultSpec::StoreOutage { .. } => "store-outage".to_string(),
+            FaultSpec::FlushCache { .. } => "flush-cache".to_string(),
         }
     }
 

@@ -12,6 +12,7 @@
 
 pub mod autoscaler;
 pub mod balancer;
+pub mod cache;
 pub mod client;
 pub mod dependency;
 pub mod faults;
@@ -83,6 +84,10 @@ pub enum Event {
     Autoscale,
     /// The end of a metrics interval.
     MetricsTick,
+    /// A cache lookup of `attempt` found its key: the node answers.
+    CacheHit { node: u32, attempt: Handle },
+    /// A cache lookup of `attempt` missed: the node queries the database.
+    CacheMiss { node: u32, attempt: Handle },
 }
 
 /// The workload's generator.
@@ -132,6 +137,7 @@ pub struct Simulation {
     down_since: Option<SimTime>,
     served_after_warmup: u64,
     price_per_node_hour: f64,
+    cache: Option<cache::Cache>,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
 }
@@ -292,6 +298,10 @@ impl Simulation {
             down_since: Some(SimTime::ZERO),
             served_after_warmup: 0,
             price_per_node_hour: model.price_per_node_hour,
+            cache: model
+                .cache
+                .as_ref()
+                .map(|c| cache::Cache::new(c, max_nodes, seed)),
         };
         if model
             .autoscaler
@@ -386,6 +396,9 @@ impl Simulation {
         if was_up != is_up {
             if is_up {
                 self.nodes_up += 1;
+                if let Some(c) = &mut self.cache {
+                    c.node_started(node, now);
+                }
                 if let Some(since) = self.down_since.take() {
                     self.down_ns += now.since(since).0;
                 }

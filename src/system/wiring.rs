@@ -104,6 +104,8 @@ impl Simulation {
                     self.queue.schedule_at(next, Event::MetricsTick);
                 }
             }
+            Event::CacheHit { node, attempt } => self.cache_hit(now, node, attempt),
+            Event::CacheMiss { node, attempt } => self.cache_miss(now, node, attempt),
         }
     }
 
@@ -438,6 +440,7 @@ impl Simulation {
             return;
         }
         dep.finish();
+        self.cache_answered(now, attempt);
         self.dependency_worker_free(now);
         // The node may have crashed meanwhile (then the attempt is gone).
         if let Some(node) = self.attempts.get(attempt).map(|a| a.node) {
@@ -486,7 +489,7 @@ impl Simulation {
 
     /// The node completed `attempt`: the worker moves on and the client gets its answer.
     #[inline]
-    fn complete_at_node(&mut self, now: SimTime, node: u32, attempt: Handle) {
+    pub(super) fn complete_at_node(&mut self, now: SimTime, node: u32, attempt: Handle) {
         self.nodes[node as usize].record_served();
         if now >= self.warmup {
             self.served_after_warmup += 1;
@@ -723,6 +726,11 @@ impl Simulation {
                     for a in waiting {
                         self.store_answered(now, a, false);
                     }
+                }
+            }
+            FaultSpec::FlushCache { .. } => {
+                if let Some(c) = &mut self.cache {
+                    c.flush();
                 }
             }
             FaultSpec::StallDependency { lasting, .. } => {
