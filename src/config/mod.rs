@@ -125,6 +125,10 @@ fn config_hash(spec: &ExperimentSpec, model: &ModelSpec) -> String {
     let mut model = serde_json::to_value(model).expect("serialises");
     if let Some(m) = model.as_object_mut() {
         m.remove("description");
+        // No cache hashes as before caches existed (golden hashes stay valid).
+        if m.get("cache").is_some_and(|c| c.is_null()) {
+            m.remove("cache");
+        }
     }
     tree["model"] = model;
     stable_hash_hex(tree.to_string().as_bytes())
