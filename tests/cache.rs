@@ -127,6 +127,37 @@ fn per_node_caches_coalesce_per_node_and_writes_invalidate() {
 }
 
 #[test]
+fn leases_cap_fetches_and_stop_stale_fills() {
+    for seed in [21, 22] {
+        let ctx = format!("(seed {seed})");
+        let runs = run(
+            "experiments/thundering_herd.ron",
+            seed,
+            &["duration=80s", "model.cache.keys.count=50"],
+        );
+        let l = get(&runs, "leases").summary.clone();
+        let plain = get(&runs, "no-coalescing").summary.clone();
+        let lc = l.cache.unwrap();
+        assert_eq!(lc.peak_misses_per_key, 1, "{ctx}");
+        assert!(lc.lease_retries > 0, "{ctx}");
+        assert!(
+            plain.db.unwrap().peak_qps >= 5.0 * l.db.unwrap().peak_qps,
+            "{ctx}"
+        );
+    }
+    // A write revokes the lease of a fetch in flight: its answer is not cached.
+    let runs = run(
+        "experiments/thundering_herd.ron",
+        21,
+        &["duration=80s", "model.cache.write_share=0.02"],
+    );
+    let l = get(&runs, "leases").summary.cache.clone().unwrap();
+    let plain = get(&runs, "no-coalescing").summary.cache.clone().unwrap();
+    assert!(l.stale_fills_prevented > 0);
+    assert_eq!(plain.stale_fills_prevented, 0);
+}
+
+#[test]
 fn a_cache_needs_a_database() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/thundering_herd.ron");
     let sets = [Override::parse_flag("model.dependency=None").unwrap()];

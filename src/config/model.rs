@@ -396,6 +396,12 @@ pub struct CacheSpec {
     /// with its cache filled with the hottest keys instead of empty.
     #[serde(default)]
     pub prewarm: bool,
+    /// Leases (as in memcached): the first miss of a key takes a lease and fetches; a miss
+    /// while the lease is out looks again after this long instead of querying. A write
+    /// revokes the lease, so a fetch that raced the write does not fill the cache with the
+    /// old value. `None`: no leases.
+    #[serde(default)]
+    pub lease_retry: Option<Duration>,
 }
 
 /// Where the cache lives.

@@ -644,6 +644,9 @@ impl Checker<'_> {
         if let Some(b) = c.early_refresh {
             self.positive("model.cache.early_refresh", b, "the beta")?;
         }
+        if let Some(d) = c.lease_retry {
+            self.nonzero("model.cache.lease_retry", d)?;
+        }
         if c.prewarm && c.placement == crate::config::model::CachePlacement::Shared {
             return self.fail(
                 "model.cache.prewarm",

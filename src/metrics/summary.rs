@@ -155,6 +155,10 @@ pub struct CacheSummary {
     pub early_refreshes: u64,
     /// Writes (each invalidates its key).
     pub writes: u64,
+    /// Lookups that found their key leased to another fetch and looked again later.
+    pub lease_retries: u64,
+    /// Fetches whose lease a write revoked, so their possibly old answer was not cached.
+    pub stale_fills_prevented: u64,
     /// The most database fetches of one key started within one metrics interval, over
     /// every cache (with coalescing: about one per cache per refresh of a hot key).
     pub peak_misses_per_key: u64,

@@ -236,6 +236,8 @@ struct Slot {
     inst: u32,
     role: Role,
     started: SimTime,
+    /// A write revoked this fetch's lease: its answer must not fill the cache.
+    revoked: bool,
 }
 
 /// What a lookup decided.
@@ -247,6 +249,8 @@ pub enum Lookup {
     Miss(SimTime),
     /// Another attempt is fetching the key: wait for it.
     Wait,
+    /// Another attempt holds the key's lease: look again after this long.
+    Retry(SimTime),
     /// A write: goes to the database now.
     Write,
 }
@@ -272,6 +276,10 @@ pub struct CacheCounts {
     pub early_refreshes: u64,
     /// Writes (each a database query and an invalidation).
     pub writes: u64,
+    /// Lookups that found the key leased and looked again later.
+    pub lease_retries: u64,
+    /// Fetches whose lease a write revoked: their (old) answer was not cached.
+    pub stale_fills_prevented: u64,
     /// Database queries sent (misses and writes).
     pub db_queries: u64,
 }
@@ -283,6 +291,8 @@ impl CacheCounts {
         self.coalesced += o.coalesced;
         self.early_refreshes += o.early_refreshes;
         self.writes += o.writes;
+        self.lease_retries += o.lease_retries;
+        self.stale_fills_prevented += o.stale_fills_prevented;
         self.db_queries += o.db_queries;
     }
 
@@ -303,6 +313,7 @@ pub struct Cache {
     coalescing: bool,
     write_share: f64,
     early_refresh: Option<f64>,
+    lease_retry: Option<SimTime>,
     prewarm: bool,
     ttl_ns: u64,
     ttl_jitter: f64,
@@ -345,6 +356,7 @@ impl Cache {
             coalescing: spec.coalescing,
             write_share: spec.write_share,
             early_refresh: spec.early_refresh,
+            lease_retry: spec.lease_retry.map(|d| d.0),
             prewarm: spec.prewarm,
             ttl_ns: spec.ttl.ns(),
             ttl_jitter: spec.ttl_jitter,
@@ -383,6 +395,7 @@ impl Cache {
                     inst: 0,
                     role: Role::None,
                     started: SimTime::ZERO,
+                    revoked: false,
                 },
             );
         }
@@ -419,19 +432,55 @@ impl Cache {
         let inst = self.instance_of(node);
         let key = self.picker.key_for(self.keys_rng.random());
         let write = self.write_share > 0.0 && self.keys_rng.random::<f64>() < self.write_share;
-        let mut slot = Slot {
-            gen: attempt.gen,
-            key,
-            inst: inst as u32,
-            role: Role::Write,
-            started: now,
-        };
         if write {
             self.interval.writes += 1;
+            let slot = Slot {
+                gen: attempt.gen,
+                key,
+                inst: inst as u32,
+                role: Role::Write,
+                started: now,
+                revoked: false,
+            };
             self.set_slot(attempt, slot);
             return Lookup::Write;
         }
-        slot.role = Role::Fetch;
+        self.look(inst, key, attempt, now, live)
+    }
+
+    /// `attempt` looks its key up again after a lease wait.
+    pub fn relookup(
+        &mut self,
+        node: u32,
+        attempt: Handle,
+        now: SimTime,
+        live: impl Fn(Handle) -> bool,
+    ) -> Lookup {
+        let key = match self.slots.get(attempt.idx as usize) {
+            Some(s) if s.gen == attempt.gen => s.key,
+            _ => return Lookup::Write, // unknown: let it go to the database
+        };
+        let inst = self.instance_of(node);
+        self.look(inst, key, attempt, now, live)
+    }
+
+    fn look(
+        &mut self,
+        inst: usize,
+        key: u32,
+        attempt: Handle,
+        now: SimTime,
+        live: impl Fn(Handle) -> bool,
+    ) -> Lookup {
+        let slot = Slot {
+            gen: attempt.gen,
+            key,
+            inst: inst as u32,
+            role: Role::Fetch,
+            started: now,
+            revoked: false,
+        };
+        let lease = self.lease_retry;
         let coalescing = self.coalescing;
         let beta = self.early_refresh;
         let c = &mut self.instances[inst];
@@ -440,7 +489,7 @@ impl Cache {
         if c.lru.contains(key) && c.expires[k] > now {
             c.lru.touch(key);
             let refresh = match beta {
-                Some(beta) if !(coalescing && in_flight.is_some()) => {
+                Some(beta) if !((coalescing || lease.is_some()) && in_flight.is_some()) => {
                     // XFetch: refresh when now − δ·β·ln(u) reaches the expiry.
                     let u: f64 = c.rng.random::<f64>().max(f64::MIN_POSITIVE);
                     let gap = c.fetch_ns[k] as f64 * beta * -u.ln();
@@ -465,8 +514,18 @@ impl Cache {
                 },
             );
             return Lookup::Wait;
+        } else if let (Some(wait), Some(_)) = (lease, in_flight) {
+            self.interval.lease_retries += 1;
+            self.set_slot(
+                attempt,
+                Slot {
+                    role: Role::None,
+                    ..slot
+                },
+            );
+            return Lookup::Retry(wait);
         }
-        if coalescing {
+        if coalescing || lease.is_some() {
             // The newcomer fetches (taking over the waiters of a fetcher that vanished).
             self.instances[inst].fetching[k] = Some(attempt);
         }
@@ -494,18 +553,32 @@ impl Cache {
         match slot.role {
             Role::None => Answered::Nothing,
             Role::Write => {
+                let lease = self.lease_retry.is_some();
                 for c in &mut self.instances {
                     c.lru.remove(slot.key);
+                    if let (true, Some(h)) = (lease, c.fetching[k]) {
+                        // Revoke the lease: that fetch may have read the old value.
+                        if let Some(s) = self.slots.get_mut(h.idx as usize) {
+                            if s.gen == h.gen && s.role == Role::Fetch {
+                                s.revoked = true;
+                            }
+                        }
+                    }
                 }
                 Answered::Nothing
             }
             Role::Fetch => {
                 let inst = slot.inst as usize;
                 let ttl = self.ttl(inst);
+                if slot.revoked {
+                    self.interval.stale_fills_prevented += 1;
+                }
                 let c = &mut self.instances[inst];
-                c.lru.insert(slot.key);
-                c.expires[k] = now.saturating_add(SimTime(ttl));
-                c.fetch_ns[k] = now.since(slot.started).0;
+                if !slot.revoked {
+                    c.lru.insert(slot.key);
+                    c.expires[k] = now.saturating_add(SimTime(ttl));
+                    c.fetch_ns[k] = now.since(slot.started).0;
+                }
                 if c.fetching[k] == Some(attempt) {
                     c.fetching[k] = None;
                     Answered::Filled(std::mem::take(&mut c.waiters[k]))

@@ -31,6 +31,9 @@ impl Simulation {
                 .queue
                 .schedule_in(t, Event::CacheMiss { node, attempt }),
             Lookup::Wait => {}
+            Lookup::Retry(t) => self
+                .queue
+                .schedule_in(t, Event::CacheRetry { node, attempt }),
             Lookup::Write => {
                 // Writes go on to the row locks and the database like any uncached request.
                 cache.query_sent();
@@ -38,6 +41,28 @@ impl Simulation {
             }
         }
         true
+    }
+
+    /// A lease-holder's wait is over: look the same key up again.
+    pub(super) fn cache_retry(&mut self, now: SimTime, node: u32, attempt: Handle) {
+        let Some(a) = self.attempts.get(attempt).copied() else {
+            return;
+        };
+        let Some(cache) = &mut self.cache else {
+            return;
+        };
+        let attempts = &self.attempts;
+        match cache.relookup(node, attempt, now, |h| attempts.get(h).is_some()) {
+            Lookup::Hit(t) => self.queue.schedule_in(t, Event::CacheHit { node, attempt }),
+            Lookup::Miss(t) => self
+                .queue
+                .schedule_in(t, Event::CacheMiss { node, attempt }),
+            Lookup::Retry(t) => self
+                .queue
+                .schedule_in(t, Event::CacheRetry { node, attempt }),
+            Lookup::Wait => {}
+            Lookup::Write => self.database(now, node, attempt, a),
+        }
     }
 
     /// The hit's lookup time is over: the node answers (unless it crashed meanwhile).

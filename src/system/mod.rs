@@ -88,6 +88,8 @@ pub enum Event {
     CacheHit { node: u32, attempt: Handle },
     /// A cache lookup of `attempt` missed: the node queries the database.
     CacheMiss { node: u32, attempt: Handle },
+    /// `attempt` found its key leased to another fetch and looks again.
+    CacheRetry { node: u32, attempt: Handle },
 }
 
 /// The workload's generator.

@@ -237,6 +237,8 @@ impl Simulation {
                         coalesced: m.coalesced,
                         early_refreshes: m.early_refreshes,
                         writes: m.writes,
+                        lease_retries: m.lease_retries,
+                        stale_fills_prevented: m.stale_fills_prevented,
                         peak_misses_per_key: c.peak_misses_per_key as u64,
                     }),
                     Some(crate::metrics::summary::DbSummary {

@@ -106,6 +106,7 @@ impl Simulation {
             }
             Event::CacheHit { node, attempt } => self.cache_hit(now, node, attempt),
             Event::CacheMiss { node, attempt } => self.cache_miss(now, node, attempt),
+            Event::CacheRetry { node, attempt } => self.cache_retry(now, node, attempt),
         }
     }
 
