@@ -158,6 +158,33 @@ fn leases_cap_fetches_and_stop_stale_fills() {
 }
 
 #[test]
+fn prewarming_and_slow_start_spare_the_database_when_cold_nodes_join() {
+    for seed in [5, 6] {
+        let ctx = format!(
+            "(reproduce: cargo run --release -- run experiments/cold_nodes.ron --seed {seed})"
+        );
+        let runs = run("experiments/cold_nodes.ron", seed, &[]);
+        let peak = |v: &str| get(&runs, v).summary.db.clone().unwrap().peak_qps;
+        let nodes = |v: &str| get(&runs, v).summary.cost.peak_nodes;
+        assert!(nodes("cold") >= 6, "the autoscaler adds nodes {ctx}");
+        assert!(
+            peak("prewarm") < 0.7 * peak("cold"),
+            "prewarm {} vs cold {} {ctx}",
+            peak("prewarm"),
+            peak("cold")
+        );
+        assert!(
+            peak("slow-start") < 0.7 * peak("cold"),
+            "slow start {} vs cold {} {ctx}",
+            peak("slow-start"),
+            peak("cold")
+        );
+        let p99 = |v: &str| get(&runs, v).summary.latency_ms.p99;
+        assert!(p99("prewarm") < p99("cold"), "{ctx}");
+    }
+}
+
+#[test]
 fn a_cache_needs_a_database() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/thundering_herd.ron");
     let sets = [Override::parse_flag("model.dependency=None").unwrap()];

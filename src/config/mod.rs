@@ -129,6 +129,11 @@ fn config_hash(spec: &ExperimentSpec, model: &ModelSpec) -> String {
         if m.get("cache").is_some_and(|c| c.is_null()) {
             m.remove("cache");
         }
+        if let Some(b) = m.get_mut("balancer").and_then(|b| b.as_object_mut()) {
+            if b.get("slow_start").is_some_and(|s| s.is_null()) {
+                b.remove("slow_start");
+            }
+        }
     }
     tree["model"] = model;
     stable_hash_hex(tree.to_string().as_bytes())

@@ -122,6 +122,10 @@ pub struct BalancerSpec {
     /// keeps sending to every provisioned node, even one that is down.
     #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
+    /// Slow start: a node that joins after the start gets a share of the traffic growing
+    /// linearly from 0 to full over this long (its caches warm gradually); `None`: at once.
+    #[serde(default)]
+    pub slow_start: Option<Duration>,
 }
 
 /// Active health checks: every `every`, the balancer probes each node.

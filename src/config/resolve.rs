@@ -644,6 +644,9 @@ impl Checker<'_> {
         if let Some(b) = c.early_refresh {
             self.positive("model.cache.early_refresh", b, "the beta")?;
         }
+        if let Some(d) = self.m.balancer.slow_start {
+            self.nonzero("model.balancer.slow_start", d)?;
+        }
         if let Some(d) = c.lease_retry {
             self.nonzero("model.cache.lease_retry", d)?;
         }

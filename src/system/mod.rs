@@ -312,6 +312,7 @@ impl Simulation {
         {
             sim.recorder.recent_latency = Some(crate::metrics::LatencyStats::new());
         }
+        sim.balancer.slow_start = model.balancer.slow_start.map(|d| d.0);
         sim.start(model.nodes.count);
         sim
     }

@@ -178,9 +178,10 @@ impl Simulation {
         if attempt_no == 1 {
             self.clients.first_attempt();
         }
-        let Some(node) = self.balancer.pick(
+        let Some(node) = self.balancer.pick_at(
             &self.nodes,
             if user == NO_USER { request.idx } else { user },
+            now,
         ) else {
             self.client_attempt_failed(now, request, FailReason::Unavailable);
             return;
