@@ -4,6 +4,10 @@
 //! the answer comes; with coalescing, a miss for a key being fetched waits for that fetch
 //! (holding its worker) and is answered with it. A write goes to the database and then
 //! invalidates its key. The component itself is in `cache.rs`.
+//!
+//! A known simplification: when a coalesced fetch vanishes without an answer (its node
+//! crashed, the database rejected it, a propagated deadline dropped it), its waiters keep
+//! waiting until the next miss of that key takes the fetch over (at once for a hot key).
 
 use super::cache::{Answered, Lookup};
 use super::request::{Attempt, Handle};
