@@ -295,6 +295,8 @@ pub enum FaultSpec {
     /// The first lock holder at or after `at` stalls for `stall` while holding its lock (a
     /// GC pause, a slow disk): everyone behind it waits, unless a lease takes the lock away.
     SlowLockHolder { at: Duration, stall: Duration },
+    /// Every cache is emptied at once (a restart of the cache, a bad deploy).
+    FlushCache { at: Duration },
 }
 
 /// Nodes that fail at random and are repaired.

@@ -125,6 +125,15 @@ fn config_hash(spec: &ExperimentSpec, model: &ModelSpec) -> String {
     let mut model = serde_json::to_value(model).expect("serialises");
     if let Some(m) = model.as_object_mut() {
         m.remove("description");
+        // No cache hashes as before caches existed (golden hashes stay valid).
+        if m.get("cache").is_some_and(|c| c.is_null()) {
+            m.remove("cache");
+        }
+        if let Some(b) = m.get_mut("balancer").and_then(|b| b.as_object_mut()) {
+            if b.get("slow_start").is_some_and(|s| s.is_null()) {
+                b.remove("slow_start");
+            }
+        }
     }
     tree["model"] = model;
     stable_hash_hex(tree.to_string().as_bytes())

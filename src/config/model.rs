@@ -37,6 +37,9 @@ pub struct ModelSpec {
     /// Where user sessions live, if users log in (needs a `Users` workload).
     #[serde(default)]
     pub sessions: Option<SessionsSpec>,
+    /// A look-aside cache in front of the dependency (the database), if any.
+    #[serde(default)]
+    pub cache: Option<CacheSpec>,
     /// A counter some requests increment under row locks (failed logins, a rate limit).
     #[serde(default)]
     pub locks: Option<LocksSpec>,
@@ -214,6 +217,10 @@ pub struct BalancerSpec {
     /// keeps sending to every provisioned node, even one that is down.
     #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
+    /// Slow start: a node that joins after the start gets a share of the traffic growing
+    /// linearly from 0 to full over this long (its caches warm gradually); `None`: at once.
+    #[serde(default)]
+    pub slow_start: Option<Duration>,
 }
 
 /// Active health checks: every `every`, the balancer probes each node.
@@ -444,4 +451,91 @@ pub enum DisciplineSpec {
     Fifo,
     /// Newest first: under overload, serves the requests whose clients are still waiting.
     Lifo,
+}
+
+/// A look-aside cache in front of the database: a request looks its key up; a hit answers
+/// from the cache, a miss queries the database and fills the cache with the answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Cache")]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    /// One cache shared by every node (`Shared`, like Redis) or one in each node's memory
+    /// (`PerNode`: empty when the node starts).
+    #[serde(default)]
+    pub placement: CachePlacement,
+    /// Keys one cache holds; when full, the least recently used key is evicted.
+    pub capacity_keys: u32,
+    /// How long a filled key stays valid.
+    pub ttl: Duration,
+    /// Share of the TTL drawn at random and taken off it (0: every key lives exactly `ttl`;
+    /// 0.2: between 0.8 and 1 × `ttl`), so keys filled together do not expire together.
+    #[serde(default)]
+    pub ttl_jitter: f64,
+    /// Time of a lookup that finds the key.
+    pub hit: DistSpec,
+    /// Time of a lookup that misses, before the database query; `None`: the same as `hit`.
+    #[serde(default)]
+    pub miss: Option<DistSpec>,
+    /// The data requests ask for: how many keys and how popular each is.
+    pub keys: KeysSpec,
+    /// Share of data requests that write their key (a database query, then the key is
+    /// invalidated in every cache).
+    #[serde(default)]
+    pub write_share: f64,
+    /// Request coalescing: a miss for a key already being fetched (in the same cache) waits
+    /// for that fetch instead of sending a second database query.
+    #[serde(default)]
+    pub coalescing: bool,
+    /// Probabilistic early refresh (XFetch) with this beta (1 is the usual value): a hit
+    /// close to its expiry refreshes the key from the database now and then, before it
+    /// expires, so that a hot key rarely expires at all.
+    #[serde(default)]
+    pub early_refresh: Option<f64>,
+    /// Per-node caches only: a node that starts (at scale-out or after a restart) starts
+    /// with its cache filled with the hottest keys instead of empty.
+    #[serde(default)]
+    pub prewarm: bool,
+    /// Leases (as in memcached): the first miss of a key takes a lease and fetches; a miss
+    /// while the lease is out looks again after this long instead of querying. A write
+    /// revokes the lease, so a fetch that raced the write does not fill the cache with the
+    /// old value. `None`: no leases.
+    #[serde(default)]
+    pub lease_retry: Option<Duration>,
+}
+
+/// Where the cache lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CachePlacement {
+    /// One cache for all nodes.
+    #[default]
+    Shared,
+    /// One cache per node, in its memory.
+    PerNode,
+}
+
+/// The key space: `count` keys, numbered by popularity (key 0 is the hottest).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Keys")]
+#[serde(deny_unknown_fields)]
+pub struct KeysSpec {
+    /// Number of distinct keys.
+    pub count: u32,
+    /// How requests spread over the keys.
+    #[serde(default)]
+    pub popularity: Popularity,
+}
+
+/// How requests spread over keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Popularity {
+    /// Every key equally often.
+    #[default]
+    Uniform,
+    /// Key k (from 0) is asked for in proportion to 1 / (k + 1)^s: a few hot keys, a long
+    /// tail (s around 1 for web content).
+    Zipf {
+        /// The exponent (0 is uniform; larger is more skewed).
+        s: f64,
+    },
 }

@@ -538,6 +538,7 @@ impl Checker<'_> {
     fn model(&self) -> Checked {
         self.sessions()?;
         self.locks()?;
+        self.cache()?;
         let m = self.m;
         let n = &m.nodes;
         if n.count == 0 {
@@ -679,6 +680,68 @@ impl Checker<'_> {
         Ok(())
     }
 
+    fn cache(&self) -> Checked {
+        let Some(c) = &self.m.cache else {
+            return Ok(());
+        };
+        if self.m.dependency.is_none() {
+            return self.fail(
+                "model.cache",
+                "a look-aside cache needs a `dependency` (the database) to fetch misses from",
+            );
+        }
+        if c.capacity_keys == 0 {
+            return self.fail("model.cache.capacity_keys", "must be at least 1");
+        }
+        self.nonzero("model.cache.ttl", c.ttl)?;
+        if !c.ttl_jitter.is_finite() || !(0.0..1.0).contains(&c.ttl_jitter) {
+            return self.fail(
+                "model.cache.ttl_jitter",
+                format!("must be at least 0 and below 1, found {}", c.ttl_jitter),
+            );
+        }
+        self.dist("model.cache.hit", &c.hit)?;
+        if let Some(d) = &c.miss {
+            self.dist("model.cache.miss", d)?;
+        }
+        if c.keys.count == 0 || c.keys.count > 10_000_000 {
+            return self.fail(
+                "model.cache.keys.count",
+                format!("must be between 1 and 10000000, found {}", c.keys.count),
+            );
+        }
+        if let crate::config::model::Popularity::Zipf { s } = c.keys.popularity {
+            if !s.is_finite() || !(0.0..=10.0).contains(&s) {
+                return self.fail(
+                    "model.cache.keys.popularity.s",
+                    format!("must be between 0 and 10, found {s}"),
+                );
+            }
+        }
+        if !c.write_share.is_finite() || !(0.0..=1.0).contains(&c.write_share) {
+            return self.fail(
+                "model.cache.write_share",
+                format!("must be between 0 and 1, found {}", c.write_share),
+            );
+        }
+        if let Some(b) = c.early_refresh {
+            self.positive("model.cache.early_refresh", b, "the beta")?;
+        }
+        if let Some(d) = self.m.balancer.slow_start {
+            self.nonzero("model.balancer.slow_start", d)?;
+        }
+        if let Some(d) = c.lease_retry {
+            self.nonzero("model.cache.lease_retry", d)?;
+        }
+        if c.prewarm && c.placement == crate::config::model::CachePlacement::Shared {
+            return self.fail(
+                "model.cache.prewarm",
+                "only per-node caches start cold: use `placement: PerNode`",
+            );
+        }
+        Ok(())
+    }
+
     fn faults(&self) -> Checked {
         let e = self.e;
         for (i, f) in e.faults.iter().enumerate() {
@@ -774,6 +837,8 @@ impl Checker<'_> {
                     self.nonzero(&p("lasting"), *lasting)?;
                     *at
                 }
+                // Allowed without a cache too (nothing happens), as for the store outage.
+                FaultSpec::FlushCache { at } => *at,
             };
             if at >= e.duration {
                 return self.fail(

@@ -84,6 +84,7 @@ impl Recorder {
                 reasons: FailReason::ALL.iter().map(|r| r.name()).collect(),
                 nodes,
                 rows: Vec::new(),
+                cache: false,
             },
         }
     }

@@ -174,6 +174,41 @@ pub struct LocksSummary {
     pub leases_expired: u64,
 }
 
+/// The look-aside cache's figures, over the metrics intervals after the warm-up.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheSummary {
+    /// hits ÷ lookups (hits + misses + coalesced waits).
+    pub hit_ratio: f64,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that queried the database (early refreshes included).
+    pub misses: u64,
+    /// Misses that waited for another request's fetch of the same key.
+    pub coalesced: u64,
+    /// Hits that refreshed their key early (XFetch).
+    pub early_refreshes: u64,
+    /// Writes (each invalidates its key).
+    pub writes: u64,
+    /// Lookups that found their key leased to another fetch and looked again later.
+    pub lease_retries: u64,
+    /// Fetches whose lease a write revoked, so their possibly old answer was not cached.
+    pub stale_fills_prevented: u64,
+    /// The most database fetches of one key started within one metrics interval, over
+    /// every cache (with coalescing: about one per cache per refresh of a hot key).
+    pub peak_misses_per_key: u64,
+}
+
+/// The database's load as the cache sends it, over the intervals after the warm-up.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DbSummary {
+    /// The most queries started in one metrics interval ÷ the interval length, per second.
+    pub peak_qps: f64,
+    /// Queries sent (cache misses and writes).
+    pub queries: u64,
+    /// Mean queries per second.
+    pub mean_qps: f64,
+}
+
 /// Turns a share (0..1) into nines, capped at 9 for a perfect record.
 pub fn nines(share: f64) -> f64 {
     if share >= 1.0 {
@@ -253,6 +288,12 @@ pub struct Summary {
     pub node_load_imbalance: f64,
     /// Per-node figures.
     pub nodes: Vec<NodeSummary>,
+    /// The look-aside cache, if the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSummary>,
+    /// The database load sent through the cache, if the model has a cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db: Option<DbSummary>,
 }
 
 impl Summary {
@@ -368,6 +409,18 @@ impl Summary {
             ("locks_committed_per_s".into(), lk.committed_per_s),
             ("locks_lost_updates".into(), lk.lost_updates as f64),
             ("locks_timeouts".into(), lk.timeouts as f64),
+        ]);
+        let c = self.cache.clone().unwrap_or_default();
+        let db = self.db.clone().unwrap_or_default();
+        f.extend([
+            ("cache_hit_ratio".into(), c.hit_ratio),
+            (
+                "cache_peak_misses_per_key".into(),
+                c.peak_misses_per_key as f64,
+            ),
+            ("cache_coalesced".into(), c.coalesced as f64),
+            ("db_peak_qps".into(), db.peak_qps),
+            ("db_mean_qps".into(), db.mean_qps),
         ]);
         f
     }

@@ -69,6 +69,14 @@ pub struct Gauges {
     pub counter_committed: u64,
     /// Faults active, `;`-separated (empty when none).
     pub active_faults: String,
+    /// Cache lookups answered from the cache during the interval.
+    pub cache_hits: u64,
+    /// Cache lookups that queried the database during the interval.
+    pub cache_misses: u64,
+    /// Cache misses that waited for another request's fetch during the interval.
+    pub cache_coalesced: u64,
+    /// Database queries sent through the cache (misses and writes) during the interval.
+    pub db_queries: u64,
 }
 
 /// All rows of one run, with the interval length for rates.
@@ -82,6 +90,8 @@ pub struct TimeSeries {
     pub nodes: usize,
     /// The rows, in time order.
     pub rows: Vec<SeriesRow>,
+    /// Whether the model has a cache (then the cache and database columns are written).
+    pub cache: bool,
 }
 
 impl TimeSeries {
@@ -97,6 +107,9 @@ impl TimeSeries {
         out.push_str(",dependency_queue,dependency_busy,autoscaler_metric,cost");
         out.push_str(",spurious_logouts,accepted_after_logout,sessions_lost,logged_in,store_queue,store_busy");
         out.push_str(",lock_waiters,lock_wait_ms_p99,counter_committed");
+        if self.cache {
+            out.push_str(",cache_hit_ratio,cache_hits,cache_misses,cache_coalesced,db_qps");
+        }
         for i in 0..self.nodes {
             let _ = write!(out, ",queue_len_node{i},busy_workers_node{i}");
         }
@@ -156,6 +169,22 @@ impl TimeSeries {
                 ",{},{:.3},{}",
                 g.lock_waiters, g.lock_wait_ms_p99, g.counter_committed
             );
+            if self.cache {
+                let lookups = g.cache_hits + g.cache_misses + g.cache_coalesced;
+                let ratio = if lookups == 0 {
+                    0.0
+                } else {
+                    g.cache_hits as f64 / lookups as f64
+                };
+                let _ = write!(
+                    out,
+                    ",{ratio:.4},{},{},{},{:.3}",
+                    g.cache_hits,
+                    g.cache_misses,
+                    g.cache_coalesced,
+                    g.db_queries as f64 / self.interval_s
+                );
+            }
             for i in 0..self.nodes {
                 let q = g.queue_len.get(i).copied().unwrap_or(0);
                 let b = g.busy_workers.get(i).copied().unwrap_or(0);

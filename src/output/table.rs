@@ -170,6 +170,28 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
                 .map_or("-".into(), |d| format!("{:.0}%", d.utilisation * 100.0))
         });
     }
+    if any(&|s| s.cache.is_some()) {
+        push(&mut rows, "cache hit ratio", &|s| {
+            s.cache
+                .as_ref()
+                .map_or("-".into(), |c| format!("{:.1}%", c.hit_ratio * 100.0))
+        });
+        push(&mut rows, "cache misses (coalesced)", &|s| {
+            s.cache
+                .as_ref()
+                .map_or("-".into(), |c| format!("{} ({})", c.misses, c.coalesced))
+        });
+        push(&mut rows, "peak misses per key", &|s| {
+            s.cache
+                .as_ref()
+                .map_or("-".into(), |c| c.peak_misses_per_key.to_string())
+        });
+        push(&mut rows, "db queries/s peak (mean)", &|s| {
+            s.db.as_ref().map_or("-".into(), |d| {
+                format!("{:.0} ({:.0})", d.peak_qps, d.mean_qps)
+            })
+        });
+    }
     if any(&|s| s.cost.peak_nodes != s.nodes.len() as u32 || s.cost.peak_nodes > 8) {
         push(&mut rows, "peak nodes", &|s| s.cost.peak_nodes.to_string());
     }

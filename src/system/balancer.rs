@@ -4,7 +4,7 @@
 
 use super::node::Node;
 use crate::config::model::PolicySpec;
-use crate::engine::{rng::mix64, stream, Stream};
+use crate::engine::{rng::mix64, stream, SimTime, Stream};
 use rand::Rng;
 
 /// What the balancer believes about one node, from its health checks.
@@ -25,6 +25,9 @@ pub struct Balancer {
     healthy_after: u32,
     pins: Vec<u32>,
     ring: Vec<(u64, u32)>,
+    /// Slow start: a node that joined less than this long ago is picked with a chance
+    /// growing linearly with its age (re-picking otherwise).
+    pub slow_start: Option<SimTime>,
 }
 
 const UNPINNED: u32 = u32::MAX;
@@ -63,6 +66,7 @@ impl Balancer {
             healthy_after,
             pins: Vec::new(),
             ring,
+            slow_start: None,
         }
     }
 
@@ -101,6 +105,29 @@ impl Balancer {
             fails: 0,
             oks: 0,
         };
+    }
+
+    /// `pick` with slow start: a young node (joined after the start, less than `slow_start`
+    /// ago) keeps the pick with probability age ÷ slow_start, else the policy picks again
+    /// (at most 8 times, then the last pick stands).
+    #[inline]
+    pub fn pick_at(&mut self, nodes: &[Node], user: u32, now: SimTime) -> Option<u32> {
+        let mut pick = self.pick(nodes, user)?;
+        let Some(ramp) = self.slow_start else {
+            return Some(pick);
+        };
+        for _ in 0..8 {
+            let since = nodes[pick as usize].up_since();
+            let age = now.since(since);
+            if since == SimTime::ZERO || age >= ramp {
+                return Some(pick);
+            }
+            if self.rng.random::<f64>() < age.0 as f64 / ramp.0 as f64 {
+                return Some(pick);
+            }
+            pick = self.pick(nodes, user)?;
+        }
+        Some(pick)
     }
 
     /// The node for the next attempt of `user`'s request, or `None` when none is routable.

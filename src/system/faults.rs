@@ -50,6 +50,7 @@ impl Faults {
                     FaultSpec::SlowLockHolder { at, stall } => (at.0, Some(stall.0)),
                     FaultSpec::ReplicationLagSpike { at, lasting, .. }
                     | FaultSpec::PrimaryFailover { at, lasting } => (at.0, Some(lasting.0)),
+                    FaultSpec::FlushCache { at } => (at.0, None),
                 };
                 (i as u32, at, lasting.map(|l| at.saturating_add(l)))
             })
@@ -109,6 +110,7 @@ impl Faults {
                 format!("replication-lag-spike(+{extra})")
             }
             FaultSpec::PrimaryFailover { .. } => "primary-failover".to_string(),
+            FaultSpec::FlushCache { .. } => "flush-cache".to_string(),
         }
     }
 

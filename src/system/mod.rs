@@ -12,6 +12,7 @@
 
 pub mod autoscaler;
 pub mod balancer;
+pub mod cache;
 pub mod client;
 pub mod dependency;
 pub mod faults;
@@ -98,6 +99,12 @@ pub enum Event {
     Autoscale,
     /// The end of a metrics interval.
     MetricsTick,
+    /// A cache lookup of `attempt` found its key: the node answers.
+    CacheHit { node: u32, attempt: Handle },
+    /// A cache lookup of `attempt` missed: the node queries the database.
+    CacheMiss { node: u32, attempt: Handle },
+    /// `attempt` found its key leased to another fetch and looks again.
+    CacheRetry { node: u32, attempt: Handle },
 }
 
 /// The workload's generator.
@@ -149,6 +156,7 @@ pub struct Simulation {
     down_since: Option<SimTime>,
     served_after_warmup: u64,
     price_per_node_hour: f64,
+    cache: Option<cache::Cache>,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
 }
@@ -331,6 +339,10 @@ impl Simulation {
             down_since: Some(SimTime::ZERO),
             served_after_warmup: 0,
             price_per_node_hour: model.price_per_node_hour,
+            cache: model
+                .cache
+                .as_ref()
+                .map(|c| cache::Cache::new(c, max_nodes, seed)),
         };
         if model
             .autoscaler
@@ -339,6 +351,7 @@ impl Simulation {
         {
             sim.recorder.recent_latency = Some(crate::metrics::LatencyStats::new());
         }
+        sim.balancer.slow_start = model.balancer.slow_start.map(|d| d.0);
         sim.start(model.nodes.count);
         sim
     }
@@ -428,6 +441,9 @@ impl Simulation {
         if was_up != is_up {
             if is_up {
                 self.nodes_up += 1;
+                if let Some(c) = &mut self.cache {
+                    c.node_started(node, now);
+                }
                 if let Some(since) = self.down_since.take() {
                     self.down_ns += now.since(since).0;
                 }

@@ -218,6 +218,11 @@ impl Node {
         self.state = state;
     }
 
+    /// When the node last came up (zero for nodes up from the start).
+    pub fn up_since(&self) -> SimTime {
+        self.up_since
+    }
+
     /// Takes a free worker if there is one.
     #[inline]
     pub fn try_take_worker(&mut self, now: SimTime) -> bool {

@@ -144,7 +144,17 @@ impl Simulation {
                 .map_or(0.0, |l| l.take_interval_p99_ms()),
             counter_committed: self.locks.as_ref().map_or(0, |l| l.committed),
             active_faults: self.faults.active_labels(),
+            ..Default::default()
         };
+        let mut gauges = gauges;
+        if let Some(c) = &mut self.cache {
+            let counts = c.close_interval(start, self.warmup);
+            gauges.cache_hits = counts.hits;
+            gauges.cache_misses = counts.misses;
+            gauges.cache_coalesced = counts.coalesced;
+            gauges.db_queries = counts.db_queries;
+            self.recorder.series.cache = true;
+        }
         self.recorder.close_interval(start, gauges);
         self.last_session_counts = counts;
     }
@@ -221,6 +231,31 @@ impl Simulation {
             .map(|r| r.attempts as f64 / r.offered as f64)
             .fold(0.0, f64::max);
         let (node_seconds, cost) = self.cost_so_far(now);
+        let (cache, db) = match &self.cache {
+            Some(c) => {
+                let m = &c.measured;
+                let interval_s = self.interval.as_secs_f64();
+                (
+                    Some(crate::metrics::summary::CacheSummary {
+                        hit_ratio: m.hit_ratio(),
+                        hits: m.hits,
+                        misses: m.misses,
+                        coalesced: m.coalesced,
+                        early_refreshes: m.early_refreshes,
+                        writes: m.writes,
+                        lease_retries: m.lease_retries,
+                        stale_fills_prevented: m.stale_fills_prevented,
+                        peak_misses_per_key: c.peak_misses_per_key as u64,
+                    }),
+                    Some(crate::metrics::summary::DbSummary {
+                        peak_qps: c.peak_db_queries as f64 / interval_s,
+                        queries: m.db_queries,
+                        mean_qps: per_s(m.db_queries),
+                    }),
+                )
+            }
+            None => (None, None),
+        };
         let summary = Summary {
             experiment: cfg.experiment.clone(),
             variant: cfg.variant.clone(),
@@ -373,6 +408,8 @@ impl Simulation {
                     peak_queue: n.peak_queue() as u64,
                 })
                 .collect(),
+            cache,
+            db,
         };
         Ok(RunOutput {
             summary,

@@ -106,6 +106,9 @@ impl Simulation {
                     self.queue.schedule_at(next, Event::MetricsTick);
                 }
             }
+            Event::CacheHit { node, attempt } => self.cache_hit(now, node, attempt),
+            Event::CacheMiss { node, attempt } => self.cache_miss(now, node, attempt),
+            Event::CacheRetry { node, attempt } => self.cache_retry(now, node, attempt),
         }
     }
 
@@ -178,9 +181,10 @@ impl Simulation {
         if attempt_no == 1 {
             self.clients.first_attempt();
         }
-        let Some(node) = self.balancer.pick(
+        let Some(node) = self.balancer.pick_at(
             &self.nodes,
             if user == NO_USER { request.idx } else { user },
+            now,
         ) else {
             self.client_attempt_failed(now, request, FailReason::Unavailable);
             return;
@@ -484,6 +488,7 @@ impl Simulation {
             return;
         }
         dep.finish();
+        self.cache_answered(now, attempt);
         self.dependency_worker_free(now);
         // The node may have crashed meanwhile (then the attempt is gone).
         if let Some(node) = self.attempts.get(attempt).map(|a| a.node) {
@@ -532,7 +537,7 @@ impl Simulation {
 
     /// The node completed `attempt`: the worker moves on and the client gets its answer.
     #[inline]
-    fn complete_at_node(&mut self, now: SimTime, node: u32, attempt: Handle) {
+    pub(super) fn complete_at_node(&mut self, now: SimTime, node: u32, attempt: Handle) {
         self.nodes[node as usize].record_served();
         if now >= self.warmup {
             self.served_after_warmup += 1;
@@ -799,6 +804,11 @@ impl Simulation {
                     for a in waiting {
                         self.store_answered(now, a, false, 0);
                     }
+                }
+            }
+            FaultSpec::FlushCache { .. } => {
+                if let Some(c) = &mut self.cache {
+                    c.flush();
                 }
             }
             FaultSpec::StallDependency { lasting, .. } => {
