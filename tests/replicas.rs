@@ -146,3 +146,45 @@ fn a_logout_of_all_devices_races_a_concurrent_login_both_ways() {
         );
     }
 }
+
+#[test]
+fn wrong_passwords_lock_accounts_and_single_device_login_ends_other_sessions() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/login_logout_race.ron");
+    let sets: Vec<Override> = [
+        "seed=3",
+        "duration=2m",
+        "model.sessions.failed_login_share=0.3",
+        "model.sessions.lockout_after=3",
+        "model.sessions.lockout_for=30s",
+        "model.sessions.single_device=true",
+        "model.sessions.logout=ThisDevice",
+    ]
+    .iter()
+    .map(|s| Override::parse_flag(s).unwrap())
+    .collect();
+    let exp = load_experiment(&path, &sets).unwrap();
+    let out = scalesim::run_config(&exp.runs[0]).unwrap();
+    let s = out.summary.sessions.clone().unwrap();
+    let attempts = s.logins + s.failed_logins;
+    let share = s.failed_logins as f64 / attempts as f64;
+    assert!(
+        (share - 0.3).abs() < 0.02,
+        "wrong passwords {share:.3} of login checks"
+    );
+    // Three failures in a row happen 2.7% of the time per try: some accounts get locked,
+    // and their logins are refused while they are.
+    assert!(s.lockouts > 50, "{s:?}");
+    assert!(s.locked_out_logins > s.lockouts, "{s:?}");
+    assert_eq!(
+        out.summary.failed_by_reason["login_failed"],
+        s.failed_logins
+    );
+    assert_eq!(
+        out.summary.failed_by_reason["locked_out"],
+        s.locked_out_logins
+    );
+    // A login on the phone ends the laptop's session.
+    assert!(s.ended_by_single_device > 1000, "{s:?}");
+    let db = out.summary.db.clone().unwrap();
+    assert!(db.peak_connections > 0 && db.queries > 0, "{db:?}");
+}

@@ -95,6 +95,23 @@ pub struct SessionsSpec {
     /// What a logout ends: this device's session, or (in a store) every device's.
     #[serde(default)]
     pub logout: LogoutScope,
+    /// A login ends the person's sessions on their other devices (single-device login;
+    /// needs a store).
+    #[serde(default)]
+    pub single_device: bool,
+    /// The chance that a login attempt has a wrong password (checked on the node).
+    #[serde(default)]
+    pub failed_login_share: f64,
+    /// Lock the account after this many failed logins in a row; `None`: never.
+    #[serde(default)]
+    pub lockout_after: Option<u32>,
+    /// How long a locked account stays locked.
+    #[serde(default = "default_lockout")]
+    pub lockout_for: Duration,
+}
+
+fn default_lockout() -> Duration {
+    Duration::from_secs(900)
 }
 
 /// What a logout ends.

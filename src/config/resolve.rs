@@ -449,6 +449,26 @@ impl Checker<'_> {
                         format!("must be at least 1 and divide the user count ({count}), found {devices}"),
                     );
                 }
+                if !s.failed_login_share.is_finite() || !(0.0..=1.0).contains(&s.failed_login_share)
+                {
+                    return self.fail(
+                        "model.sessions.failed_login_share",
+                        format!("must be between 0 and 1, found {}", s.failed_login_share),
+                    );
+                }
+                if s.lockout_after == Some(0) {
+                    return self.fail(
+                        "model.sessions.lockout_after",
+                        "must be at least 1 (or None: never)",
+                    );
+                }
+                self.nonzero("model.sessions.lockout_for", s.lockout_for)?;
+                if s.single_device && !matches!(s.design, SessionDesign::Externalized { .. }) {
+                    return self.fail(
+                        "model.sessions.single_device",
+                        "single-device login needs sessions in a store (design: Externalized) to end the other devices' sessions",
+                    );
+                }
                 if s.logout == LogoutScope::AllDevices
                     && !matches!(s.design, SessionDesign::Externalized { .. })
                 {

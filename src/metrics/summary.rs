@@ -127,6 +127,14 @@ pub struct SessionsSummary {
     pub race_login_survived_logout_all: u64,
     /// Logins wiped by a "log out of all devices" issued before them (applied after).
     pub race_login_lost_to_earlier_logout: u64,
+    /// Logins with a wrong password.
+    pub failed_logins: u64,
+    /// Accounts locked after too many failed logins in a row.
+    pub lockouts: u64,
+    /// Logins refused because the account was locked.
+    pub locked_out_logins: u64,
+    /// Sessions on other devices ended by a single-device login.
+    pub ended_by_single_device: u64,
     /// The session store's figures, when the design has one.
     pub store: Option<StoreSummary>,
 }
@@ -207,6 +215,12 @@ pub struct DbSummary {
     pub queries: u64,
     /// Mean queries per second.
     pub mean_qps: f64,
+    /// Reads from a replica that had not caught up with the latest write (session store).
+    #[serde(default)]
+    pub stale_reads: u64,
+    /// The most connections (operations running or waiting) at once (session store).
+    #[serde(default)]
+    pub peak_connections: u64,
 }
 
 /// Turns a share (0..1) into nines, capped at 9 for a perfect record.
@@ -291,7 +305,8 @@ pub struct Summary {
     /// The look-aside cache, if the model has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSummary>,
-    /// The database load sent through the cache, if the model has a cache.
+    /// The database: the load the cache sends it, and the session store's replicas and
+    /// connections; present when the model has a cache or a session store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db: Option<DbSummary>,
 }

@@ -128,6 +128,8 @@ pub struct Simulation {
     locks: Option<locks::Locks>,
     lock_kind: Option<u8>,
     last_session_counts: sessions::SessionCounts,
+    store_ops_seen: u64,
+    store_peak_ops: u64,
     autoscaler: Option<Autoscaler>,
     faults: Faults,
     random_failures: Option<RandomFailures>,
@@ -264,6 +266,7 @@ impl Simulation {
                             *stale_tab_share,
                             seed,
                         )
+                        .with_login_rules(ss)
                         .with_devices(
                             *devices,
                             ss.logout == crate::config::model::LogoutScope::AllDevices,
@@ -308,6 +311,8 @@ impl Simulation {
                 .map(|l| locks::Locks::new(l, max_nodes_all, seed)),
             lock_kind,
             last_session_counts: Default::default(),
+            store_ops_seen: 0,
+            store_peak_ops: 0,
             autoscaler: model.autoscaler.as_ref().map(Autoscaler::new),
             faults: Faults::new(&spec.faults),
             random_failures: spec

@@ -37,11 +37,15 @@ pub enum FailReason {
     Unauthenticated,
     /// It waited too long for a row lock.
     LockTimeout,
+    /// A login with a wrong password.
+    LoginFailed,
+    /// A login to an account locked after too many failed logins.
+    LockedOut,
 }
 
 impl FailReason {
     /// Every reason, in the order columns and tables list them.
-    pub const ALL: [FailReason; 9] = [
+    pub const ALL: [FailReason; 11] = [
         FailReason::Timeout,
         FailReason::Rejected,
         FailReason::Refused,
@@ -51,6 +55,8 @@ impl FailReason {
         FailReason::Throttled,
         FailReason::Unauthenticated,
         FailReason::LockTimeout,
+        FailReason::LoginFailed,
+        FailReason::LockedOut,
     ];
 
     /// The name used in summaries and CSV columns.
@@ -65,6 +71,8 @@ impl FailReason {
             FailReason::Throttled => "throttled",
             FailReason::Unauthenticated => "unauthenticated",
             FailReason::LockTimeout => "lock_timeout",
+            FailReason::LoginFailed => "login_failed",
+            FailReason::LockedOut => "locked_out",
         }
     }
 

@@ -155,6 +155,11 @@ impl Simulation {
             gauges.db_queries = counts.db_queries;
             self.recorder.series.cache = true;
         }
+        if let Some(st) = &self.store {
+            let ops = st.reads() + st.writes();
+            self.store_peak_ops = self.store_peak_ops.max(ops - self.store_ops_seen);
+            self.store_ops_seen = ops;
+        }
         self.recorder.close_interval(start, gauges);
         self.last_session_counts = counts;
     }
@@ -251,10 +256,32 @@ impl Simulation {
                         peak_qps: c.peak_db_queries as f64 / interval_s,
                         queries: m.db_queries,
                         mean_qps: per_s(m.db_queries),
+                        stale_reads: 0,
+                        peak_connections: 0,
                     }),
                 )
             }
             None => (None, None),
+        };
+        // The session store is a database too: its queries, stale reads and connections.
+        let db = match (&self.store, db) {
+            (Some(st), db) => {
+                let mut d = db.unwrap_or_else(|| crate::metrics::summary::DbSummary {
+                    peak_qps: self.store_peak_ops as f64 / self.interval.as_secs_f64().max(1e-9),
+                    queries: st.reads() + st.writes(),
+                    mean_qps: if now.0 == 0 {
+                        0.0
+                    } else {
+                        (st.reads() + st.writes()) as f64 / now.as_secs_f64()
+                    },
+                    stale_reads: 0,
+                    peak_connections: 0,
+                });
+                d.stale_reads = self.sessions.as_ref().map_or(0, |s| s.counts.stale_reads);
+                d.peak_connections = st.peak_connections() as u64;
+                Some(d)
+            }
+            (None, db) => db,
         };
         let summary = Summary {
             experiment: cfg.experiment.clone(),
@@ -341,6 +368,10 @@ impl Simulation {
                     lost_writes: c.lost_writes,
                     race_login_survived_logout_all: c.race_login_survived_logout_all,
                     race_login_lost_to_earlier_logout: c.race_login_lost_to_earlier_logout,
+                    failed_logins: c.failed_logins,
+                    lockouts: c.lockouts,
+                    locked_out_logins: c.locked_out_logins,
+                    ended_by_single_device: c.ended_by_single_device,
                     store: self.store.as_ref().map(|st| StoreSummary {
                         reads: st.reads(),
                         writes: st.writes(),

@@ -75,6 +75,14 @@ pub struct SessionCounts {
     /// Logins wiped by a "log out of all devices" issued before them, because the store
     /// applied the login first (the person is logged out although they logged in after).
     pub race_login_lost_to_earlier_logout: u64,
+    /// Logins with a wrong password.
+    pub failed_logins: u64,
+    /// Accounts locked after too many failed logins in a row.
+    pub lockouts: u64,
+    /// Logins refused because the account was locked.
+    pub locked_out_logins: u64,
+    /// Sessions on other devices ended by a single-device login.
+    pub ended_by_single_device: u64,
 }
 
 /// The sessions of all users.
@@ -110,6 +118,14 @@ pub struct Sessions {
     store_issued: Vec<SimTime>,
     /// Per person: when the latest "log out of all devices" the store applied was issued.
     logout_all_issued: Vec<Option<SimTime>>,
+    single_device: bool,
+    failed_login_share: f64,
+    lockout_after: Option<u32>,
+    lockout_for: SimTime,
+    /// Per user: failed logins in a row.
+    failed_in_a_row: Vec<u32>,
+    /// Per user: locked until then.
+    locked_until: Vec<SimTime>,
     /// What happened.
     pub counts: SessionCounts,
 }
@@ -162,8 +178,48 @@ impl Sessions {
             logout_all: false,
             store_issued: vec![SimTime::ZERO; n],
             logout_all_issued: vec![None; n],
+            single_device: false,
+            failed_login_share: 0.0,
+            lockout_after: None,
+            lockout_for: SimTime::ZERO,
+            failed_in_a_row: vec![0; n],
+            locked_until: vec![SimTime::ZERO; n],
             counts: SessionCounts::default(),
         }
+    }
+
+    /// Login checks: single-device login, wrong passwords and account lock-out.
+    pub fn with_login_rules(mut self, spec: &crate::config::model::SessionsSpec) -> Sessions {
+        self.single_device = spec.single_device;
+        self.failed_login_share = spec.failed_login_share;
+        self.lockout_after = spec.lockout_after;
+        self.lockout_for = spec.lockout_for.0;
+        self
+    }
+
+    /// A node checks a login's credentials at `now`: `Ok` to create the session, or why not
+    /// (`Err(true)`: the account is locked). Failed logins in a row lock it for a while.
+    pub fn check_credentials(&mut self, user: u32, now: SimTime) -> Result<(), bool> {
+        let u = user as usize;
+        if now < self.locked_until[u] {
+            self.counts.locked_out_logins += 1;
+            return Err(true);
+        }
+        if self.failed_login_share > 0.0 && self.rng.random::<f64>() < self.failed_login_share {
+            self.counts.failed_logins += 1;
+            self.failed_in_a_row[u] += 1;
+            if self
+                .lockout_after
+                .is_some_and(|k| self.failed_in_a_row[u] >= k)
+            {
+                self.counts.lockouts += 1;
+                self.failed_in_a_row[u] = 0;
+                self.locked_until[u] = now.saturating_add(self.lockout_for);
+            }
+            return Err(false);
+        }
+        self.failed_in_a_row[u] = 0;
+        Ok(())
     }
 
     /// Users are devices, `devices` per person; with `logout_all` a logout ends them all.
@@ -233,6 +289,21 @@ impl Sessions {
         if matches!(self.design, Design::Externalized { .. }) {
             self.store_write(user, session, now, visible_at);
             self.store_issued[user as usize] = issued;
+            if self.single_device {
+                let person = user / self.devices;
+                for d in person * self.devices..(person + 1) * self.devices {
+                    let du = d as usize;
+                    if d == user || self.store[du] == 0 {
+                        continue;
+                    }
+                    self.counts.ended_by_single_device += 1;
+                    self.store_write(d, 0, now, visible_at);
+                    if self.current[du] != 0 {
+                        self.logged_in -= 1;
+                        self.current[du] = 0;
+                    }
+                }
+            }
             let person = (user / self.devices) as usize;
             if self.logout_all_issued[person].is_some_and(|t| t > issued) {
                 self.counts.race_login_survived_logout_all += 1;

@@ -328,6 +328,16 @@ impl Simulation {
         let sessions = self.sessions.as_mut().expect("checked");
         match a.action {
             SessionAction::Login => {
+                if let Err(locked) = sessions.check_credentials(a.user, now) {
+                    let reason = if locked {
+                        FailReason::LockedOut
+                    } else {
+                        FailReason::LoginFailed
+                    };
+                    self.free_worker(now, node);
+                    self.attempt_failed(now, attempt, reason);
+                    return;
+                }
                 let again = self.requests.get(a.request).is_some_and(|r| r.login_done);
                 let s = sessions.create(a.user, node, again);
                 let writes = sessions.login_writes_store();
@@ -628,7 +638,10 @@ impl Simulation {
             return;
         };
         r.current = None;
-        if reason == FailReason::Unauthenticated {
+        if matches!(
+            reason,
+            FailReason::Unauthenticated | FailReason::LoginFailed | FailReason::LockedOut
+        ) {
             // Not a transient failure: the client shows the login page instead of retrying.
             self.end_request(now, request, Err(reason));
             return;
