@@ -290,25 +290,34 @@ impl Sessions {
             self.store_write(user, session, now, visible_at);
             self.store_issued[user as usize] = issued;
             if self.single_device {
-                let person = user / self.devices;
-                for d in person * self.devices..(person + 1) * self.devices {
-                    let du = d as usize;
-                    if d == user || self.store[du] == 0 {
-                        continue;
-                    }
-                    self.counts.ended_by_single_device += 1;
-                    self.store_write(d, 0, now, visible_at);
-                    if self.current[du] != 0 {
-                        self.logged_in -= 1;
-                        self.current[du] = 0;
-                    }
-                }
+                let ended = self.end_other_devices(user, now, visible_at);
+                self.counts.ended_by_single_device += ended.len() as u64;
             }
             let person = (user / self.devices) as usize;
             if self.logout_all_issued[person].is_some_and(|t| t > issued) {
                 self.counts.race_login_survived_logout_all += 1;
             }
         }
+    }
+
+    /// Deletes the store sessions of the person's other devices (a single-device login, or a
+    /// logout of all devices); returns those devices. Their next request goes to the login page.
+    fn end_other_devices(&mut self, user: u32, now: SimTime, visible_at: SimTime) -> Vec<u32> {
+        let person = user / self.devices;
+        let others: Vec<u32> = (person * self.devices..(person + 1) * self.devices)
+            .filter(|&d| d != user && self.store[d as usize] != 0)
+            .collect();
+        for &d in &others {
+            self.store_write(d, 0, now, visible_at);
+            let du = d as usize;
+            if self.current[du] != 0 {
+                self.logged_in -= 1;
+                self.stale[du] = self.current[du];
+                self.stale_issued[du] = self.issued[du];
+                self.current[du] = 0;
+            }
+        }
+        others
     }
 
     /// A node executes a logout of `session` for `user`: in node memory it can only forget
@@ -342,22 +351,10 @@ impl Sessions {
                     let person = user / self.devices;
                     let slot = &mut self.logout_all_issued[person as usize];
                     *slot = Some(slot.map_or(issued, |t| t.max(issued)));
-                    for d in person * self.devices..(person + 1) * self.devices {
-                        let du = d as usize;
-                        if d == user || self.store[du] == 0 {
-                            continue;
-                        }
-                        if self.store_issued[du] > issued {
+                    for d in self.end_other_devices(user, now, visible_at) {
+                        // A login issued after this logout, but applied before it, is wiped.
+                        if self.store_issued[d as usize] > issued {
                             self.counts.race_login_lost_to_earlier_logout += 1;
-                        }
-                        self.store_write(d, 0, now, visible_at);
-                        // The person meant to end this device's session too: it is not theirs
-                        // any more, and its next request goes to the login page.
-                        if self.current[du] != 0 {
-                            self.logged_in -= 1;
-                            self.stale[du] = self.current[du];
-                            self.stale_issued[du] = self.issued[du];
-                            self.current[du] = 0;
                         }
                     }
                 }
