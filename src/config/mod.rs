@@ -218,8 +218,7 @@ pub fn load_experiment(path: &Path, cli_sets: &[Override]) -> Result<Experiment,
             model: &model,
             overrides: &overrides,
         };
-        let (spec, model_spec) = resolve::apply_overrides(&prov)?;
-        resolve::check(&prov, &spec, &model_spec)?;
+        let (spec, model_spec) = resolve::resolve(&prov)?;
         let config_hash = config_hash(&spec, &model_spec);
         runs.push(RunConfig {
             experiment: name.clone(),
@@ -294,8 +293,7 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
                 model: &model,
                 overrides: &[],
             };
-            let (spec, model_spec) = resolve::apply_overrides(&prov)?;
-            resolve::check(&prov, &spec, &model_spec)?;
+            resolve::resolve(&prov)?;
             Ok(format!(
                 "model: {}",
                 first_sentence(&model.value.description, &leading_comment(&text))
@@ -336,8 +334,7 @@ pub fn single_run_with_overrides(
         model: &model,
         overrides,
     };
-    let (spec, model_spec) = resolve::apply_overrides(&prov)?;
-    resolve::check(&prov, &spec, &model_spec)?;
+    let (spec, model_spec) = resolve::resolve(&prov)?;
     Ok(RunConfig {
         experiment: spec.name.clone().unwrap_or_else(|| "built-in".into()),
         variant: "baseline".into(),

@@ -218,6 +218,17 @@ pub enum ReadRouting {
     ReadYourWrites { window: Duration },
 }
 
+impl ModelSpec {
+    /// The most nodes the system can ever have: the starting count, or the autoscaler's
+    /// maximum when it may go higher. Node indices, per-node state and columns use it.
+    pub fn max_nodes(&self) -> u32 {
+        match &self.autoscaler {
+            Some(a) => a.max_nodes.max(self.nodes.count),
+            None => self.nodes.count,
+        }
+    }
+}
+
 fn default_price() -> f64 {
     0.10
 }

@@ -99,6 +99,14 @@ fn typed<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Applies the overrides and checks every cross-field rule: the one way from raw files to a
+/// validated (experiment, model) pair.
+pub fn resolve(prov: &Provenance<'_>) -> Result<(ExperimentSpec, ModelSpec), ConfigError> {
+    let (spec, model) = apply_overrides(prov)?;
+    check(prov, &spec, &model)?;
+    Ok((spec, model))
+}
+
 /// Checks every rule that a single field's type cannot express.
 pub fn check(prov: &Provenance<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Result<(), ConfigError> {
     Checker { prov, e, m }.all()
@@ -162,10 +170,7 @@ impl Checker<'_> {
     }
 
     fn max_nodes(&self) -> u32 {
-        match &self.m.autoscaler {
-            Some(a) => a.max_nodes.max(self.m.nodes.count),
-            None => self.m.nodes.count,
-        }
+        self.m.max_nodes()
     }
 
     fn all(&self) -> Checked {

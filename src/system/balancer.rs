@@ -75,11 +75,6 @@ impl Balancer {
         nodes[i].in_pool() && self.health[i].healthy
     }
 
-    /// Whether the balancer would send to node `i` now.
-    pub fn is_routable(&self, nodes: &[Node], i: usize) -> bool {
-        self.routable(nodes, i)
-    }
-
     /// A health probe of node `i` passed or failed.
     pub fn probe_result(&mut self, i: usize, ok: bool) {
         let h = &mut self.health[i];

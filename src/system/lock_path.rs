@@ -78,9 +78,8 @@ impl Simulation {
     pub(super) fn lock_write_done(&mut self, now: SimTime, row: u32, serial: u32) {
         let locks = self.locks.as_mut().expect("locks");
         let (holder, _held, next) = locks.write_done(row, serial, now);
-        if let Some((who, write, serial)) = next {
+        if let Some((_, write, serial)) = next {
             self.lock_granted(row, write, serial);
-            let _ = who;
         }
         if let Some(Holder::Attempt(h)) = holder {
             if let Some(a) = self.attempts.get_mut(h) {

@@ -211,16 +211,12 @@ impl Simulation {
                 })
                 .collect()
         };
+        let max_nodes = model.max_nodes() as usize;
         let lock_kind = model
             .locks
             .as_ref()
             .and_then(|l| mix.names().iter().position(|k| *k == l.kind))
             .map(|i| i as u8);
-        let max_nodes_all = model
-            .autoscaler
-            .as_ref()
-            .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
-            as usize;
         // A login may cost the node extra work (password hashing): its own service "kind".
         let login_kind = match model
             .sessions
@@ -251,11 +247,6 @@ impl Simulation {
                     } => revocation_list.as_ref(),
                     crate::config::model::SessionDesign::InMemory => None,
                 };
-                let max_nodes = model
-                    .autoscaler
-                    .as_ref()
-                    .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
-                    as usize;
                 (
                     Some(
                         Sessions::new(
@@ -277,11 +268,6 @@ impl Simulation {
             }
             _ => (None, None),
         };
-        let max_nodes = model
-            .autoscaler
-            .as_ref()
-            .map_or(model.nodes.count, |a| a.max_nodes.max(model.nodes.count))
-            as usize;
         let nodes: Vec<Node> = (0..max_nodes as u32)
             .map(|i| Node::new(i, &model.nodes, service.clone(), seed))
             .collect();
@@ -308,7 +294,7 @@ impl Simulation {
             locks: model
                 .locks
                 .as_ref()
-                .map(|l| locks::Locks::new(l, max_nodes_all, seed)),
+                .map(|l| locks::Locks::new(l, max_nodes, seed)),
             lock_kind,
             last_session_counts: Default::default(),
             store_ops_seen: 0,

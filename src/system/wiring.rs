@@ -42,7 +42,7 @@ impl Simulation {
                 if waiting {
                     // The server's work goes on: a client that gives up does not cancel it.
                     // (With propagated deadlines, each hop drops it when it next looks.)
-                    self.attempt_failed_for_client(now, request, FailReason::Timeout);
+                    self.client_attempt_failed(now, request, FailReason::Timeout);
                 }
             }
             Event::ServiceDone { node, attempt } => self.service_done(now, node, attempt),
@@ -627,11 +627,6 @@ impl Simulation {
         }
     }
 
-    /// The client learns its current attempt failed (or gave up on it).
-    fn attempt_failed_for_client(&mut self, now: SimTime, request: Handle, reason: FailReason) {
-        self.client_attempt_failed(now, request, reason);
-    }
-
     /// Retry after a backoff, or end the request with `reason`.
     fn client_attempt_failed(&mut self, now: SimTime, request: Handle, reason: FailReason) {
         let Some(r) = self.requests.get_mut(request) else {
@@ -717,6 +712,9 @@ impl Simulation {
 
     /// A node crashes: everything on it fails, and it is down until restarted.
     pub(super) fn crash(&mut self, now: SimTime, node: u32) {
+        // Through set_node_state, like every other change of state: it keeps the counts of
+        // nodes up (availability) and on (cost).
+        self.set_node_state(node, NodeState::Crashed, now);
         let lost = self.nodes[node as usize].crash(now);
         if let Some(s) = &mut self.sessions {
             s.node_lost(node);
@@ -724,8 +722,6 @@ impl Simulation {
         if let Some(l) = &mut self.locks {
             l.node_lost(node);
         }
-        // The crash changed the state directly, so the up count is kept here.
-        self.node_went_down(now);
         for a in lost {
             self.attempt_failed(now, a, FailReason::Crash);
         }
@@ -738,13 +734,6 @@ impl Simulation {
             .collect();
         for a in on_node {
             self.attempt_failed(now, a, FailReason::Crash);
-        }
-    }
-
-    fn node_went_down(&mut self, now: SimTime) {
-        self.nodes_up = self.nodes_up.saturating_sub(1);
-        if self.nodes_up == 0 && self.down_since.is_none() {
-            self.down_since = Some(now);
         }
     }
 
