@@ -1,5 +1,6 @@
 //! Metrics: counters, latency histograms, per-interval time series and the run summary.
 
+pub mod busy;
 pub mod latency;
 pub mod recorder;
 pub mod summary;

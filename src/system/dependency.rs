@@ -5,6 +5,7 @@
 use super::request::Handle;
 use crate::config::model::DependencySpec;
 use crate::engine::{stream, Distribution, SimTime, Stream};
+use crate::metrics::busy::BusyTime;
 use std::collections::VecDeque;
 
 /// What the dependency did with a call.
@@ -21,7 +22,7 @@ pub enum Call {
 /// The shared dependency.
 pub struct Dependency {
     workers: u32,
-    busy: u32,
+    busy: BusyTime,
     queue: VecDeque<Handle>,
     queue_limit: Option<usize>,
     service: Distribution,
@@ -29,8 +30,6 @@ pub struct Dependency {
     stalled_until: Option<SimTime>,
     /// Drop a waiting call whose deadline has passed (when deadlines propagate).
     pub deadline_check: bool,
-    busy_ns: u128,
-    since: SimTime,
     served: u64,
     peak_queue: usize,
 }
@@ -40,23 +39,16 @@ impl Dependency {
     pub fn new(spec: &DependencySpec, seed: u64) -> Dependency {
         Dependency {
             workers: spec.workers,
-            busy: 0,
+            busy: BusyTime::default(),
             queue: VecDeque::new(),
             queue_limit: spec.queue_limit.map(|q| q as usize),
             service: spec.service.resolve(),
             rng: stream(seed, "dependency"),
             stalled_until: None,
             deadline_check: spec.deadline_check,
-            busy_ns: 0,
-            since: SimTime::ZERO,
             served: 0,
             peak_queue: 0,
         }
-    }
-
-    fn account(&mut self, now: SimTime) {
-        self.busy_ns += self.busy as u128 * now.since(self.since).0 as u128;
-        self.since = now;
     }
 
     /// The time until which it is stalled, if it is.
@@ -68,9 +60,8 @@ impl Dependency {
     /// A call arrives.
     #[inline]
     pub fn arrive(&mut self, call: Handle, now: SimTime) -> Call {
-        if self.stalled_until(now).is_none() && self.busy < self.workers {
-            self.account(now);
-            self.busy += 1;
+        if self.stalled_until(now).is_none() && self.busy.busy() < self.workers {
+            self.busy.take(now);
             return Call::Start(self.service.sample(&mut self.rng));
         }
         match self.queue_limit {
@@ -107,15 +98,13 @@ impl Dependency {
     /// A worker goes idle.
     #[inline]
     pub fn release_worker(&mut self, now: SimTime) {
-        self.account(now);
-        self.busy = self.busy.saturating_sub(1);
+        self.busy.release(now);
     }
 
     /// Takes an idle worker (after a stall ends), if there is one.
     pub fn take_idle_worker(&mut self, now: SimTime) -> bool {
-        if self.busy < self.workers && !self.queue.is_empty() {
-            self.account(now);
-            self.busy += 1;
+        if self.busy.busy() < self.workers && !self.queue.is_empty() {
+            self.busy.take(now);
             true
         } else {
             false
@@ -134,7 +123,7 @@ impl Dependency {
 
     /// Workers busy.
     pub fn busy(&self) -> u32 {
-        self.busy
+        self.busy.busy()
     }
 
     /// Calls served.
@@ -149,12 +138,6 @@ impl Dependency {
 
     /// Share of worker time busy until `now`.
     pub fn utilisation(&self, now: SimTime) -> f64 {
-        let busy = self.busy_ns + self.busy as u128 * now.since(self.since).0 as u128;
-        let avail = self.workers as u128 * now.0 as u128;
-        if avail == 0 {
-            0.0
-        } else {
-            busy as f64 / avail as f64
-        }
+        self.busy.utilisation(self.workers, now)
     }
 }

@@ -5,6 +5,7 @@
 use super::request::Handle;
 use crate::config::model::{ReadRouting, StoreSpec};
 use crate::engine::{stream, Distribution, SimTime, Stream};
+use crate::metrics::busy::BusyTime;
 use std::collections::VecDeque;
 
 /// What the store did with an operation.
@@ -21,10 +22,8 @@ pub enum StoreCall {
 /// One server of the store (the primary is pool 0, replicas follow).
 struct Pool {
     workers: u32,
-    busy: u32,
+    busy: BusyTime,
     queue: VecDeque<(Handle, bool)>,
-    busy_ns: u128,
-    since: SimTime,
     peak_queue: usize,
 }
 
@@ -32,17 +31,10 @@ impl Pool {
     fn new(workers: u32) -> Pool {
         Pool {
             workers,
-            busy: 0,
+            busy: BusyTime::default(),
             queue: VecDeque::new(),
-            busy_ns: 0,
-            since: SimTime::ZERO,
             peak_queue: 0,
         }
-    }
-
-    fn account(&mut self, now: SimTime) {
-        self.busy_ns += self.busy as u128 * now.since(self.since).0 as u128;
-        self.since = now;
     }
 }
 
@@ -183,9 +175,8 @@ impl Store {
         self.peak_connections = self.peak_connections.max(connections + 1);
         let limit = self.queue_limit;
         let p = &mut self.pools[pool as usize];
-        if p.busy < p.workers {
-            p.account(now);
-            p.busy += 1;
+        if p.busy.busy() < p.workers {
+            p.busy.take(now);
             return StoreCall::Start(self.sample(write, pool));
         }
         match limit {
@@ -208,8 +199,7 @@ impl Store {
         match p.queue.pop_front() {
             Some((h, write)) => Some((h, self.sample(write, pool))),
             None => {
-                p.account(now);
-                p.busy = p.busy.saturating_sub(1);
+                p.busy.release(now);
                 None
             }
         }
@@ -254,7 +244,7 @@ impl Store {
 
     /// Workers busy, over all servers.
     pub fn busy(&self) -> u32 {
-        self.pools.iter().map(|p| p.busy).sum()
+        self.pools.iter().map(|p| p.busy.busy()).sum()
     }
 
     /// Longest queue seen at any server.
@@ -264,13 +254,6 @@ impl Store {
 
     /// Share of the primary's worker time busy until `now`.
     pub fn utilisation(&self, now: SimTime) -> f64 {
-        let p = &self.pools[0];
-        let busy = p.busy_ns + p.busy as u128 * now.since(p.since).0 as u128;
-        let avail = p.workers as u128 * now.0 as u128;
-        if avail == 0 {
-            0.0
-        } else {
-            busy as f64 / avail as f64
-        }
+        self.pools[0].busy.utilisation(self.pools[0].workers, now)
     }
 }
