@@ -189,5 +189,8 @@ fn wrong_passwords_lock_accounts_and_single_device_login_ends_other_sessions() {
     // and this model has no cache.
     assert!(out.summary.db.is_none(), "{:?}", out.summary.db);
     let st = s.store.clone().unwrap();
-    assert!(st.peak_connections > 0 && st.reads + st.writes > 0, "{st:?}");
+    assert!(
+        st.peak_connections > 0 && st.reads + st.writes > 0,
+        "{st:?}"
+    );
 }
