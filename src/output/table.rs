@@ -92,7 +92,8 @@ fn format_value(key: &str, v: &Value) -> String {
                 format!("{x:.2}")
             }
         }
-        Value::String(s) => s.clone(),
+        // A design's name, without its parameters (they are in config.json).
+        Value::String(s) => s.split([' ', '{', '(']).next().unwrap_or(s).to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Null => "-".into(),
         other => other.to_string(),
@@ -277,4 +278,107 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::summary::{LocksSummary, SessionsSummary, StoreSummary};
+
+    fn row<'a>(table: &'a str, label: &str) -> Option<&'a str> {
+        table.lines().find(|l| l.trim_start().starts_with(label))
+    }
+
+    /// The cells of the row `label` after the label, one per variant.
+    fn cells(table: &str, label: &str) -> Vec<String> {
+        let line = row(table, label).unwrap_or_else(|| panic!("no row {label}:\n{table}"));
+        let rest = line.trim_start().strip_prefix(label).unwrap();
+        rest.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn each_present_components_figures_are_shown() {
+        let global = Summary {
+            variant: "global".into(),
+            locks: Some(LocksSummary {
+                committed: 68208,
+                max_waiters: 127,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let unlocked = Summary {
+            variant: "unlocked".into(),
+            locks: Some(LocksSummary {
+                committed: 41643,
+                lost_updates: 60445,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let t = side_by_side(&[global, unlocked]);
+        assert_eq!(cells(&t, "lost updates"), ["0", "60445"]);
+        assert_eq!(cells(&t, "committed"), ["68208", "41643"]);
+        // A figure that is 0 everywhere tells nothing apart.
+        assert!(row(&t, "timeouts").is_none(), "{t}");
+        // No session or cache part in these summaries: no rows for them.
+        assert!(
+            row(&t, "sessions").is_none() && row(&t, "cache").is_none(),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn nested_and_absent_parts_are_told_apart() {
+        let with_store = Summary {
+            variant: "lag-spike".into(),
+            sessions: Some(SessionsSummary {
+                design: "Externalized { fail_open: false }".into(),
+                lost_writes: 1002,
+                store: Some(StoreSummary {
+                    peak_connections: 26,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let without = Summary {
+            variant: "none".into(),
+            ..Default::default()
+        };
+        let t = side_by_side(&[with_store, without]);
+        assert_eq!(cells(&t, "lost writes"), ["1002", "-"]);
+        assert_eq!(cells(&t, "design"), ["Externalized", "-"]);
+        assert!(row(&t, "session store").is_some(), "{t}");
+        assert_eq!(cells(&t, "peak connections"), ["26", "-"]);
+    }
+
+    #[test]
+    fn the_success_share_and_failure_latency_are_beside_latency() {
+        let mut s = Summary {
+            variant: "v".into(),
+            ..Default::default()
+        };
+        s.latency_ms.count = 46;
+        s.latency_ms.p99 = 480.77;
+        s.latency_failed_ms.count = 54;
+        s.latency_failed_ms.p99 = 6002.05;
+        let t = side_by_side(&[s]);
+        assert!(
+            row(&t, "succeeded (after warm-up)")
+                .unwrap()
+                .ends_with("46.0%"),
+            "{t}"
+        );
+        let p99: Vec<&str> = t
+            .lines()
+            .filter(|l| l.trim_start().starts_with("p99 (ms)"))
+            .collect();
+        assert_eq!(p99.len(), 2, "{t}");
+        assert!(
+            p99[0].ends_with("480.77") && p99[1].ends_with("6002.05"),
+            "{t}"
+        );
+    }
 }
