@@ -168,17 +168,7 @@ proptest! {
                 continue;
             }
             // A component the model does not have gives NaN (an empty cell) in its columns.
-            let store = s.sessions.as_ref().is_some_and(|x| x.store.is_some());
-            let absent = [
-                ("sessions_", s.sessions.is_some()),
-                ("store_", store),
-                ("locks_", s.locks.is_some()),
-                ("cache_", s.cache.is_some()),
-                ("db_", s.db.is_some()),
-                ("dependency_", s.dependency.is_some()),
-            ]
-            .iter()
-            .any(|(prefix, present)| name.starts_with(prefix) && !present);
+            let absent = s.is_absent_figure(&name);
             if absent {
                 prop_assert!(v.is_nan(), "figure {} of an absent component is {}", name, v);
                 continue;

@@ -484,6 +484,22 @@ impl Summary {
         f
     }
 
+    /// Whether the column `name` of [`Summary::figures`] belongs to a component this run's
+    /// model does not have (its value is then NaN, an empty CSV cell).
+    pub fn is_absent_figure(&self, name: &str) -> bool {
+        let store = self.sessions.as_ref().is_some_and(|s| s.store.is_some());
+        [
+            ("sessions_", self.sessions.is_some()),
+            ("store_", store),
+            ("locks_", self.locks.is_some()),
+            ("cache_", self.cache.is_some()),
+            ("db_", self.db.is_some()),
+            ("dependency_", self.dependency.is_some()),
+        ]
+        .iter()
+        .any(|(prefix, present)| name.starts_with(prefix) && !present)
+    }
+
     /// The share of requests issued after the warm-up and ended that succeeded: the
     /// population split between `latency_ms` and `latency_failed_ms` (1 when none ended).
     pub fn success_share(&self) -> f64 {
