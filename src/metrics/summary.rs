@@ -309,6 +309,9 @@ pub struct Summary {
     /// connections; present when the model has a cache or a session store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db: Option<DbSummary>,
+    /// Whether the warm-up looks long enough (MSER-5 on the goodput and latency series).
+    #[serde(default)]
+    pub warmup_check: super::warmup::WarmupCheck,
 }
 
 impl Summary {
