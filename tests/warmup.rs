@@ -35,7 +35,11 @@ fn a_one_second_warm_up_at_rho_094_is_flagged() {
     // The bundled warm-up (10 minutes) is long enough for the same system at ρ = 0.85.
     let exp = config::load_experiment("experiments/mm10.ron".as_ref(), &[]).unwrap();
     let out = scalesim::run_config(&exp.runs[0]).unwrap();
-    assert!(!out.summary.warmup_check.too_short, "{:?}", out.summary.warmup_check);
+    assert!(
+        !out.summary.warmup_check.too_short,
+        "{:?}",
+        out.summary.warmup_check
+    );
     assert!(!scalesim::output::table::side_by_side(&[out.summary]).contains("warning"));
 }
 
