@@ -27,7 +27,7 @@ fn a_one_second_warm_up_at_rho_094_is_flagged() {
     assert_eq!(w.goodput_truncation_s, Some(300.0));
     assert!(w.not_checked.is_none());
     // The printed table carries the warning line.
-    let table = scalesim::output::table::side_by_side(&[out.summary.clone()]);
+    let table = scalesim::output::table::side_by_side(std::slice::from_ref(&out.summary));
     assert!(
         table.contains("warning: baseline: the warm-up (1s) looks too short"),
         "{table}"

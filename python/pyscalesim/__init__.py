@@ -118,10 +118,14 @@ def sweep(
     set: Optional[Mapping[str, Any]] = None,
 ) -> Tuple[pd.DataFrame, pd.DataFrame]:
     """Runs a whole sweep in memory, like `scalesim sweep FILE [--threads N]`, and returns
-    `(points, runs)`: the tables of `points.csv` and `runs.csv` as DataFrames."""
+    `(points, runs)`: the tables of `points.csv` and `runs.csv` as DataFrames; their
+    `attrs["axes"]` names the axis columns."""
     raw = _sweep(os.fspath(sweep_file), threads, _sets(set))
     points = _numeric_axes(_frame(raw["points"]), raw["axes"])
     runs = _numeric_axes(_frame(raw["runs"]), raw["axes"])
+    for df in (points, runs):
+        df.attrs["axes"] = list(raw["axes"])  # the axis columns, in the sweep file's order
+        df.attrs["sweep"] = raw["name"]
     return points, runs
 
 
