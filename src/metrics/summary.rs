@@ -328,6 +328,9 @@ pub struct Summary {
     /// The database behind the cache, when the model has a cache.
     #[serde(default)]
     pub db: Option<DbSummary>,
+    /// Whether the warm-up looks long enough (MSER-5 on the goodput and latency series).
+    #[serde(default)]
+    pub warmup_check: super::warmup::WarmupCheck,
 }
 
 impl Summary {

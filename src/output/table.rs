@@ -277,7 +277,29 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
             out.push_str(&format!("note: {} stopped early: {r}\n", s.variant));
         }
     }
+    for s in summaries {
+        if let Some(w) = warmup_warning(s) {
+            out.push_str(&w);
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// The warning line of a run whose warm-up looks too short, if it does.
+pub fn warmup_warning(s: &Summary) -> Option<String> {
+    let w = &s.warmup_check;
+    if !w.too_short {
+        return None;
+    }
+    let point = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t}s"));
+    Some(format!(
+        "warning: {}: the warm-up ({}s) looks too short: MSER-5 truncates the first {} of goodput and {} of latency (raise `warmup`)",
+        s.variant,
+        w.configured_s,
+        point(w.goodput_truncation_s),
+        point(w.latency_truncation_s)
+    ))
 }
 
 #[cfg(test)]

@@ -445,6 +445,7 @@ impl Simulation {
                 .collect(),
             cache,
             db,
+            warmup_check: crate::metrics::warmup::check(&rec.series, cfg, now.as_secs_f64()),
         };
         Ok(RunOutput {
             summary,
