@@ -276,6 +276,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&exp.name));
     output::create_dir(&dir)?;
+    // One writer per folder: a second `run` (or a sweep) aimed here refuses while this runs.
+    let _lock = output::lock::FolderLock::acquire(&dir).map_err(|e| Failure {
+        code: if matches!(e, output::lock::LockError::Busy { .. }) {
+            2
+        } else {
+            1
+        },
+        message: format!("error: {e}"),
+    })?;
     if !args.json {
         eprintln!(
             "running {} ({} variant(s), seed {}) …",

@@ -73,7 +73,7 @@ pub fn results(manifest: &Manifest, records: &BTreeMap<usize, Record>) -> (Strin
         cells.push(cell(&r.variant));
         cells.push(r.replication.to_string());
         cells.push(r.seed.to_string());
-        cells.push(manifest.config_hashes[id.point][id.variant].clone());
+        cells.push(r.config_hash.clone());
         for n in &names {
             cells.push(value_of(r, n).map(format_figure).unwrap_or_default());
         }
@@ -164,6 +164,7 @@ mod tests {
             variant: "v".into(),
             replication: 0,
             seed: 0,
+            config_hash: String::new(),
             figures: figs.iter().map(|n| (n.to_string(), 0.0)).collect(),
         }
     }

@@ -70,6 +70,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeReport, SweepError> {
         )));
     }
     create_dir(out)?;
+    let _lock = crate::output::lock::FolderLock::acquire(out)?;
     write_atomic(&out.join(MANIFEST), manifest.to_json().as_bytes())?;
     let records: Vec<Record> = all.values().cloned().collect();
     journal::rewrite(out, &records)?;

@@ -70,6 +70,17 @@ impl From<ConfigError> for SweepError {
     }
 }
 
+impl From<crate::output::lock::LockError> for SweepError {
+    fn from(e: crate::output::lock::LockError) -> Self {
+        match e {
+            busy @ crate::output::lock::LockError::Busy { .. } => {
+                SweepError::Input(busy.to_string())
+            }
+            io => SweepError::Failed(io.to_string()),
+        }
+    }
+}
+
 impl From<OutputError> for SweepError {
     fn from(e: OutputError) -> Self {
         SweepError::Output(e)

@@ -94,16 +94,18 @@ pub fn read_records(dir: &Path, manifest: &Manifest) -> Result<(Vec<Record>, usi
                 && id.replication == r.replication
                 && manifest.variants[id.variant] == r.variant
                 && manifest.seed_of(id) == r.seed
+                && manifest.config_hashes[id.point][id.variant] == r.config_hash
         };
         if !ok {
             return Err(SweepError::Input(format!(
-                "{}: run {} (point {}, variant {}, replication {}, seed {}) does not belong to the sweep `{}`",
+                "{}: run {} (point {}, variant {}, replication {}, seed {}, config {}) does not belong to the sweep `{}`: the folder holds results of another sweep or configuration; choose another --out",
                 dir.join(journal::FILE).display(),
                 r.run,
                 r.point,
                 r.variant,
                 r.replication,
                 r.seed,
+                r.config_hash,
                 manifest.name
             )));
         }
@@ -161,6 +163,8 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
     let m = &sweep.manifest;
     let dir = &opts.out;
     create_dir(dir)?;
+    // One writer per folder: a second sweep (or run) aimed here refuses while this one runs.
+    let _lock = crate::output::lock::FolderLock::acquire(dir)?;
     let (done, dropped) = match read_manifest(dir)? {
         Some(old) if !old.same_sweep(m) => {
             return Err(SweepError::Input(format!(
@@ -232,6 +236,7 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
                         variant: cfg.variant.clone(),
                         replication: id.replication,
                         seed: cfg.seed(),
+                        config_hash: cfg.config_hash.clone(),
                         figures: out.summary.figures(),
                     };
                     if let Err(e) = journal.append(&rec) {
