@@ -46,7 +46,14 @@ pub struct Manifest {
     /// The overrides common to every point (the sweep's `set` and `--set` flags), for the
     /// reproduce command.
     pub common_sets: Vec<(String, String)>,
+    /// FNV-1a of the manifest's JSON with this field empty: `merge` and `--resume` refuse
+    /// a manifest edited by hand, whose lists would no longer match the journal.
+    #[serde(default)]
+    pub checksum: String,
 }
+
+/// The manifest's current format: 2 added the checksum (and the journal's config hashes).
+pub const FORMAT: u32 = 2;
 
 /// Where run `run` sits: its point, variant and replication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +107,7 @@ impl Manifest {
         let strip = |m: &Manifest| Manifest {
             sweep_file: String::new(),
             experiment_file: String::new(),
+            checksum: String::new(),
             ..m.clone()
         };
         strip(self) == strip(other)
@@ -128,9 +136,115 @@ impl Manifest {
         cmd
     }
 
-    /// The manifest as pretty JSON.
+    /// The checksum of the manifest's contents (every field but the checksum).
+    fn compute_checksum(&self) -> String {
+        let bare = Manifest {
+            checksum: String::new(),
+            ..self.clone()
+        };
+        let text = serde_json::to_string(&bare).expect("manifest serialises");
+        crate::config::stable_hash_hex(text.as_bytes())
+    }
+
+    /// The manifest as pretty JSON, with its checksum.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("manifest serialises") + "\n"
+        let sealed = Manifest {
+            checksum: self.compute_checksum(),
+            ..self.clone()
+        };
+        serde_json::to_string_pretty(&sealed).expect("manifest serialises") + "\n"
+    }
+
+    /// Reads a manifest written by [`Manifest::to_json`], refusing one of another format,
+    /// one whose checksum does not match (edited or damaged), and one whose lists do not
+    /// fit together (so nothing that indexes them can go out of bounds).
+    pub fn from_json(text: &str) -> Result<Manifest, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("is not JSON: {e}"))?;
+        match value.get("format").and_then(|f| f.as_u64()) {
+            Some(f) if f == u64::from(FORMAT) => {}
+            Some(f) => {
+                return Err(format!(
+                    "was written in format {f} by another version of scalesim (this one reads format {FORMAT}); run the sweep again into a new folder"
+                ))
+            }
+            None => return Err("is not a scalesim sweep manifest (no `format`)".into()),
+        }
+        let m: Manifest = serde_json::from_value(value)
+            .map_err(|e| format!("is not a scalesim sweep manifest: {e}"))?;
+        if m.checksum != m.compute_checksum() {
+            return Err(format!(
+                "was edited or damaged: its checksum ({}) does not match its contents, so the journal's runs cannot be placed; restore the file or run the sweep again into a new folder",
+                if m.checksum.is_empty() { "missing" } else { &m.checksum }
+            ));
+        }
+        m.check_shape().map_err(|why| {
+            format!("is inconsistent ({why}); run the sweep again into a new folder")
+        })?;
+        Ok(m)
+    }
+
+    /// Checks that the manifest's lists fit together: what every reader of it relies on.
+    pub fn check_shape(&self) -> Result<(), String> {
+        if self.replications == 0 {
+            return Err("replications is 0".into());
+        }
+        if self.variants.is_empty() {
+            return Err("no variants".into());
+        }
+        for (i, v) in self.variants.iter().enumerate() {
+            if self.variants[..i].contains(v) {
+                return Err(format!("the variant `{v}` is listed twice"));
+            }
+        }
+        for (i, a) in self.axes.iter().enumerate() {
+            if self.axes[..i].contains(a) {
+                return Err(format!("the axis `{a}` is listed twice"));
+            }
+        }
+        if self.points.is_empty() {
+            return Err("no points".into());
+        }
+        if let Some(p) = self.points.iter().position(|p| p.len() != self.axes.len()) {
+            return Err(format!(
+                "point {p} has {} value(s) for {} axis/axes",
+                self.points[p].len(),
+                self.axes.len()
+            ));
+        }
+        if self.config_hashes.len() != self.points.len() {
+            return Err(format!(
+                "{} row(s) of config_hashes for {} point(s)",
+                self.config_hashes.len(),
+                self.points.len()
+            ));
+        }
+        if let Some(p) = self
+            .config_hashes
+            .iter()
+            .position(|row| row.len() != self.variants.len())
+        {
+            return Err(format!(
+                "config_hashes of point {p} has {} hash(es) for {} variant(s)",
+                self.config_hashes[p].len(),
+                self.variants.len()
+            ));
+        }
+        match &self.baseline {
+            Some(b) if !self.variants.contains(b) => {
+                return Err(format!("the baseline `{b}` is not one of the variants"))
+            }
+            None if self.variants.len() > 1 => {
+                return Err("no baseline for two or more variants".into())
+            }
+            _ => {}
+        }
+        self.points
+            .len()
+            .checked_mul(self.variants.len())
+            .and_then(|n| n.checked_mul(self.replications as usize))
+            .ok_or("more runs than can be counted")?;
+        Ok(())
     }
 }
 
@@ -351,7 +465,7 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
         None => None,
     };
     let manifest = Manifest {
-        format: 1,
+        format: FORMAT,
         name,
         sweep_file: path.display().to_string(),
         experiment_file: exp_path.display().to_string(),
@@ -378,6 +492,7 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
             .iter()
             .map(|(o, _)| (o.path.clone(), o.value.clone()))
             .collect(),
+        checksum: String::new(),
     };
     let description = if spec.description.trim().is_empty() {
         crate::config::leading_comment(&file.text)

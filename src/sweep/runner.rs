@@ -64,12 +64,9 @@ pub struct SweepReport {
 pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, SweepError> {
     let path = dir.join(MANIFEST);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            SweepError::Input(format!(
-                "{}: is not a scalesim sweep manifest: {e}",
-                path.display()
-            ))
-        }),
+        Ok(text) => Manifest::from_json(&text)
+            .map(Some)
+            .map_err(|why| SweepError::Input(format!("{}: {why}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(SweepError::Input(format!(
             "{}: cannot read: {e}",
