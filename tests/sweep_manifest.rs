@@ -177,6 +177,7 @@ fn the_checksum_catches_an_edit_and_the_shape_check_a_resealed_one() {
         baseline: Some("x".into()),
         config_hashes: vec![vec!["h".into(), "h".into()], vec!["h".into(), "h".into()]],
         common_sets: vec![],
+        precision: None,
         checksum: String::new(),
     };
     let back = Manifest::from_json(&text(&m)).expect("its own output reads back");

@@ -7,7 +7,9 @@
 //! resumed or merged folder belongs to the same sweep and to write the result files.
 
 use super::grid::{self, Axis};
+use super::precision::{self, Precision};
 use super::seeds::run_seed;
+use super::shard::Shard;
 use super::spec::SweepSpec;
 use crate::config::load::{load_file, Loaded};
 use crate::config::overrides::OverrideSource;
@@ -17,7 +19,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// What a sweep's output folder records about it (`sweep.json`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The file format's version.
     pub format: u32,
@@ -31,7 +33,8 @@ pub struct Manifest {
     pub experiment: String,
     /// The sweep seed.
     pub seed: u64,
-    /// Replications per point and variant.
+    /// Replications per point and variant; with a precision target, the batch size (at
+    /// least 2) each point grows by.
     pub replications: u32,
     /// The axes' dotted paths, in file order (the CSV columns).
     pub axes: Vec<String>,
@@ -46,6 +49,9 @@ pub struct Manifest {
     /// The overrides common to every point (the sweep's `set` and `--set` flags), for the
     /// reproduce command.
     pub common_sets: Vec<(String, String)>,
+    /// Replications until precise (`None`: exactly `replications` per point).
+    #[serde(default)]
+    pub precision: Option<Precision>,
     /// FNV-1a of the manifest's JSON with this field empty: `merge` and `--resume` refuse
     /// a manifest edited by hand, whose lists would no longer match the journal.
     #[serde(default)]
@@ -69,14 +75,33 @@ pub struct RunId {
 }
 
 impl Manifest {
-    /// The number of runs of the whole sweep.
+    /// The replications a point may have: `replications`, or with a precision target its
+    /// `max_replications` (run indices leave room for all of them).
+    pub fn slots(&self) -> u32 {
+        self.precision
+            .as_ref()
+            .map_or(self.replications, |p| p.max_replications)
+    }
+
+    /// The number of runs of the whole sweep; with a precision target, the most it can take.
     pub fn total_runs(&self) -> usize {
-        self.points.len() * self.variants.len() * self.replications as usize
+        self.points.len() * self.variants.len() * self.slots() as usize
+    }
+
+    /// Whether run `id` belongs to `shard`: runs are dealt round-robin by index, or with a
+    /// precision target whole points are (a shard must see a point's every run to decide
+    /// whether it needs another batch).
+    pub fn in_shard(&self, shard: Shard, id: RunId) -> bool {
+        if self.precision.is_some() {
+            shard.contains(id.point)
+        } else {
+            shard.contains(id.run)
+        }
     }
 
     /// Where run `run` sits.
     pub fn locate(&self, run: usize) -> RunId {
-        let r = self.replications as usize;
+        let r = self.slots() as usize;
         let v = self.variants.len();
         RunId {
             run,
@@ -88,7 +113,7 @@ impl Manifest {
 
     /// The canonical index of (point, variant, replication).
     pub fn run_index(&self, point: usize, variant: usize, replication: u32) -> usize {
-        (point * self.variants.len() + variant) * self.replications as usize + replication as usize
+        (point * self.variants.len() + variant) * self.slots() as usize + replication as usize
     }
 
     /// The seed of a run: from the sweep seed, the point and the replication only.
@@ -189,6 +214,12 @@ impl Manifest {
         if self.replications == 0 {
             return Err("replications is 0".into());
         }
+        if let Some(p) = &self.precision {
+            if self.replications < 2 {
+                return Err("a precision target with batches of fewer than 2 replications".into());
+            }
+            p.check(self.replications)?;
+        }
         if self.variants.is_empty() {
             return Err("no variants".into());
         }
@@ -242,7 +273,7 @@ impl Manifest {
         self.points
             .len()
             .checked_mul(self.variants.len())
-            .and_then(|n| n.checked_mul(self.replications as usize))
+            .and_then(|n| n.checked_mul(self.slots() as usize))
             .ok_or("more runs than can be counted")?;
         Ok(())
     }
@@ -270,6 +301,44 @@ pub fn is_sweep_text(text: &str) -> bool {
 }
 
 impl Sweep {
+    /// Applies `--precision [FIGURE:]SHARE` (parsed: the figure if named, and the share)
+    /// and `--max-replications N` over the sweep file's `precision`.
+    pub fn override_precision(
+        &mut self,
+        flag: Option<(Option<String>, f64)>,
+        max_replications: Option<u32>,
+    ) -> Result<(), String> {
+        let m = &mut self.manifest;
+        let mut target = match (flag, m.precision.take()) {
+            (Some((figure, within)), file) => Precision {
+                figure: figure
+                    .or_else(|| file.as_ref().map(|f| f.figure.clone()))
+                    .unwrap_or_else(|| precision::DEFAULT_FIGURE.into()),
+                within,
+                max_replications: file
+                    .map_or(precision::DEFAULT_MAX_REPLICATIONS, |f| f.max_replications),
+            },
+            (None, Some(file)) => file,
+            (None, None) => {
+                if max_replications.is_some() {
+                    return Err(
+                        "--max-replications bounds --precision: give --precision too (e.g. --precision 2%), or set `replications` in the sweep file".into(),
+                    );
+                }
+                return Ok(());
+            }
+        };
+        if let Some(n) = max_replications {
+            target.max_replications = n;
+        }
+        m.replications = m.replications.max(2);
+        target
+            .check(m.replications)
+            .map_err(|e| format!("--precision: {e}"))?;
+        m.precision = Some(target);
+        Ok(())
+    }
+
     /// The configuration of run `id`, with its seed.
     pub fn config(&self, id: RunId) -> RunConfig {
         self.configs[id.point][id.variant].with_seed(self.manifest.seed_of(id))
@@ -316,6 +385,32 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
     if spec.replications == 0 {
         return Err(err("replications", "must be at least 1".into()));
     }
+    // With a precision target, `replications` is the batch size: at least 2 for an interval.
+    let replications = if spec.precision.is_some() {
+        spec.replications.max(2)
+    } else {
+        spec.replications
+    };
+    let precision = match &spec.precision {
+        None => None,
+        Some(p) => {
+            let target = Precision {
+                figure: p
+                    .figure
+                    .clone()
+                    .unwrap_or_else(|| precision::DEFAULT_FIGURE.into()),
+                within: p.within,
+                max_replications: p
+                    .max_replications
+                    .unwrap_or(precision::DEFAULT_MAX_REPLICATIONS),
+            };
+            target.check(replications).map_err(|m| {
+                let field = m.split(':').next().unwrap_or("within").to_string();
+                err(&format!("precision.{field}"), m)
+            })?;
+            Some(target)
+        }
+    };
 
     // Axis paths: well formed, distinct, and not also set by a flag.
     let mut seen = BTreeSet::new();
@@ -471,7 +566,7 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
         experiment_file: exp_path.display().to_string(),
         experiment: experiment_name,
         seed: spec.seed,
-        replications: spec.replications,
+        replications,
         axes: axes.iter().map(|a| a.path.clone()).collect(),
         points: points
             .iter()
@@ -492,6 +587,7 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
             .iter()
             .map(|(o, _)| (o.path.clone(), o.value.clone()))
             .collect(),
+        precision,
         checksum: String::new(),
     };
     let description = if spec.description.trim().is_empty() {

@@ -11,7 +11,8 @@
 //!
 //! The files: [`spec`] (what a sweep file says), [`grid`] (axes → points), [`layout`]
 //! (the validated sweep: points, variants, run indices), [`seeds`], [`shard`], [`journal`]
-//! (the append-only record of finished runs), [`stats`], [`csv`] (the two result files),
+//! (the append-only record of finished runs), [`precision`] (how many replications each
+//! point needs), [`stats`], [`csv`] (the two result files),
 //! [`runner`] (running with rayon and a progress bar), [`merge`] (combining shards) and
 //! [`plan`] (capacity planning: the smallest node count that meets an objective).
 
@@ -21,6 +22,7 @@ pub mod journal;
 pub mod layout;
 pub mod merge;
 pub mod plan;
+pub mod precision;
 pub mod runner;
 pub mod seeds;
 pub mod shard;
