@@ -161,6 +161,15 @@ fn every_point_reaches_the_target_and_the_files_do_not_depend_on_threads_shards_
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(resumed.join("journal.tsv"), keep).unwrap();
+    let without = scalesim(&[
+        "sweep",
+        MM10,
+        "--resume",
+        "--out",
+        &resumed.display().to_string(),
+    ]);
+    assert_eq!(without.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&without.stderr).contains("give the same ones to resume"));
     let r = mm10(&resumed, &["--resume", "--threads", "2"]);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(

@@ -169,9 +169,14 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
     let (done, dropped) = match read_manifest(dir)? {
         Some(old) if !old.same_sweep(m) => {
             return Err(SweepError::Input(format!(
-                "{} holds the results of another sweep (`{}`, or the same file with other values); choose another --out",
+                "{} holds the results of another sweep (`{}`, or the same file with other values{}); choose another --out",
                 dir.display(),
-                old.name
+                old.name,
+                if old.precision != m.precision {
+                    ", or another --precision or --max-replications: give the same ones to resume"
+                } else {
+                    ""
+                }
             )))
         }
         Some(_) => read_records(dir, m)?,
