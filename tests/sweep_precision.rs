@@ -312,6 +312,18 @@ fn bad_precision_targets_are_refused_with_what_is_wrong() {
         ],
         "the summary has no figure `no_such_figure`",
     );
+    // Without faults there is no recovery: the figure is empty in every run.
+    refused(
+        &[
+            "sweep",
+            &sweep,
+            "--precision",
+            "recovery_seconds:2%",
+            "--out",
+            &format!("{o}-nan"),
+        ],
+        "`recovery_seconds` is empty (NaN) in every run of point 0",
+    );
     let bad_file = d.join("badfile");
     std::fs::create_dir_all(&bad_file).unwrap();
     let sweep2 = balancer(&bad_file, "precision: Precision(within: 2.0),");

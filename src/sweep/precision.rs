@@ -162,6 +162,14 @@ pub fn progress(
                 })?;
                 xs.push(x);
             }
+            // Empty in every run of the first batch: a figure of a component this experiment
+            // does not have (or an event that never happens), which no batch would fill.
+            if n == m.replications && xs.iter().all(|x| x.is_nan()) {
+                return Err(SweepError::Input(format!(
+                    "precision: the figure `{}` is empty (NaN) in every run of point {point}, variant {}: this experiment has no such component, or it never happens; choose another figure",
+                    target.figure, m.variants[v]
+                )));
+            }
             met &= target.met_by(&xs);
         }
         if met || n >= target.max_replications {
