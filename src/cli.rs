@@ -68,6 +68,14 @@ pub struct SweepArgs {
     /// Override a field at every point by dotted path, e.g. --set duration=30s (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Add batches of replications to each point until the figure's 95% half-width is
+    /// within this share of its mean, e.g. 2% or wait_ms_mean:2% (default figure:
+    /// latency_ms_mean).
+    #[arg(long, value_name = "[FIGURE:]SHARE")]
+    pub precision: Option<String>,
+    /// With --precision: the most replications a point may take (default 200).
+    #[arg(long, value_name = "N")]
+    pub max_replications: Option<u32>,
 }
 
 /// Arguments of `scalesim merge`.
@@ -275,6 +283,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&exp.name));
     output::create_dir(&dir)?;
+    // One writer per folder: a second `run` (or a sweep) aimed here refuses while this runs.
+    let _lock = output::lock::FolderLock::acquire(&dir).map_err(|e| Failure {
+        code: if matches!(e, output::lock::LockError::Busy { .. }) {
+            2
+        } else {
+            1
+        },
+        message: format!("error: {e}"),
+    })?;
     if !args.json {
         eprintln!(
             "running {} ({} variant(s), seed {}) …",
@@ -624,19 +641,42 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
             code: 2,
         });
     }
-    let sw = sweep::load_sweep(&args.file, &sets)?;
+    let mut sw = sweep::load_sweep(&args.file, &sets)?;
+    let bad = |message: String| Failure {
+        message: format!("error: {message}"),
+        code: 2,
+    };
+    let precision_flag = match &args.precision {
+        Some(text) => Some(sweep::precision::parse_flag(text).map_err(bad)?),
+        None => None,
+    };
+    sw.override_precision(precision_flag, args.max_replications)
+        .map_err(bad)?;
     let m = &sw.manifest;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join("sweeps").join(&m.name));
+    let replications = match &m.precision {
+        None => format!(
+            "{} replication(s) = {} runs",
+            m.replications,
+            m.total_runs()
+        ),
+        Some(p) => format!(
+            "batches of {} replications until ±{}% of {} (at most {} per point, {} runs)",
+            m.replications,
+            p.within * 100.0,
+            p.figure,
+            p.max_replications,
+            m.total_runs()
+        ),
+    };
     eprintln!(
-        "sweep {}: {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
+        "sweep {}: {} point(s) × {} variant(s) × {replications}{}",
         m.name,
         m.points.len(),
         m.variants.len(),
-        m.replications,
-        m.total_runs(),
         if shard == sweep::Shard::ALL {
             String::new()
         } else {
@@ -674,6 +714,27 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
             String::new()
         }
     );
+    if let (Some(p), Some(progress)) = (&sw.manifest.precision, &report.progress) {
+        let met = progress.iter().filter(|x| x.met).count();
+        let reps = progress.iter().map(|x| x.replications);
+        eprintln!(
+            "precision: {met} of {} point(s) reached ±{}% of {} ({}–{} replications per point, in points.csv `runs`){}",
+            progress.len(),
+            p.within * 100.0,
+            p.figure,
+            reps.clone().min().unwrap_or(0),
+            reps.max().unwrap_or(0),
+            if met < progress.len() {
+                format!(
+                    "; {} stopped at --max-replications {}",
+                    progress.len() - met,
+                    p.max_replications
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if report.complete {
         println!(
             "wrote {} and {}",
