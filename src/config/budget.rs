@@ -528,6 +528,74 @@ pub fn check(e: &ExperimentSpec, m: &ModelSpec) -> Result<(), (String, String)> 
     Ok(())
 }
 
+/// How many times its JSON text a resolved configuration takes in memory (strings,
+/// maps and enums as the structs hold them; measured in `tests/budget_memory.rs`).
+pub const CONFIG_BYTES_PER_JSON_BYTE: u128 = 4;
+
+/// Estimates the memory a sweep holds besides its runs: one resolved configuration per
+/// (point, variant) of `config_json_bytes` JSON, every run's figures (kept to write the
+/// CSV files) and the text of `runs.csv` and `points.csv`.
+pub fn sweep_estimate(
+    runs: u128,
+    point_variants: u128,
+    axes: usize,
+    config_json_bytes: usize,
+) -> Estimate {
+    // Every figure of a summary, one per failure reason included (an empty summary has none).
+    let figures = crate::metrics::Summary::default().figures().len() + FailReason::ALL.len();
+    // A figure: its (name, value) pair, the name's heap text, the allocator's header.
+    let figure_bytes = size_of::<(String, f64)>() + 32 + MALLOC_OVERHEAD;
+    let record_bytes =
+        size_of::<crate::sweep::journal::Record>() + figures * figure_bytes + MALLOC_OVERHEAD;
+    // runs.csv: a row per run; points.csv: mean, sd and interval (and a difference) per
+    // figure, a row per point and variant. About 10 bytes a cell.
+    let runs_csv = (figures + axes + 5) * 10;
+    let points_csv = (figures * 6 + axes + 3) * 10;
+    let mut parts = vec![
+        Part {
+            what: "run records",
+            detail: format!("{} runs × {figures} figures", count_text(runs)),
+            bytes: times(runs, record_bytes + runs_csv),
+            field: "replications",
+            ceiling: false,
+        },
+        Part {
+            what: "configurations",
+            detail: format!(
+                "{} (point, variant) pairs × {}",
+                count_text(point_variants),
+                bytes_text(config_json_bytes as u128 * CONFIG_BYTES_PER_JSON_BYTE)
+            ),
+            bytes: point_variants
+                .saturating_mul(config_json_bytes as u128 * CONFIG_BYTES_PER_JSON_BYTE)
+                .saturating_add(times(point_variants, points_csv)),
+            field: "axes",
+            ceiling: false,
+        },
+    ];
+    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    Estimate { parts }
+}
+
+/// Checks a sweep's own memory against the limit of its runs' configuration.
+pub fn check_sweep(est: &Estimate, max_memory_mb: u64) -> Result<(), (&'static str, String)> {
+    let limit = (max_memory_mb as u128) << 20;
+    let need = est.total();
+    if need <= limit {
+        return Ok(());
+    }
+    let mb = round_up(need.div_ceil(1 << 20));
+    Err((
+        est.parts[0].field,
+        format!(
+            "the sweep holds about {} besides its runs ({}); the limit is {} (limits.max_memory_mb: {max_memory_mb}): run fewer, or raise the limit with `set: {{\"limits.max_memory_mb\": \"{mb}\"}}` in the sweep file or `--set limits.max_memory_mb={mb}`",
+            bytes_text(need),
+            est.describe(2),
+            bytes_text(limit),
+        ),
+    ))
+}
+
 /// `n` rounded up to two significant digits, as a suggestion for a raised limit.
 fn round_up(n: u128) -> u128 {
     let mut scale = 1u128;
