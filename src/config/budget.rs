@@ -596,6 +596,46 @@ pub fn check_sweep(est: &Estimate, max_memory_mb: u64) -> Result<(), (&'static s
     ))
 }
 
+/// Checks that an experiment's variants fit in memory together, as `run` runs them side
+/// by side: their estimates summed, against the largest of their limits (each variant
+/// was already checked alone against its own).
+pub fn check_together(runs: &[super::RunConfig]) -> Result<(), String> {
+    if runs.len() < 2 {
+        return Ok(());
+    }
+    let need: u128 = runs
+        .iter()
+        .map(|r| estimate(&r.spec, &r.model).total())
+        .sum();
+    let max_mb = runs
+        .iter()
+        .map(|r| r.spec.limits.max_memory_mb)
+        .max()
+        .unwrap_or(DEFAULT_MAX_MEMORY_MB);
+    let limit = (max_mb as u128) << 20;
+    if need <= limit {
+        return Ok(());
+    }
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.variant,
+                bytes_text(estimate(&r.spec, &r.model).total())
+            )
+        })
+        .collect();
+    let mb = round_up(need.div_ceil(1 << 20));
+    Err(format!(
+        "the {} variants run side by side and together need about {} ({}); the limit is {} (limits.max_memory_mb: {max_mb}): run fewer or smaller variants, or raise the limit with `limits: Limits(max_memory_mb: {mb})` or `--set limits.max_memory_mb={mb}` if the machine has the memory",
+        runs.len(),
+        bytes_text(need),
+        each.join(", "),
+        bytes_text(limit),
+    ))
+}
+
 /// `n` rounded up to two significant digits, as a suggestion for a raised limit.
 fn round_up(n: u128) -> u128 {
     let mut scale = 1u128;

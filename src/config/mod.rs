@@ -250,6 +250,14 @@ pub fn load_experiment(path: &Path, cli_sets: &[Override]) -> Result<Experiment,
             config_hash,
         });
     }
+    // `run` runs the variants side by side: together they must fit too.
+    if let Err(msg) = budget::check_together(&runs) {
+        return Err(ConfigError::new(
+            exp.origin("variants"),
+            Some("variants".into()),
+            msg,
+        ));
+    }
     let names: Vec<String> = runs.iter().map(|r| r.variant.clone()).collect();
     let mut claims = Vec::with_capacity(exp.value.expect.len());
     for (i, text) in exp.value.expect.iter().enumerate() {
