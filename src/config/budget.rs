@@ -603,10 +603,16 @@ pub fn check_together(runs: &[super::RunConfig]) -> Result<(), String> {
     if runs.len() < 2 {
         return Ok(());
     }
-    let need: u128 = runs
+    // What the sizes allocate is summed; the ceilings (in flight, pending events) once, for
+    // the variant with the highest: overload stops a run, and all at once is unlikely.
+    let estimates: Vec<Estimate> = runs.iter().map(|r| estimate(&r.spec, &r.model)).collect();
+    let sized: u128 = estimates.iter().map(Estimate::sized).sum();
+    let ceiling = estimates
         .iter()
-        .map(|r| estimate(&r.spec, &r.model).total())
-        .sum();
+        .map(|e| e.total() - e.sized())
+        .max()
+        .unwrap_or(0);
+    let need = sized + ceiling;
     let max_mb = runs
         .iter()
         .map(|r| r.spec.limits.max_memory_mb)
@@ -618,20 +624,16 @@ pub fn check_together(runs: &[super::RunConfig]) -> Result<(), String> {
     }
     let each: Vec<String> = runs
         .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r.variant,
-                bytes_text(estimate(&r.spec, &r.model).total())
-            )
-        })
+        .zip(&estimates)
+        .map(|(r, e)| format!("{} {}", r.variant, bytes_text(e.sized())))
         .collect();
     let mb = round_up(need.div_ceil(1 << 20));
     Err(format!(
-        "the {} variants run side by side and together need about {} ({}); the limit is {} (limits.max_memory_mb: {max_mb}): run fewer or smaller variants, or raise the limit with `limits: Limits(max_memory_mb: {mb})` or `--set limits.max_memory_mb={mb}` if the machine has the memory",
+        "the {} variants run side by side and together need about {} ({}, and up to {} for the requests in flight and pending events of one); the limit is {} (limits.max_memory_mb: {max_mb}): run fewer or smaller variants, or raise the limit with `limits: Limits(max_memory_mb: {mb})` or `--set limits.max_memory_mb={mb}` if the machine has the memory",
         runs.len(),
         bytes_text(need),
         each.join(", "),
+        bytes_text(ceiling),
         bytes_text(limit),
     ))
 }
