@@ -157,7 +157,7 @@ pub fn count_text(n: u128) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -283,31 +283,31 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
             (0, cap as u128, field)
         }
     };
-    let events = users.max(e.limits.max_pending_events as u128);
-    let (events_field, events_ceiling) = if users >= e.limits.max_pending_events as u128 {
-        ("workload.count", false)
-    } else {
-        ("limits.max_pending_events", true)
-    };
-    add(
-        "event queue",
-        if users > 0 {
+    // The queue holds a wake-up per user from the start; beyond that it may grow to
+    // `limits.max_pending_events` before the run is stopped as overloaded.
+    if users > 0 {
+        add(
+            "users' wake-ups",
+            format!("{} events × {} B", count_text(users), EVENT_BYTES),
+            times(users, EVENT_BYTES),
+            "workload.count",
+            false,
+        );
+    }
+    let more_events = (e.limits.max_pending_events as u128).saturating_sub(users);
+    if more_events > 0 {
+        add(
+            "pending events",
             format!(
-                "{} events (one per user, or limits.max_pending_events if more) × {} B",
-                count_text(events),
+                "up to {} more (limits.max_pending_events) × {} B",
+                count_text(more_events),
                 EVENT_BYTES
-            )
-        } else {
-            format!(
-                "up to {} events (limits.max_pending_events) × {} B",
-                count_text(events),
-                EVENT_BYTES
-            )
-        },
-        times(events, EVENT_BYTES),
-        events_field,
-        events_ceiling,
-    );
+            ),
+            times(more_events, EVENT_BYTES),
+            "limits.max_pending_events",
+            true,
+        );
+    }
     if users > 0 && m.balancer.policy == PolicySpec::Sticky {
         add(
             "sticky pins",
@@ -431,7 +431,7 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
         );
     }
 
-    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
     Estimate { parts }
 }
 
@@ -573,7 +573,7 @@ pub fn sweep_estimate(
             ceiling: false,
         },
     ];
-    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
     Estimate { parts }
 }
 
