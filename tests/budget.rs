@@ -403,3 +403,61 @@ fn every_bundled_experiment_and_sweep_is_within_the_limits() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_plan_with_1e9_replications_is_refused() {
+    assert_refused(
+        "plan",
+        &files(EXPERIMENT, MODEL),
+        &[
+            "plan",
+            "exp.ron",
+            "--slo",
+            "p99<200ms",
+            "--peak-rps",
+            "100",
+            "--replications",
+            "1000000000",
+        ],
+        &["--replications 1000000000", "at most 100000", "max_runs"],
+    );
+}
+
+#[test]
+fn validate_at_its_largest_default_customer_count_is_not_refused() {
+    // At ρ ≥ 0.98 `validate` simulates 100 M customers: a stable queue that never has many
+    // in flight, so its in-flight ceiling must not count 100 M requests (13.9 GiB) against
+    // the memory limit. It runs (for minutes): still running after 2 s means not refused.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args([
+            "validate",
+            "mm1",
+            "--rate",
+            "900",
+            "--service-mean-ms",
+            "1",
+            "--customers",
+            "100000000",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("validate ended at once with {status}: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
