@@ -664,6 +664,54 @@ mod tests {
         assert_eq!(round_up(101), 110);
     }
 
+    const MODEL: &str = "System(balancer: Balancer(policy: RoundRobin), nodes: Nodes(count: 2, workers: 4, service: Exp(mean: \"10ms\")))";
+
+    fn exp(extra: &str) -> String {
+        format!("Experiment(duration: \"10s\", workload: Open(rate_per_s: 5.0){extra})")
+    }
+
+    #[test]
+    fn limits_at_their_defaults_keep_the_hash_and_raised_ones_change_it() {
+        let run = |e: &str| crate::config::single_run_from_texts(e, MODEL).unwrap();
+        let plain = run(&exp(""));
+        let written = run(&exp(", limits: Limits(max_memory_mb: 8192)"));
+        let raised = run(&exp(", limits: Limits(max_memory_mb: 9000)"));
+        assert_eq!(plain.config_hash, written.config_hash);
+        assert_ne!(plain.config_hash, raised.config_hash);
+    }
+
+    #[test]
+    fn the_largest_term_is_blamed_and_the_suggestion_fits() {
+        let cfg = crate::config::single_run_from_texts(&exp(""), MODEL).unwrap();
+        let mut e = cfg.spec.clone();
+        e.duration = crate::config::Duration::from_secs(10_000);
+        e.metrics_interval = crate::config::Duration(SimTime(1_000_000));
+        let est = estimate(&e, &cfg.model);
+        assert_eq!(est.parts[0].what, "time series");
+        assert!(est.parts[0]
+            .detail
+            .starts_with("10,000,000 rows × 46 columns"));
+        let (field, msg) = check(&e, &cfg.model).unwrap_err();
+        assert_eq!(field, "metrics_interval");
+        // The suggested limit is above the estimate, and accepted.
+        let mb: u64 = msg
+            .split("max_memory_mb=")
+            .nth(1)
+            .map(|s| {
+                s.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((mb as u128) << 20 >= est.total());
+        e.limits.max_memory_mb = mb;
+        assert_eq!(check(&e, &cfg.model), Ok(()));
+        // A small run is far inside both limits.
+        assert_eq!(check(&cfg.spec, &cfg.model), Ok(()));
+    }
+
     #[test]
     fn columns_follow_the_writer() {
         // 44 columns without nodes or a cache today; each node adds two, a cache five.
