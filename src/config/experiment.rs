@@ -329,6 +329,24 @@ pub struct LimitsSpec {
     /// were rejected at once) before the run is stopped as overloaded: bounds the memory.
     #[serde(default = "default_max_pending_events")]
     pub max_pending_events: u64,
+    /// The most memory a run may need, in MiB, as estimated before it starts from its
+    /// sizes (users, sessions, cache keys, time-series rows, …; see `config::budget`): a
+    /// configuration that would need more is refused instead of exhausting the machine.
+    #[serde(default = "default_max_memory_mb")]
+    pub max_memory_mb: u64,
+    /// The most periodic events a run may schedule over its duration (metrics rows,
+    /// autoscaler evaluations, health checks, batched lock flushes): bounds the time a
+    /// tiny period (`every: "1ns"`) would cost.
+    #[serde(default = "default_max_periodic_events")]
+    pub max_periodic_events: u64,
+}
+
+fn default_max_memory_mb() -> u64 {
+    super::budget::DEFAULT_MAX_MEMORY_MB
+}
+
+fn default_max_periodic_events() -> u64 {
+    super::budget::DEFAULT_MAX_PERIODIC_EVENTS
 }
 
 fn default_max_pending_events() -> u64 {
@@ -345,6 +363,8 @@ impl Default for LimitsSpec {
             max_in_flight: default_max_in_flight(),
             max_events: None,
             max_pending_events: default_max_pending_events(),
+            max_memory_mb: default_max_memory_mb(),
+            max_periodic_events: default_max_periodic_events(),
         }
     }
 }

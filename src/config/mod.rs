@@ -5,6 +5,7 @@
 //! `deny_unknown_fields`, then overrides and cross-field checks → [`RunConfig`]s. Every
 //! error names the file, line and column (or the flag) and says what was expected.
 
+pub mod budget;
 pub mod distribution;
 pub mod duration;
 pub mod error;
@@ -132,6 +133,16 @@ fn config_hash(spec: &ExperimentSpec, model: &ModelSpec) -> String {
     ] {
         obj.remove(key);
     }
+    // The memory and periodic-event limits at their defaults hash as before they existed
+    // (golden hashes stay valid); raised, they are part of the configuration.
+    if let Some(l) = obj.get_mut("limits").and_then(|l| l.as_object_mut()) {
+        let defaults = budget::default_limit_values();
+        for (key, default) in defaults {
+            if l.get(key).and_then(|v| v.as_u64()) == Some(default) {
+                l.remove(key);
+            }
+        }
+    }
     let mut model = serde_json::to_value(model).expect("serialises");
     if let Some(m) = model.as_object_mut() {
         m.remove("description");
@@ -238,6 +249,14 @@ pub fn load_experiment(path: &Path, cli_sets: &[Override]) -> Result<Experiment,
             model_path,
             config_hash,
         });
+    }
+    // `run` runs the variants side by side: together they must fit too.
+    if let Err(msg) = budget::check_together(&runs) {
+        return Err(ConfigError::new(
+            exp.origin("variants"),
+            Some("variants".into()),
+            msg,
+        ));
     }
     let names: Vec<String> = runs.iter().map(|r| r.variant.clone()).collect();
     let mut claims = Vec::with_capacity(exp.value.expect.len());

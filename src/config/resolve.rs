@@ -188,15 +188,6 @@ impl Checker<'_> {
             );
         }
         self.nonzero("metrics_interval", e.metrics_interval)?;
-        if e.duration.ns() / e.metrics_interval.ns() > 10_000_000 {
-            return self.fail(
-                "metrics_interval",
-                format!(
-                    "{} would make more than 10 million rows over {}",
-                    e.metrics_interval, e.duration
-                ),
-            );
-        }
         self.workload()?;
         self.clients()?;
         if e.limits.max_in_flight == 0 {
@@ -223,7 +214,8 @@ impl Checker<'_> {
                 );
             }
         }
-        Ok(())
+        // Last, on values known to be valid: the memory and time the sizes multiply into.
+        super::budget::check(e, self.m).or_else(|(field, msg)| self.fail(&field, msg))
     }
 
     fn shape(&self, path: &str, shape: &ShapeSpec, at_most_one: bool) -> Checked {

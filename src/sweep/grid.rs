@@ -3,8 +3,6 @@
 //! in this order (the last axis varies fastest), which fixes its seeds.
 
 use super::spec::{AxisSpec, Combine, ValueSpec, ValuesSpec};
-/// The most points a sweep may have (a guard against a typo such as `steps: 1000000`).
-pub const MAX_POINTS: usize = 1_000_000;
 
 /// One axis with its values expanded to the texts given to the override mechanism.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,8 +41,42 @@ fn finish(mut values: Vec<f64>, integer: bool) -> Vec<String> {
     values.into_iter().map(number_text).collect()
 }
 
-/// Expands an axis's values; the error says what is wrong with them.
-pub fn expand(spec: &ValuesSpec) -> Result<Vec<String>, String> {
+/// How many values an axis has (before integer rounding drops repeats), computed without
+/// making them: a size to check before anything is allocated.
+pub fn count(spec: &ValuesSpec) -> u128 {
+    match spec {
+        ValuesSpec::List(items) => items.len() as u128,
+        ValuesSpec::Linear { steps, .. } | ValuesSpec::Geometric { steps, .. } => *steps as u128,
+        ValuesSpec::Range { from, to, step } => {
+            let n = (to - from) / step;
+            if n.is_finite() && n >= 0.0 {
+                // Saturates for huge ratios, which the bound then refuses.
+                (n + 1e-9).floor() as u128 + 1
+            } else {
+                // Not finite or the wrong sign: `expand` says why.
+                1
+            }
+        }
+    }
+}
+
+/// The error for an axis with more values, or a grid with more points, than the sweep
+/// may run: `what` is "values" or "points".
+pub fn too_many(subject: &str, n: u128, what: &str, max: u128) -> String {
+    format!(
+        "{subject} has {} {what}, more than the {} the sweep's run limit leaves for it (max_runs ÷ replications): use fewer, or raise `max_runs` in the sweep file",
+        crate::config::budget::count_text(n),
+        crate::config::budget::count_text(max)
+    )
+}
+
+/// Expands an axis's values, refusing more than `max_values` before making any; the error
+/// says what is wrong with them.
+pub fn expand(spec: &ValuesSpec, max_values: u128) -> Result<Vec<String>, String> {
+    let n = count(spec);
+    if n > max_values {
+        return Err(too_many("the axis", n, "values", max_values));
+    }
     let finite = |name: &str, v: f64| {
         if v.is_finite() {
             Ok(())
@@ -125,12 +157,7 @@ pub fn expand(spec: &ValuesSpec) -> Result<Vec<String>, String> {
                     "`step` {step} never leads from {from} to {to}: give it the sign of to − from and a size above 0"
                 ));
             }
-            let count = ((to - from) / step + 1e-9).floor() as usize + 1;
-            if count > MAX_POINTS {
-                return Err(format!(
-                    "the range has {count} values, more than {MAX_POINTS}"
-                ));
-            }
+            let count = n as usize;
             finish((0..count).map(|i| from + step * i as f64).collect(), false)
         }
     };
@@ -140,13 +167,13 @@ pub fn expand(spec: &ValuesSpec) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Expands every axis (errors carry the axis index).
-pub fn axes(specs: &[AxisSpec]) -> Result<Vec<Axis>, (usize, String)> {
+/// Expands every axis, each to at most `max_values` values (errors carry the axis index).
+pub fn axes(specs: &[AxisSpec], max_values: u128) -> Result<Vec<Axis>, (usize, String)> {
     specs
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            expand(&a.values)
+            expand(&a.values, max_values)
                 .map(|values| Axis {
                     path: a.path.clone(),
                     values,
@@ -156,8 +183,25 @@ pub fn axes(specs: &[AxisSpec]) -> Result<Vec<Axis>, (usize, String)> {
         .collect()
 }
 
-/// The points: for each, the index of its value on every axis. No axes: one point.
-pub fn points(axes: &[Axis], combine: Combine) -> Result<Vec<Vec<usize>>, String> {
+/// The number of points of axes with these value counts, computed without making them
+/// (`None`: zipped axes of different lengths, which [`points`] explains).
+pub fn point_count(counts: &[u128], combine: Combine) -> Option<u128> {
+    match combine {
+        Combine::Zip => match counts.first() {
+            None => Some(1),
+            Some(&n) => counts.iter().all(|&c| c == n).then_some(n),
+        },
+        Combine::Grid => Some(counts.iter().fold(1u128, |acc, &c| acc.saturating_mul(c))),
+    }
+}
+
+/// The points: for each, the index of its value on every axis. No axes: one point. More
+/// than `max_points` are refused before any is made.
+pub fn points(
+    axes: &[Axis],
+    combine: Combine,
+    max_points: u128,
+) -> Result<Vec<Vec<usize>>, String> {
     match combine {
         Combine::Zip => {
             let Some(first) = axes.first() else {
@@ -175,11 +219,12 @@ pub fn points(axes: &[Axis], combine: Combine) -> Result<Vec<Vec<usize>>, String
             Ok((0..n).map(|i| vec![i; axes.len()]).collect())
         }
         Combine::Grid => {
-            let total = axes
-                .iter()
-                .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()))
-                .filter(|t| *t <= MAX_POINTS)
-                .ok_or_else(|| format!("the grid has more than {MAX_POINTS} points"))?;
+            let counts: Vec<u128> = axes.iter().map(|a| a.values.len() as u128).collect();
+            let total = point_count(&counts, Combine::Grid).expect("a grid always has a count");
+            if total > max_points {
+                return Err(too_many("the grid", total, "points", max_points));
+            }
+            let total = total as usize;
             let mut out = Vec::with_capacity(total);
             for mut k in 0..total {
                 let mut idx = vec![0; axes.len()];
@@ -206,7 +251,7 @@ mod tests {
             steps: 4,
             integer: false,
         };
-        assert_eq!(expand(&lin).unwrap(), ["500", "1000", "1500", "2000"]);
+        assert_eq!(expand(&lin, 100).unwrap(), ["500", "1000", "1500", "2000"]);
         let geo = ValuesSpec::Geometric {
             from: 1.0,
             to: 64.0,
@@ -214,7 +259,7 @@ mod tests {
             integer: true,
         };
         assert_eq!(
-            expand(&geo).unwrap(),
+            expand(&geo, 100).unwrap(),
             ["1", "2", "4", "8", "16", "32", "64"]
         );
         let r = ValuesSpec::Range {
@@ -222,7 +267,10 @@ mod tests {
             to: 0.5,
             step: 0.1,
         };
-        assert_eq!(expand(&r).unwrap(), ["0.1", "0.2", "0.3", "0.4", "0.5"]);
+        assert_eq!(
+            expand(&r, 100).unwrap(),
+            ["0.1", "0.2", "0.3", "0.4", "0.5"]
+        );
         let frac = ValuesSpec::Linear {
             from: 0.0,
             to: 1.0,
@@ -230,7 +278,7 @@ mod tests {
             integer: false,
         };
         assert_eq!(
-            expand(&frac).unwrap(),
+            expand(&frac, 100).unwrap(),
             ["0", "0.333333333333", "0.666666666667", "1"]
         );
     }
@@ -245,15 +293,18 @@ mod tests {
             path: "b".into(),
             values: vec!["x".into(), "y".into(), "z".into()],
         };
-        let g = points(&[a.clone(), b.clone()], Combine::Grid).unwrap();
+        let g = points(&[a.clone(), b.clone()], Combine::Grid, 100).unwrap();
         assert_eq!(g.len(), 6);
         assert_eq!(g[1], [0, 1]);
         assert_eq!(g[3], [1, 0]);
-        assert!(points(&[a.clone(), b], Combine::Zip).is_err());
+        assert!(points(&[a.clone(), b], Combine::Zip, 100).is_err());
         assert_eq!(
-            points(&[a.clone(), a], Combine::Zip).unwrap(),
+            points(&[a.clone(), a], Combine::Zip, 100).unwrap(),
             [[0, 0], [1, 1]]
         );
-        assert_eq!(points(&[], Combine::Grid).unwrap(), [Vec::<usize>::new()]);
+        assert_eq!(
+            points(&[], Combine::Grid, 100).unwrap(),
+            [Vec::<usize>::new()]
+        );
     }
 }

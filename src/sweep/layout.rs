@@ -11,6 +11,7 @@ use super::precision::{self, Precision};
 use super::seeds::run_seed;
 use super::shard::Shard;
 use super::spec::SweepSpec;
+use crate::config::budget::count_text;
 use crate::config::load::{load_file, Loaded};
 use crate::config::overrides::OverrideSource;
 use crate::config::{load_experiment, ConfigError, Origin, Override, RunConfig};
@@ -367,6 +368,47 @@ fn flag_origin(o: &Override) -> Origin {
     Origin::Flag(format!("--set {}={}", o.path, o.value))
 }
 
+/// The points the run limit leaves room for: `max_runs ÷ replications`, or an error when
+/// the replications alone exceed it.
+fn runs_left(spec: &SweepSpec) -> Result<u128, String> {
+    let (max, reps) = (spec.max_runs as u128, spec.replications as u128);
+    if reps > max {
+        return Err(format!(
+            "{} replications alone exceed the sweep's limit of {} runs: use fewer, or raise the limit with `max_runs: {}` in the sweep file",
+            count_text(reps),
+            count_text(max),
+            reps
+        ));
+    }
+    Ok(max / reps.max(1))
+}
+
+/// Checks the whole sweep's runs (points × variants × replications) against `max_runs`.
+fn check_runs(
+    spec: &SweepSpec,
+    points: usize,
+    variants: usize,
+) -> Result<(), (&'static str, String)> {
+    let runs = points as u128 * variants as u128 * spec.replications as u128;
+    if runs > spec.max_runs as u128 {
+        let field = if spec.variants.is_some() {
+            "variants"
+        } else {
+            "replications"
+        };
+        return Err((
+            field,
+            format!(
+                "the sweep has {} runs ({points} point(s) × {variants} variant(s) × {} replication(s)), more than its limit of {}: run fewer, or raise the limit with `max_runs: {runs}` in the sweep file",
+                count_text(runs),
+                spec.replications,
+                count_text(spec.max_runs as u128),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Loads a sweep file, expands its axes and validates every point (with `cli_sets`
 /// applied to every point, after the sweep's own `set`).
 pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigError> {
@@ -436,9 +478,18 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
             ));
         }
     }
+    // Sizes first, before any value or point is made: runs = points × variants × replications.
+    let max_points = runs_left(spec).map_err(|m| err("replications", m))?;
     let axes: Vec<Axis> =
-        grid::axes(&spec.axes).map_err(|(i, m)| err(&format!("axes.{i}.values"), m))?;
-    let points = grid::points(&axes, spec.combine).map_err(|m| err("combine", m))?;
+        grid::axes(&spec.axes, max_points).map_err(|(i, m)| err(&format!("axes.{i}.values"), m))?;
+    let counts: Vec<u128> = axes.iter().map(|a| a.values.len() as u128).collect();
+    if let Some(n) = grid::point_count(&counts, spec.combine).filter(|&n| n > max_points) {
+        return Err(err(
+            "axes",
+            grid::too_many("the grid", n, "points", max_points),
+        ));
+    }
+    let points = grid::points(&axes, spec.combine, max_points).map_err(|m| err("combine", m))?;
 
     let exp_path = find_experiment(path, &spec.experiment);
     // Overrides common to every point: the sweep's `set`, then the flags.
@@ -529,6 +580,18 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
                     list.clone()
                 }
             };
+            check_runs(spec, points.len(), chosen.len()).map_err(|(f, m)| err(f, m))?;
+            let first = &exp.runs[0];
+            let json_bytes = first.resolved_json().to_string().len();
+            let pv = points.len() as u128 * chosen.len() as u128;
+            let est = crate::config::budget::sweep_estimate(
+                pv * spec.replications as u128,
+                pv,
+                axes.len(),
+                json_bytes,
+            );
+            crate::config::budget::check_sweep(&est, first.spec.limits.max_memory_mb)
+                .map_err(|(f, m)| err(f, m))?;
             variants = Some(chosen);
         }
         let chosen = variants.as_ref().expect("set at the first point");

@@ -347,6 +347,15 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
             "--replications and --max-nodes must be at least 1, --margin at least 0".into(),
         ));
     }
+    // Every replication of a node count is a configuration held at once, as a sweep's runs
+    // are: the same bound as a sweep's default `max_runs`.
+    let max = super::spec::DEFAULT_MAX_RUNS;
+    if opts.replications as u64 > max {
+        return Err(SweepError::Input(format!(
+            "--replications {}: a plan runs that many seeds of every node count it tries, at once; at most {max} (a sweep file with `max_runs` can run more)",
+            opts.replications
+        )));
+    }
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = opts.threads {
         b = b.num_threads(n);

@@ -60,11 +60,23 @@ pub struct SweepSpec {
     /// Overrides applied to every point before the axis values: dotted path → value.
     #[serde(default)]
     pub set: IndexMap<String, String>,
+    /// The most runs (points × variants × replications) the sweep may have: checked before
+    /// any axis is expanded, so a typo such as `steps: 1e9` is refused at once.
+    #[serde(default = "default_max_runs")]
+    pub max_runs: u64,
     /// Replications until precise: add batches of `replications` runs to each point until
     /// the figure's 95% half-width is within a share of its mean (`--precision` on the
     /// command line overrides it).
     #[serde(default)]
     pub precision: Option<PrecisionSpec>,
+}
+
+/// The default of a sweep's `max_runs`: 100,000 runs, each point validated before any
+/// runs (about a minute of loading) and every run's figures held to write the CSV files.
+pub const DEFAULT_MAX_RUNS: u64 = 100_000;
+
+fn default_max_runs() -> u64 {
+    DEFAULT_MAX_RUNS
 }
 
 /// `Precision(figure: "wait_ms_mean", within: 0.02, max_replications: 200)`.
