@@ -66,7 +66,11 @@ fn ended_ok(name: &str, out: &Output) {
 #[test]
 fn traffic_that_stops_ends_the_arrivals_instead_of_spinning() {
     // 100/s for 5 s, then nothing for the rest of the hour.
-    let (out, dir) = run("step0", MODEL, &open(r#"Step(at: "5s", factor: 0.0)"#, 100.0));
+    let (out, dir) = run(
+        "step0",
+        MODEL,
+        &open(r#"Step(at: "5s", factor: 0.0)"#, 100.0),
+    );
     ended_ok("step0", &out);
     let s = summary(&dir);
     assert_eq!(s["sim_seconds"], 3600.0);
@@ -95,7 +99,10 @@ fn a_tall_spike_costs_nothing_before_it_and_overload_stops_the_run() {
     let reason = s["stopped_reason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("overload"), "{reason}");
     let t = s["sim_seconds"].as_f64().unwrap();
-    assert!((60.0..61.0).contains(&t), "stopped at {t} s, just after the spike began");
+    assert!(
+        (60.0..61.0).contains(&t),
+        "stopped at {t} s, just after the spike began"
+    );
 }
 
 #[test]
@@ -104,7 +111,10 @@ fn a_rate_faster_than_the_clock_is_refused() {
     let (out, _) = run("too-fast", MODEL, &open(shape, 100.0));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("e.ron:") && err.contains("rate_per_s"), "{err}");
+    assert!(
+        err.contains("e.ron:") && err.contains("rate_per_s"),
+        "{err}"
+    );
     assert!(err.contains("1e9"), "the message says the limit: {err}");
 }
 

@@ -170,7 +170,10 @@ mod tests {
         });
         // 0 until 10 s, then up to 1 at 20 s: above 0.5 just after 15 s.
         let t = ramp.next_above(0, 0.5).unwrap();
-        assert!(ramp.at(SimTime(t)) > 0.5 && ramp.at(SimTime(t - 1)) <= 0.5, "{t}");
+        assert!(
+            ramp.at(SimTime(t)) > 0.5 && ramp.at(SimTime(t - 1)) <= 0.5,
+            "{t}"
+        );
         assert_eq!(t / 1_000_000_000, 15);
         assert_eq!(ramp.next_above(s(16).0, 0.5), Some(s(16).0));
         // Back to 0 at 30 s and flat after it: never again.
