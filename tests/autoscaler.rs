@@ -27,22 +27,36 @@ const MODEL: &str = r#"System(
     ),
 )"#;
 
-/// 300 requests/s for 5 min; the database stalls for 60 s from 60 s.
+/// 300 requests/s for 5 min; the database stalls (from 60 s for 60 s unless told otherwise).
 const EXPERIMENT: &str = r#"Experiment(
     duration: "5m",
     seed: @SEED@,
     workload: Open(rate_per_s: 300.0),
     clients: Clients(timeout: "2s"),
-    faults: [StallDependency(at: "60s", lasting: "60s")],
+    faults: [StallDependency(at: "@STALL_AT@", lasting: "@STALL_FOR@")],
 )"#;
 
 fn stalled(seed: u64, metric: &str, out: f64, inn: f64, min: u32) -> RunOutput {
+    stalled_at(seed, metric, out, inn, min, ("60s", "60s"))
+}
+
+fn stalled_at(
+    seed: u64,
+    metric: &str,
+    out: f64,
+    inn: f64,
+    min: u32,
+    (at, lasting): (&str, &str),
+) -> RunOutput {
     let model = MODEL
         .replace("@METRIC@", metric)
         .replace("@OUT@", &format!("{out:?}"))
         .replace("@IN@", &format!("{inn:?}"))
         .replace("@MIN@", &min.to_string());
-    let exp = EXPERIMENT.replace("@SEED@", &seed.to_string());
+    let exp = EXPERIMENT
+        .replace("@SEED@", &seed.to_string())
+        .replace("@STALL_AT@", at)
+        .replace("@STALL_FOR@", lasting);
     let cfg = config::single_run_from_texts(&exp, &model).expect("valid");
     scalesim::run_config(&cfg).expect("runs")
 }
@@ -86,7 +100,9 @@ fn a_stalled_dependency_does_not_drain_the_fleet() {
 #[test]
 fn serving_nodes_never_fall_below_min_nodes() {
     // Thresholds that always want fewer nodes, for every metric, several seeds and floors,
-    // through a stall that keeps draining nodes on for a minute.
+    // through a stall from before the first evaluation that keeps draining nodes on (stuck
+    // on their calls) for two minutes. Before: they counted towards min_nodes, so every
+    // serving node was drained.
     let rules = [
         ("Cpu", 0.99, 0.98),
         ("LatencyP99", 100000.0, 50000.0),
@@ -95,7 +111,7 @@ fn serving_nodes_never_fall_below_min_nodes() {
     for (metric, out, inn) in rules {
         for min in [1, 2, 4] {
             for seed in [1, 2] {
-                let run = stalled(seed, metric, out, inn, min);
+                let run = stalled_at(seed, metric, out, inn, min, ("5s", "120s"));
                 let low = run
                     .series
                     .rows
@@ -130,6 +146,8 @@ fn a_window_shorter_than_the_period_is_refused() {
     std::fs::write(dir.join("m.ron"), &model).unwrap();
     let exp = EXPERIMENT
         .replace("@SEED@", "1")
+        .replace("@STALL_AT@", "60s")
+        .replace("@STALL_FOR@", "60s")
         .replace("Experiment(", "Experiment(model: \"m.ron\",");
     std::fs::write(dir.join("e.ron"), exp).unwrap();
     let Err(err) = load_experiment(&dir.join("e.ron"), &[]) else {
