@@ -333,6 +333,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             code: crate::interrupt::EXIT_CODE,
         });
     }
+    // A claim that does not hold is a finding about the run, not an error: exit 0.
+    let claims = crate::claims::check(&exp.claims, &summaries);
+    let claims_json = crate::claims::to_json(&claims);
+    output::write_atomic(
+        &dir.join("claims.json"),
+        (serde_json::to_string_pretty(&claims_json).expect("serialises") + "\n").as_bytes(),
+    )?;
     // Plots are drawn from the files just written, after them: they never change them.
     let plotted = if args.no_plots {
         None
@@ -362,6 +369,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "experiment": exp.name,
             "seed": exp.runs.first().map(|r| r.seed()).unwrap_or(0),
             "variants": variants,
+            "claims": claims_json["claims"],
         });
         println!("{}", serde_json::to_string(&obj).expect("serialises"));
     } else {
@@ -371,6 +379,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
         println!();
         print!("{}", table::side_by_side(&summaries));
+        let claims_text = crate::claims::render(&claims);
+        if !claims_text.is_empty() {
+            print!("\n{claims_text}");
+        }
         println!("\nwrote {}", dir.display());
         if let Some(p) = plotted {
             let n = p

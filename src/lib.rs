@@ -5,6 +5,7 @@
 //! CSV and tables ([`output`]). The same seed always gives the same bytes. Parameter sweeps,
 //! shards and capacity plans run many such simulations in parallel ([`sweep`]).
 
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod engine;
