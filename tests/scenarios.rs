@@ -137,6 +137,32 @@ fn aggressive_cpu_rule_runs_away_and_latency_rule_with_cooldown_does_not() {
             lat.cost.total
         );
         assert!(cpu.cost.peak_nodes >= 20, "{ctx}");
+        assert!(lat.cost.peak_nodes <= 8, "{ctx}");
+        // When the nodes were ordered: none before the sale (3 m; the base load keeps the
+        // CPU near 0.375, under the 0.5 rule), a dozen in its first minute, and when the
+        // sale ends (7 m) dozens are on for a peak that is over.
+        let on_at = |v: &str, t: f64| {
+            variant(&runs, v)
+                .series
+                .rows
+                .iter()
+                .find(|r| r.t_s == t)
+                .map(|r| r.gauges.nodes_on)
+                .unwrap()
+        };
+        for v in ["cpu-no-cooldown", "latency-cooldown"] {
+            let before: Vec<u32> = variant(&runs, v)
+                .series
+                .rows
+                .iter()
+                .filter(|r| r.t_s < 180.0)
+                .map(|r| r.gauges.nodes_on)
+                .collect();
+            assert!(before.iter().all(|&n| n == 4), "{v}: {before:?} {ctx}");
+        }
+        assert!(on_at("cpu-no-cooldown", 240.0) >= 12, "{ctx}");
+        assert!(on_at("cpu-no-cooldown", 420.0) >= 24, "{ctx}");
+        assert!(on_at("latency-cooldown", 420.0) <= 8, "{ctx}");
         // The node count in the time series agrees with the summary.
         let series_peak = variant(&runs, "cpu-no-cooldown")
             .series

@@ -24,15 +24,15 @@ fn each_session_design_fails_in_its_own_way() {
         let ctx = format!(
             "(reproduce: cargo run --release -- run experiments/logout_storm.ron --seed {seed})"
         );
-        let runs = run(seed, &["duration=8m"]);
+        let runs = run(seed, &[]);
         let mem = get(&runs, "in-memory").summary.sessions.clone().unwrap();
         let sticky = get(&runs, "sticky");
         let ext = get(&runs, "externalized").summary.sessions.clone().unwrap();
         let tok = get(&runs, "signed-token").summary.sessions.clone().unwrap();
 
-        // Round-robin over 4 nodes: a request finds its session on 1 node in 4.
+        // Round-robin over 10 nodes: a request finds its session on 1 node in 10.
         assert!(
-            (mem.spurious_logout_fraction - 0.75).abs() < 0.04,
+            (mem.spurious_logout_fraction - 0.9).abs() < 0.04,
             "in-memory {} {ctx}",
             mem.spurious_logout_fraction
         );
@@ -41,20 +41,20 @@ fn each_session_design_fails_in_its_own_way() {
             "spurious logouts make users log in again {ctx}"
         );
 
-        // Sticky: nothing spurious before the crash; the crash takes about a quarter of the
-        // live sessions with it.
+        // Sticky: nothing spurious before the crash (at 3 m); the crash takes about a tenth
+        // (1/N) of the live sessions with it.
         let s = sticky.summary.sessions.clone().unwrap();
         let before_crash = sticky
             .series
             .rows
             .iter()
-            .find(|r| r.t_s == 358.0)
-            .expect("row at 358 s");
+            .find(|r| r.t_s == 178.0)
+            .expect("row at 178 s");
         let before: u64 = sticky
             .series
             .rows
             .iter()
-            .filter(|r| r.t_s < 358.0)
+            .filter(|r| r.t_s < 178.0)
             .map(|r| r.gauges.spurious_logouts)
             .sum();
         assert_eq!(
@@ -63,7 +63,7 @@ fn each_session_design_fails_in_its_own_way() {
         );
         let share = s.lost_on_crash as f64 / before_crash.gauges.logged_in as f64;
         assert!(
-            (share - 0.25).abs() < 0.05,
+            (share - 0.1).abs() < 0.03,
             "sticky lost {share:.3} of the live sessions {ctx}"
         );
 
@@ -91,6 +91,9 @@ fn in_memory_spurious_logouts_follow_n_minus_one_over_n() {
             3,
             &[
                 &format!("model.nodes.count={nodes}"),
+                // Two nodes cannot carry the shop's 50,000 users; the law is about routing,
+                // so a load that two nodes carry keeps overload out of it.
+                "workload.count=10000",
                 "duration=4m",
                 "faults=[]",
             ],
@@ -99,7 +102,7 @@ fn in_memory_spurious_logouts_follow_n_minus_one_over_n() {
         let expected = (nodes as f64 - 1.0) / nodes as f64;
         assert!(
             (mem.spurious_logout_fraction - expected).abs() < 0.04,
-            "{nodes} nodes: {} vs (N-1)/N = {expected} (reproduce: cargo run --release -- run experiments/logout_storm.ron --seed 3 --set model.nodes.count={nodes} --set faults=[])",
+            "{nodes} nodes: {} vs (N-1)/N = {expected} (reproduce: cargo run --release -- run experiments/logout_storm.ron --seed 3 --set model.nodes.count={nodes} --set workload.count=10000 --set faults=[])",
             mem.spurious_logout_fraction
         );
     }

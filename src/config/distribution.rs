@@ -23,6 +23,9 @@ pub enum DistSpec {
     Pareto { scale: Duration, shape: f64 },
 }
 
+/// The most phases an `Erlang` may have (a sample costs `k` random draws).
+pub const MAX_ERLANG_K: u32 = 1000;
+
 impl DistSpec {
     /// Checks the parameters; the error says which field is wrong (relative to this spec).
     pub fn check(&self) -> Result<(), (String, String)> {
@@ -41,6 +44,14 @@ impl DistSpec {
                 &format!("p99 ({p99}) must not be less than the median ({median})"),
             ),
             DistSpec::Erlang { k: 0, .. } => fail("k", "must be at least 1"),
+            // Each sample draws k exponential phases, so k multiplies the run's time. Past
+            // MAX_ERLANG_K phases the spread (cv = 1/sqrt(k) = 3%) is as good as none.
+            DistSpec::Erlang { k, .. } if *k > MAX_ERLANG_K => fail(
+                "k",
+                &format!(
+                    "must be at most {MAX_ERLANG_K}, found {k}: each sample draws k random phases, and past {MAX_ERLANG_K} the spread is about 3% of the mean; for a fixed duration use Const(value: …)"
+                ),
+            ),
             DistSpec::Erlang { mean, .. } if mean.ns() == 0 => {
                 fail("mean", "must be greater than zero")
             }

@@ -120,6 +120,22 @@ struct Checker<'a> {
 
 type Checked = Result<(), ConfigError>;
 
+/// The shortest period of a recurring event (health checks, autoscaler evaluations).
+const MIN_PERIODIC_NS: u64 = 1_000_000;
+
+/// The highest arrival rate an open workload may reach: one per nanosecond, the clock's tick.
+const MAX_RATE_PER_S: f64 = 1e9;
+
+/// The largest multiplier a shape reaches (1 for a constant shape).
+fn shape_max(shape: &ShapeSpec) -> f64 {
+    match shape {
+        ShapeSpec::Constant => 1.0,
+        ShapeSpec::Step { factor, .. } | ShapeSpec::Spike { factor, .. } => factor.max(1.0),
+        ShapeSpec::Ramp { from, to, .. } => from.max(*to),
+        ShapeSpec::Piecewise { points } => points.iter().map(|p| p.1).fold(0.0, f64::max),
+    }
+}
+
 fn positive(x: f64) -> bool {
     x.is_finite() && x > 0.0
 }
@@ -311,6 +327,15 @@ impl Checker<'_> {
                 mix,
             } => {
                 self.positive("workload.rate_per_s", *rate_per_s, "the rate")?;
+                // The clock ticks in nanoseconds: past one arrival per nanosecond arrivals
+                // cannot be told apart, and every one of them is an event.
+                let peak = rate_per_s * shape_max(shape);
+                if peak > MAX_RATE_PER_S {
+                    return self.fail(
+                        "workload.rate_per_s",
+                        format!("the peak rate ({rate_per_s}/s × the shape's largest multiplier) is {peak:e} requests/s, above the limit of 1e9/s: the clock ticks in nanoseconds, so faster arrivals cannot be told apart"),
+                    );
+                }
                 if *max_requests == Some(0) {
                     return self.fail(
                         "workload.max_requests",
@@ -627,6 +652,14 @@ impl Checker<'_> {
         }
         if let Some(h) = &m.balancer.health_check {
             self.nonzero("model.balancer.health_check.every", h.every)?;
+            // Each probe of each node is an event: at nanosecond spacing a run would do
+            // nothing but probe. Real balancers probe every few seconds.
+            if h.every.ns() < MIN_PERIODIC_NS {
+                return self.fail(
+                    "model.balancer.health_check.every",
+                    format!("must be at least 1ms, found {}: every probe of every node is an event, so a shorter period makes the run do nothing but probe (balancers probe every few seconds)", h.every),
+                );
+            }
             self.nonzero("model.balancer.health_check.timeout", h.timeout)?;
             if h.unhealthy_after == 0 || h.healthy_after == 0 {
                 return self.fail(
@@ -688,6 +721,24 @@ impl Checker<'_> {
             }
             self.nonzero("model.autoscaler.every", a.every)?;
             self.nonzero("model.autoscaler.window", a.window)?;
+            // An evaluation is an event that scans every node: bounded like health checks.
+            if a.every.ns() < MIN_PERIODIC_NS {
+                return self.fail(
+                    "model.autoscaler.every",
+                    format!("must be at least 1ms, found {}: each evaluation is an event that looks at every node, so a shorter period makes the run do nothing else (autoscalers evaluate every few seconds)", a.every),
+                );
+            }
+            // A window shorter than the period would average over less time than passed
+            // since the last decision (and, at the first evaluation, over nothing at all).
+            if a.window < a.every {
+                return self.fail(
+                    "model.autoscaler.window",
+                    format!(
+                        "the window ({}) must be at least the evaluation period `every` ({}): each decision must see the time since the previous one",
+                        a.window, a.every
+                    ),
+                );
+            }
             if a.step == 0 {
                 return self.fail("model.autoscaler.step", "must be at least 1");
             }

@@ -17,7 +17,8 @@ pub enum FaultPhase {
 /// The experiment's scheduled faults and which of them are active.
 pub struct Faults {
     specs: Vec<FaultSpec>,
-    active: Vec<bool>,
+    /// Each fault's last start and, once over, its end (equal for an instantaneous fault).
+    spans: Vec<Option<(SimTime, Option<SimTime>)>>,
     random_down: usize,
 }
 
@@ -26,7 +27,7 @@ impl Faults {
     pub fn new(specs: &[FaultSpec]) -> Faults {
         Faults {
             specs: specs.to_vec(),
-            active: vec![false; specs.len()],
+            spans: vec![None; specs.len()],
             random_down: 0,
         }
     }
@@ -70,9 +71,41 @@ impl Faults {
         &self.specs[index as usize]
     }
 
-    /// Marks a fault active or over.
-    pub fn set_active(&mut self, index: u32, active: bool) {
-        self.active[index as usize] = active;
+    /// Marks a fault active or over at `now`.
+    pub fn set_active(&mut self, index: u32, active: bool, now: SimTime) {
+        let i = index as usize;
+        if active {
+            // An instantaneous fault (a cache flush) ends where it begins.
+            let end = self.is_instant(index).then_some(now);
+            self.spans[i] = Some((now, end));
+        } else if let Some((_, end)) = &mut self.spans[i] {
+            *end = Some(now);
+        }
+    }
+
+    /// Whether the fault happens at one instant rather than over a span of time.
+    fn is_instant(&self, index: u32) -> bool {
+        matches!(self.specs[index as usize], FaultSpec::FlushCache { .. })
+    }
+
+    /// The labels of the faults that were active at some time in the metrics interval
+    /// [`start`, `end`), `;`-separated: a fault starting at `end` belongs to the next
+    /// interval, one ending at `start` to the previous, and an instantaneous one to the
+    /// interval it happened in only.
+    pub fn interval_labels(&self, start: SimTime, end: SimTime) -> String {
+        let mut labels: Vec<String> = (0..self.specs.len() as u32)
+            .filter(|&i| match self.spans[i as usize] {
+                None => false,
+                Some((from, None)) => from < end,
+                Some((from, Some(to))) if from == to => from >= start && from < end,
+                Some((from, Some(to))) => from < end && to > start,
+            })
+            .map(|i| self.label(i))
+            .collect();
+        if self.random_down > 0 {
+            labels.push(format!("random-failures({} down)", self.random_down));
+        }
+        labels.join(";")
     }
 
     /// A random failure began (+1) or was repaired (−1).
@@ -112,18 +145,6 @@ impl Faults {
             FaultSpec::PrimaryFailover { .. } => "primary-failover".to_string(),
             FaultSpec::FlushCache { .. } => "flush-cache".to_string(),
         }
-    }
-
-    /// The labels of the faults active now, `;`-separated.
-    pub fn active_labels(&self) -> String {
-        let mut labels: Vec<String> = (0..self.specs.len() as u32)
-            .filter(|&i| self.active[i as usize])
-            .map(|i| self.label(i))
-            .collect();
-        if self.random_down > 0 {
-            labels.push(format!("random-failures({} down)", self.random_down));
-        }
-        labels.join(";")
     }
 }
 

@@ -158,6 +158,8 @@ pub struct Simulation {
     max_in_flight: u64,
     max_events: u64,
     max_pending_events: u64,
+    /// Events at one simulated instant after which the run stops as stuck (see `new`).
+    max_events_at_one_instant: u64,
     stopped_reason: Option<String>,
     nodes_on: u32,
     peak_nodes: u32,
@@ -331,6 +333,14 @@ impl Simulation {
             max_in_flight: spec.limits.max_in_flight,
             max_events: spec.limits.max_events.unwrap_or(u64::MAX),
             max_pending_events: spec.limits.max_pending_events,
+            // A run whose clock stops (zero think times against instant failures) would spin
+            // for ever. A legitimate instant holds at most a few events per user or request
+            // in flight (everyone waking at once): far fewer than this.
+            max_events_at_one_instant: 10_000_000
+                + 16 * match &spec.workload {
+                    WorkloadSpec::Users { count, .. } => *count as u64,
+                    WorkloadSpec::Open { .. } => 0,
+                },
             stopped_reason: None,
             nodes_on: 0,
             peak_nodes: 0,

@@ -298,7 +298,8 @@ impl Node {
                 1.0 + s.per_busy_worker * self.busy as f64 + s.per_queued * self.queue.len() as f64;
             factor *= f.min(s.max_factor);
         }
-        if let Some(c) = &self.cold {
+        // Nodes up from the start (up_since zero) are warm: the run begins in steady state.
+        if let Some(c) = self.cold.as_ref().filter(|_| self.up_since > SimTime::ZERO) {
             let age = now.since(self.up_since).0 as f64;
             let lasting = c.lasting.ns() as f64;
             if age < lasting {

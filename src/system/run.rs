@@ -47,9 +47,23 @@ impl Simulation {
     /// Runs to the end and returns the summary; checks request conservation first.
     pub fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
+        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
         while let Some((now, event)) = self.queue.pop() {
             if now > self.end {
                 break;
+            }
+            if now == instant {
+                at_instant += 1;
+                if at_instant > self.max_events_at_one_instant {
+                    self.stopped_reason = Some(format!(
+                        "no progress: more than {} events at {:.9}s without the clock moving (e.g. users with zero think time whose requests fail at once); figures cover the run until then",
+                        self.max_events_at_one_instant,
+                        now.as_secs_f64()
+                    ));
+                    break;
+                }
+            } else {
+                (instant, at_instant) = (now, 1);
             }
             self.handle(now, event);
             if self.requests.len() as u64 > self.max_in_flight {
@@ -143,7 +157,7 @@ impl Simulation {
                 .as_mut()
                 .map_or(0.0, |l| l.take_interval_p99_ms()),
             counter_committed: self.locks.as_ref().map_or(0, |l| l.committed),
-            active_faults: self.faults.active_labels(),
+            active_faults: self.faults.interval_labels(start, now),
             ..Default::default()
         };
         let mut gauges = gauges;

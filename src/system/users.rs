@@ -40,7 +40,20 @@ impl Users {
     pub fn is_active(&self, id: u32, now: SimTime) -> bool {
         match self.shape {
             Shape::Constant => true,
-            _ => (id as f64) < self.count as f64 * self.shape.at(now),
+            _ => self.shape.at(now) > self.level(id),
         }
+    }
+
+    /// The share of users active above which user `id` is active.
+    fn level(&self, id: u32) -> f64 {
+        id as f64 / self.count as f64
+    }
+
+    /// When inactive user `id` next wakes: a think time after the shape makes it active
+    /// (with exponential think times, the same law as looking again after every think
+    /// time, without an event per look), or `None` if the shape never will.
+    pub fn next_wake(&mut self, id: u32, now: SimTime) -> Option<SimTime> {
+        let active_at = self.shape.next_above(now.0, self.level(id))?;
+        Some(SimTime(active_at).saturating_add(self.think()))
     }
 }

@@ -118,10 +118,11 @@ impl Simulation {
         };
         if users.is_active(user, now) {
             self.issue(now, user);
-        } else {
-            // Not part of the active population yet: look again after a think time.
-            let t = users.think();
-            self.queue.schedule_in(t, Event::UserWake { user });
+        } else if let Some(at) = users.next_wake(user, now) {
+            // Not part of the active population yet: sleep until it is (looking again
+            // after every think time would spin at one instant with a zero think time).
+            // A user the shape never activates again sleeps for good.
+            self.queue.schedule_at(at, Event::UserWake { user });
         }
     }
 
@@ -739,7 +740,7 @@ impl Simulation {
 
     fn fault(&mut self, now: SimTime, index: u32, phase: FaultPhase) {
         let start = phase == FaultPhase::Start;
-        self.faults.set_active(index, start);
+        self.faults.set_active(index, start, now);
         match self.faults.spec(index).clone() {
             FaultSpec::Crash { node, .. } => {
                 if start {
@@ -850,8 +851,11 @@ impl Simulation {
                 .recorder
                 .recent_latency
                 .as_ref()
-                .map_or(0.0, |r| r.quantile_ms(0.99)),
+                .filter(|r| r.count() > 0)
+                .map(|r| r.quantile_ms(0.99)),
             nodes: self.nodes_on,
+            // Up and in the pool: a draining node is on its way out and serves no new work.
+            serving: self.nodes_up,
         };
         if let Some(r) = &mut self.recorder.recent_latency {
             r.reset();
