@@ -184,16 +184,11 @@ fn every_bundled_experiment_matches_its_golden_fingerprint() {
     assert!(failures.is_empty(), "\n{}\n", failures.join("\n\n"));
 }
 
-/// Experiments whose claims are being written elsewhere (their behaviour is changing in
-/// another branch); remove a name when its `expect` list lands.
-const NOT_YET_CLAIMED: [&str; 3] = ["autoscaler_runaway", "cold_nodes", "logout_storm"];
-
 #[test]
 fn every_bundled_experiments_claims_hold_on_its_own_seed_and_length() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for run in budget_runs() {
-        let name = run.path.file_stem().unwrap().to_string_lossy().into_owned();
         let (exp, outputs) = match &run.result {
             Ok(x) => x,
             Err(e) => {
@@ -202,13 +197,11 @@ fn every_bundled_experiments_claims_hold_on_its_own_seed_and_length() {
             }
         };
         if exp.claims.is_empty() {
-            if !NOT_YET_CLAIMED.contains(&name.as_str()) {
-                failures.push(format!(
-                    "{}: no `expect` claims: say what the run shows as claims, and let the \
-                     header say only what they check",
-                    run.path.display()
-                ));
-            }
+            failures.push(format!(
+                "{}: no `expect` claims: say what the run shows as claims, and let the \
+                 header say only what they check",
+                run.path.display()
+            ));
             continue;
         }
         // The budget is a cap for the fingerprint only: claims are about the real run.
