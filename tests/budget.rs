@@ -150,6 +150,7 @@ fn ten_million_time_series_rows_are_refused_with_the_estimate() {
 
 #[test]
 fn an_autoscaler_every_1ns_is_refused() {
+    // A period under 1 ms is refused by the autoscaler's own bound.
     refused_run(
         "autoscaler_every",
         EXPERIMENT,
@@ -158,22 +159,33 @@ fn an_autoscaler_every_1ns_is_refused() {
         &[
             "m.ron:5:",
             "field `model.autoscaler.every`",
-            "autoscaler evaluations: 10,000,000,000",
+            "must be at least 1ms",
+        ],
+    );
+    // At the smallest period allowed, a long run is refused by its number of evaluations.
+    refused_run(
+        "autoscaler_evaluations",
+        EXPERIMENT,
+        AUTOSCALED,
+        &["model.autoscaler.every=1ms", "duration=200000s"],
+        &[
+            "field `model.autoscaler.every`",
+            "autoscaler evaluations: 200,000,000",
             "limits.max_periodic_events",
         ],
     );
-    // With the time limit raised, its window of 20 s ÷ 1 ns snapshots is the problem.
+    // A window of 1000 h ÷ 1 ms snapshots is refused by its memory.
     let mut says = vec![
         "field `model.autoscaler.every`",
-        "autoscaler window: 20,000,000,001 evaluations",
-        "TiB",
+        "autoscaler window: 3,600,000,001 evaluations",
+        "GiB",
     ];
     says.extend(RAISE_MEMORY);
     refused_run(
         "autoscaler_window",
         EXPERIMENT,
         AUTOSCALED,
-        &["limits.max_periodic_events=100000000000"],
+        &["model.autoscaler.every=1ms", "model.autoscaler.window=1000h"],
         &says,
     );
 }
