@@ -8,6 +8,8 @@ use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
 use crate::{run_config, Summary};
 use clap::{Args, Parser, Subcommand};
+
+pub mod console;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -277,7 +279,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| Path::new("out").join(&exp.name));
     output::create_dir(&dir)?;
     if !args.json {
-        eprintln!(
+        crate::errln!(
             "running {} ({} variant(s), seed {}) …",
             exp.name,
             exp.runs.len(),
@@ -294,7 +296,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);
-        eprintln!("this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}");
+        crate::errln!(
+            "this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}"
+        );
     }));
     // One whole simulation per rayon task, whose files are written as soon as it ends (an
     // interrupted command keeps every finished variant); results come back in variant order.
@@ -363,22 +367,22 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "seed": exp.runs.first().map(|r| r.seed()).unwrap_or(0),
             "variants": variants,
         });
-        println!("{}", serde_json::to_string(&obj).expect("serialises"));
+        crate::outln!("{}", serde_json::to_string(&obj).expect("serialises"));
     } else {
-        println!("{}", exp.name);
+        crate::outln!("{}", exp.name);
         if !exp.description.is_empty() {
-            println!("{}", exp.description);
+            crate::outln!("{}", exp.description);
         }
-        println!();
-        print!("{}", table::side_by_side(&summaries));
-        println!("\nwrote {}", dir.display());
+        crate::outln!();
+        crate::out!("{}", table::side_by_side(&summaries));
+        crate::outln!("\nwrote {}", dir.display());
         if let Some(p) = plotted {
             let n = p
                 .files
                 .iter()
                 .filter(|f| f.extension().is_some_and(|e| e == "svg"))
                 .count();
-            println!(
+            crate::outln!(
                 "wrote {} plot(s) in {} and {}",
                 n,
                 dir.join("plots").display(),
@@ -431,10 +435,10 @@ fn plot(args: PlotArgs) -> Result<(), Failure> {
         report::plot_run_dir(&args.dir, &opts).map_err(fail)?
     };
     for f in &outcome.files {
-        println!("wrote {}", f.display());
+        crate::outln!("wrote {}", f.display());
     }
     if !outcome.skipped.is_empty() {
-        println!("no data for: {}", outcome.skipped.join(", "));
+        crate::outln!("no data for: {}", outcome.skipped.join(", "));
     }
     Ok(())
 }
@@ -470,7 +474,7 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
         let text = std::fs::read_to_string(f).unwrap_or_default();
         if sweep::is_sweep_text(&text) {
             match sweep::load_sweep(f, &[]) {
-                Ok(s) => println!(
+                Ok(s) => crate::outln!(
                     "ok    {}: sweep of {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
                     f.display(),
                     s.manifest.points.len(),
@@ -488,7 +492,7 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
             continue;
         }
         match config::check_file(f) {
-            Ok(what) => println!("ok    {}: {what}", f.display()),
+            Ok(what) => crate::outln!("ok    {}: {what}", f.display()),
             Err(e) => failures.push(format!("error: {e}")),
         }
     }
@@ -521,7 +525,7 @@ fn list(dir: &Path) -> Result<(), Failure> {
             .filter(|p| p.extension().is_some_and(|x| x == "ron"))
             .collect();
         files.sort();
-        println!("{kind}:");
+        crate::outln!("{kind}:");
         let width = files
             .iter()
             .map(|p| p.file_name().map(|n| n.len()).unwrap_or(0))
@@ -534,7 +538,7 @@ fn list(dir: &Path) -> Result<(), Failure> {
                 .unwrap_or_default();
             let text = std::fs::read_to_string(&f).unwrap_or_default();
             let desc = describe(&text);
-            println!("  {name:<width$}  {desc}");
+            crate::outln!("  {name:<width$}  {desc}");
         }
     }
     Ok(())
@@ -595,9 +599,9 @@ fn validate_cmd(a: ValidateArgs) -> Result<(), Failure> {
             "ci_relative_half_width": report.ci_relative_half_width,
             "seed": report.seed,
         });
-        println!("{}", serde_json::to_string(&v).expect("serialises"));
+        crate::outln!("{}", serde_json::to_string(&v).expect("serialises"));
     } else {
-        print!("{}", report.to_table());
+        crate::out!("{}", report.to_table());
     }
     Ok(())
 }
@@ -627,7 +631,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join("sweeps").join(&m.name));
-    eprintln!(
+    crate::errln!(
         "sweep {}: {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
         m.name,
         m.points.len(),
@@ -655,7 +659,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
     } else {
         0.0
     };
-    eprintln!(
+    crate::errln!(
         "ran {} run(s) in {:.2} s ({:.1} runs/s, {} thread(s)); {} already done{}",
         report.ran,
         report.wall_seconds,
@@ -672,13 +676,13 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
         }
     );
     if report.complete {
-        println!(
+        crate::outln!(
             "wrote {} and {}",
             report.out.join("runs.csv").display(),
             report.out.join("points.csv").display()
         );
     } else {
-        println!(
+        crate::outln!(
             "shard {shard} done: {} of the sweep's {} runs are in {}; combine the shards with `scalesim merge DIR…`",
             report.in_shard,
             report.total,
@@ -697,12 +701,12 @@ fn merge_cmd(args: MergeArgs) -> Result<(), Failure> {
     };
     let report = sweep::merge(&args.dirs, &out)?;
     if report.dropped_lines > 0 {
-        eprintln!(
+        crate::errln!(
             "note: {} torn journal line(s) skipped (their runs were found elsewhere)",
             report.dropped_lines
         );
     }
-    println!(
+    crate::outln!(
         "merged {} runs of {} from {} folder(s): wrote {} and {}",
         report.runs,
         report.manifest.name,
@@ -737,8 +741,8 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
         max_nodes: args.max_nodes,
         threads: args.threads,
     };
-    eprintln!("planning {} …", args.experiment.display());
+    crate::errln!("planning {} …", args.experiment.display());
     let report = sweep::plan::plan(&opts)?;
-    print!("{}", report.to_text(&opts));
+    crate::out!("{}", report.to_text(&opts));
     Ok(())
 }

@@ -329,3 +329,110 @@ fn check_and_list_accept_the_bundled_files() {
     let t = text(&o);
     assert!(t.contains("mm10.ron") && t.contains("M/M/10"), "{t}");
 }
+
+/// Runs `args` with stdout and stderr on a pipe whose reader is already closed (as
+/// `scalesim … 2>&1 | head` after `head` has its lines), or on the given streams.
+fn run_with(args: &[&str], stdout: std::process::Stdio, stderr: std::process::Stdio) -> Output {
+    bin()
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .expect("binary runs")
+}
+
+fn closed_pipe() -> (std::process::Stdio, std::process::Stdio) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let other = writer.try_clone().unwrap();
+    (writer.into(), other.into())
+}
+
+fn dev_full() -> std::process::Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+fn short_run(out: &Path) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "run",
+        "experiments/balancer_policies.ron",
+        "--no-plots",
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(out.to_str().unwrap().to_string());
+    a.extend(SHORT.iter().map(|s| s.to_string()));
+    a
+}
+
+fn assert_results_written(out: &Path) {
+    assert!(out.join("comparison.csv").is_file(), "no comparison.csv");
+    for v in ["round-robin", "least-conn", "two-choices"] {
+        assert!(
+            out.join(v).join("summary.json").is_file(),
+            "no {v}/summary.json"
+        );
+    }
+}
+
+#[test]
+fn a_closed_output_pipe_ends_quietly_and_keeps_every_result() {
+    for args in [
+        vec!["list"],
+        vec![
+            "check",
+            "experiments/retry_storm.ron",
+            "models/three_nodes.ron",
+        ],
+        vec![
+            "validate",
+            "mm1",
+            "--rate",
+            "50",
+            "--service-mean-ms",
+            "10",
+            "--customers",
+            "2000",
+        ],
+    ] {
+        let (o, e) = closed_pipe();
+        let r = run_with(&args, o, e);
+        assert_eq!(r.status.code(), Some(0), "{args:?}");
+    }
+    let out = tmp("closed-pipe");
+    let args = short_run(&out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (o, e) = closed_pipe();
+    let r = run_with(&args, o, e);
+    assert_eq!(r.status.code(), Some(0));
+    assert_results_written(&out);
+}
+
+#[test]
+fn a_full_stderr_never_costs_a_result_and_a_full_stdout_is_an_output_error() {
+    let out = tmp("full-stderr");
+    let args = short_run(&out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run_with(&args, std::process::Stdio::null(), dev_full());
+    assert_eq!(r.status.code(), Some(0));
+    assert_results_written(&out);
+
+    let out = tmp("full-stdout");
+    let args = short_run(&out);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--json");
+    let r = run_with(&args, dev_full(), std::process::Stdio::piped());
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("cannot write to standard output"),
+        "{}",
+        text(&r)
+    );
+    assert_results_written(&out);
+}
