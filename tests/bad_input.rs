@@ -121,7 +121,20 @@ const CASES: &[Case] = &[
     case("experiment set path that does not exist", &[("    seed: 3,", "    seed: 3, set: {\"workload.rate\": \"5\"},")], &[], "exp.ron:5:", &["no field `rate`", "Did you mean `rate_per_s`?"]),
     case("negative count", &[], &[("count: 2", "count: -1")], "m.ron:3:", &["Expected"]),
     case("count too large for its type", &[], &[("queue_limit: 16", "queue_limit: 99999999999")], "m.ron:3:", &["out of bounds"]),
-    case("model file missing", &[("\"m.ron\"", "\"models/missing.ron\"")], &[], "exp.ron:2:", &["cannot be loaded", "no such file"]),
+    case("model file missing", &[("\"m.ron\"", "\"models/missing.ron\"")], &[], "exp.ron:2:", &["cannot be loaded", "no such file", "(looked for models/missing.ron)"]),
+    // Syntax errors name the field they are in; a struct value written without its field name.
+    case("malformed RON: a missing comma names the field", &[], &[("workers: 4,", "workers: 4")], "m.ron:3:", &["field `nodes.workers`", "Expected comma"]),
+    case("malformed RON in an experiment names the field", &[("\"10s\",", "\"10s\",,")], &[], "exp.ron:3:", &["field `duration`"]),
+    case("a struct value without its field name", &[], &[("\n)\n", "\n    dependency: Dependency(workers: 2, service: Exp(mean: \"5ms\")),\n    cache: Cache(placement: Shared, capacity_keys: 10, ttl: \"1s\", hit: Const(value: \"1ms\"),\n        keys: Keys(count: 10, popularity: Zipf(1.1))),\n)\n")], "m.ron:7:", &["`Zipf(…)` takes its field by name: write `s: 1.1`"]),
+    // Keys written twice: the last would win silently.
+    case("a variant written twice", &[("{\"a\": Variant(", "{\"a\": Variant(),\n        \"a\": Variant(")], &[], "exp.ron:10:", &["field `variants.a`", "the key \"a\" is written twice in `variants`, at line 9 and again at line 10"]),
+    case("a set key written twice", &[("\"Random\"}", "\"Random\",\n        \"model.balancer.policy\": \"RoundRobin\"}")], &[], "exp.ron:10:", &["written twice in `variants.a.set`, at line 9 and again at line 10"]),
+    case("a mix share written twice", &[("rate_per_s: 50.0)", "rate_per_s: 50.0, mix: {\"browse\": 0.5,\n        \"browse\": 0.5})")], &[], "exp.ron:7:", &["the key \"browse\" is written twice in `workload.mix`, at line 6 and again at line 7"]),
+    case("an experiment set key written twice", &[("    seed: 3,", "    seed: 3, set: {\"duration\": \"5s\", \"duration\": \"6s\"},")], &[], "exp.ron:5:", &["the key \"duration\" is written twice in `set`"]),
+    case("a model map key written twice", &[], &[("service: Exp(mean: \"10ms\")", "service: Exp(mean: \"10ms\"),\n service_by_kind: {\"a\": Exp(mean: \"1ms\"), \"a\": Exp(mean: \"2ms\")}")], "m.ron:5:", &["the key \"a\" is written twice in `nodes.service_by_kind`"]),
+    case("a struct field written twice names both lines", &[("    seed: 3,", "    seed: 3,\n    seed: 4,")], &[], "exp.ron:6:", &["`seed` is written twice", "at line 5 and again at line 6"]),
+    // Inputs that are not configuration files.
+    case("a model that is a device", &[("\"m.ron\"", "\"/dev/zero\"")], &[], "exp.ron:2:", &["is not a regular file"]),
 ];
 
 /// Cases whose inputs are not a one-line change of the valid pair.
@@ -291,6 +304,39 @@ fn a_byte_order_mark_is_not_an_error() {
         .current_dir(&dir)
         .output()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_file_larger_than_the_limit_is_refused_with_the_limit_and_how_to_raise_it() {
+    let dir = scratch("large file");
+    let padded = format!("{EXPERIMENT}{}", "// padding\n".repeat(200));
+    std::fs::write(dir.join("exp.ron"), &padded).unwrap();
+    std::fs::write(dir.join("m.ron"), MODEL).unwrap();
+    let limit = padded.len() - 1;
+    let run = |limit: usize| {
+        Command::new(env!("CARGO_BIN_EXE_scalesim"))
+            .args(["check", "exp.ron"])
+            .env("SCALESIM_MAX_FILE_BYTES", limit.to_string())
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(limit);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("exp.ron: is larger than {limit} bytes"))
+            && stderr.contains("set SCALESIM_MAX_FILE_BYTES"),
+        "{stderr}"
+    );
+    // At exactly its size the same file is read.
+    let out = run(padded.len());
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),

@@ -188,10 +188,22 @@ pub fn load_experiment(path: &Path, cli_sets: &[Override]) -> Result<Experiment,
         };
         let model_path = resolve_relative(path, &model_name);
         let model_text = read_text(&model_path).map_err(|e| {
+            let tried = if model_path.exists() {
+                String::new()
+            } else {
+                let places: Vec<String> = load::candidates(path, &model_name)
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                format!(" (looked for {})", places.join(", "))
+            };
             ConfigError::new(
                 exp.origin(&model_field),
                 Some(model_field.clone()),
-                format!("the model \"{model_name}\" cannot be loaded: {}", e.message),
+                format!(
+                    "the model \"{model_name}\" cannot be loaded: {}{tried}",
+                    e.message
+                ),
             )
         })?;
         let model: Loaded<ModelSpec> = parse_ron(&model_path, &model_text)?;
