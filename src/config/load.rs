@@ -121,6 +121,7 @@ pub fn parse_ron<T: DeserializeOwned + Serialize>(
 ) -> Result<Loaded<T>, ConfigError> {
     // A byte-order mark (some Windows editors write one) is not part of the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    super::work::add(text.len());
     match ron_options().from_str::<T>(text) {
         Ok(value) => {
             let loaded = Loaded {

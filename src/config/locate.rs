@@ -22,6 +22,7 @@ pub struct Pos {
 pub struct Locations {
     map: BTreeMap<String, Pos>,
     duplicates: Vec<Duplicate>,
+    spans: BTreeMap<String, (usize, usize)>,
 }
 
 /// A key written twice in one `{ … }` map, or a field written twice in one `( … )`.
@@ -50,6 +51,7 @@ impl Locations {
             col: 1,
             out: BTreeMap::new(),
             duplicates: Vec::new(),
+            spans: BTreeMap::new(),
         };
         s.skip_ws();
         let start = s.pos();
@@ -58,7 +60,14 @@ impl Locations {
         Locations {
             map: s.out,
             duplicates: s.duplicates,
+            spans: s.spans,
         }
+    }
+
+    /// Where the value of each field is written, as a range of character indices (start
+    /// inclusive, end exclusive): what `--set` replaces.
+    pub fn spans(&self) -> &BTreeMap<String, (usize, usize)> {
+        &self.spans
     }
 
     /// Every key written twice in one map (or field twice in one struct), in file order.
@@ -106,6 +115,7 @@ struct Scanner {
     col: usize,
     out: BTreeMap<String, Pos>,
     duplicates: Vec<Duplicate>,
+    spans: BTreeMap<String, (usize, usize)>,
 }
 
 fn join(path: &str, seg: &str) -> String {
@@ -238,9 +248,16 @@ impl Scanner {
         s
     }
 
-    /// Scans one value whose dotted path is `path`.
+    /// Scans one value whose dotted path is `path`, and records its span.
     fn value(&mut self, path: &str) {
         self.skip_ws();
+        let start = self.i;
+        self.value_inner(path);
+        // The outermost value of a path wins: `Some(x)` and `Open(x)` keep the path of x.
+        self.spans.insert(path.to_string(), (start, self.i));
+    }
+
+    fn value_inner(&mut self, path: &str) {
         match self.peek() {
             None => {}
             Some('"') => {
@@ -342,6 +359,10 @@ impl Scanner {
                         self.out.entry(join(vp, &field)).or_insert(field_pos);
                     }
                     self.value(&p);
+                    if let Some(vp) = &variant_path {
+                        let span = self.spans[&p];
+                        self.spans.insert(join(vp, &field), span);
+                    }
                 }
             }
             if !is_field {
@@ -490,6 +511,24 @@ System(
         );
         // The same key in two different maps is not a repeat.
         assert!(Locations::scan(TEXT).duplicates().is_empty());
+    }
+
+    #[test]
+    fn records_the_span_of_every_value() {
+        let text = r#"E(a: Some(3), w: Open(rate: 2.5, mix: {"x": 1.0}), f: [C(n: 1), "s"])"#;
+        let l = Locations::scan(text);
+        let span = |p: &str| {
+            let (s, e) = l.spans()[p];
+            text.chars().skip(s).take(e - s).collect::<String>()
+        };
+        assert_eq!(span("a"), "Some(3)");
+        assert_eq!(span("w"), "Open(rate: 2.5, mix: {\"x\": 1.0})");
+        assert_eq!(span("w.rate"), "2.5");
+        assert_eq!(span("w.Open.rate"), "2.5");
+        assert_eq!(span("w.mix.x"), "1.0");
+        assert_eq!(span("f.0.n"), "1");
+        assert_eq!(span("f.1"), "\"s\"");
+        assert_eq!(span(""), text);
     }
 
     #[test]
