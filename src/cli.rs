@@ -471,7 +471,14 @@ fn quote(word: &str) -> String {
 fn check(files: &[PathBuf]) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
+        // Read once, bounded, to tell a sweep from the rest (and to refuse `/dev/zero`).
+        let text = match config::load::read_text(f) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("error: {e}"));
+                continue;
+            }
+        };
         if sweep::is_sweep_text(&text) {
             match sweep::load_sweep(f, &[]) {
                 Ok(s) => crate::outln!(
@@ -536,8 +543,9 @@ fn list(dir: &Path) -> Result<(), Failure> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let text = std::fs::read_to_string(&f).unwrap_or_default();
-            let desc = describe(&text);
+            let desc = config::load::read_text(&f)
+                .map(|t| describe(&t))
+                .unwrap_or_else(|e| format!("(unreadable: {})", e.message));
             crate::outln!("  {name:<width$}  {desc}");
         }
     }
@@ -729,6 +737,7 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
             code: 2,
         });
     }
+    check_plan_flags(&args)?;
     let opts = sweep::plan::PlanOptions {
         experiment: args.experiment.clone(),
         variant: args.variant.clone(),
@@ -744,5 +753,57 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
     crate::errln!("planning {} …", args.experiment.display());
     let report = sweep::plan::plan(&opts)?;
     crate::out!("{}", report.to_text(&opts));
+    Ok(())
+}
+
+/// The most replications per node count `plan` runs (each multiplies its run time).
+pub const MAX_PLAN_REPLICATIONS: u32 = 1000;
+
+/// Refuses `plan` flags that would give a wrong conclusion or an endless search: a share
+/// given as a percentage (`--min-success 99` for 0.99), a margin that is not a number.
+fn check_plan_flags(args: &PlanArgs) -> Result<(), Failure> {
+    let bad = |flag: String, msg: &str| Failure {
+        message: format!("error: the flag {flag}: {msg}"),
+        code: 2,
+    };
+    if !(0.0..=1.0).contains(&args.min_success) {
+        let hint = if (1.0..=100.0).contains(&args.min_success) {
+            format!(
+                " (a share, not a percentage: {} is --min-success {})",
+                args.min_success,
+                args.min_success / 100.0
+            )
+        } else {
+            String::new()
+        };
+        return Err(bad(
+            format!("--min-success {}", args.min_success),
+            &format!("must be a share between 0 and 1{hint}"),
+        ));
+    }
+    if !args.margin.is_finite() || !(0.0..=10.0).contains(&args.margin) {
+        return Err(bad(
+            format!("--margin {}", args.margin),
+            "must be a share between 0 and 10 (0.2 plans for 20% above the peak)",
+        ));
+    }
+    if args.replications == 0 || args.replications > MAX_PLAN_REPLICATIONS {
+        return Err(bad(
+            format!("--replications {}", args.replications),
+            &format!("must be between 1 and {MAX_PLAN_REPLICATIONS}"),
+        ));
+    }
+    if args.max_nodes == 0 || args.max_nodes > 1000 {
+        return Err(bad(
+            format!("--max-nodes {}", args.max_nodes),
+            "must be between 1 and 1000 (the most nodes a model may have)",
+        ));
+    }
+    if !(args.peak_rps.is_finite() && args.peak_rps > 0.0) {
+        return Err(bad(
+            format!("--peak-rps {}", args.peak_rps),
+            "must be a finite number of requests per second above 0",
+        ));
+    }
     Ok(())
 }

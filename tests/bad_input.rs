@@ -134,6 +134,8 @@ const CASES: &[Case] = &[
     case("an experiment set key written twice", &[("    seed: 3,", "    seed: 3, set: {\"duration\": \"5s\", \"duration\": \"6s\"},")], &[], "exp.ron:5:", &["the key \"duration\" is written twice in `set`"]),
     case("a model map key written twice", &[], &[("service: Exp(mean: \"10ms\")", "service: Exp(mean: \"10ms\"),\n service_by_kind: {\"a\": Exp(mean: \"1ms\"), \"a\": Exp(mean: \"2ms\")}")], "m.ron:5:", &["the key \"a\" is written twice in `nodes.service_by_kind`"]),
     case("a struct field written twice names both lines", &[("    seed: 3,", "    seed: 3,\n    seed: 4,")], &[], "exp.ron:6:", &["`seed` is written twice", "at line 5 and again at line 6"]),
+    case("a price too large to keep costs finite", &[], &[("\n)\n", "\n    price_per_node_hour: 1e308,\n)\n")], "m.ron:5:", &["must be between 0 and 1000000000 (per node-hour), found 1e308"]),
+    case("a variant name too long for a file name", &[("{\"a\":", "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":")], &[], "exp.ron:9:", &["has 236 characters: at most 100"]),
     // Inputs that are not configuration files.
     case("a model that is a device", &[("\"m.ron\"", "\"/dev/zero\"")], &[], "exp.ron:2:", &["is not a regular file"]),
 ];
@@ -174,6 +176,14 @@ fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
         (c("--shard negative", &["sweep", "exp.ron", "--shard=-1/4"], 2, "--shard -1/4", &["expected I/N"]), None),
         (c("--shard with extra parts", &["sweep", "exp.ron", "--shard", "1/2/3"], 2, "--shard 1/2/3", &["expected I/N"]), None),
         // Sweep-file errors (an axis path that does not exist, …) are tested in tests/sweep.rs.
+        (c("sweep: an experiment that does not exist", &["sweep", "exp.ron"], 2, "exp.ron:1:", &["field `experiment`", "the experiment \"nope.ron\" cannot be loaded", "looked for nope.ron"]), Some(b"Sweep(experiment: \"nope.ron\", axes: [Axis(path: \"seed\", values: List([1, 2]))])".to_vec())),
+        (c("check: a device, not a file", &["check", "/dev/zero"], 2, "/dev/zero", &["is not a regular file"]), None),
+        (c("plan: a percentage given for a share", &["plan", "exp.ron", "--slo", "p99<100ms", "--peak-rps", "10", "--min-success", "99"], 2, "--min-success 99", &["between 0 and 1", "is --min-success 0.99"]), None),
+        (c("plan: too many replications", &["plan", "exp.ron", "--slo", "p99<100ms", "--peak-rps", "10", "--replications", "100000"], 2, "--replications 100000", &["between 1 and 1000"]), None),
+        (c("validate: a service time below the clock's tick", &["validate", "mm1", "--rate", "1", "--service-mean-ms", "0.0000001"], 2, "--service-mean-ms", &["1 ns"]), None),
+        (c("validate: too many customers", &["validate", "mm1", "--rate", "1", "--service-mean-ms", "10", "--customers", "5000000000"], 2, "--customers", &["at most 1000000000"]), None),
+        (c("validate: customers that arrive over centuries", &["validate", "mm1", "--rate", "0.000000001", "--service-mean-ms", "10", "--customers", "1000"], 2, "--customers", &["longer than the simulator can represent"]), None),
+        (c("validate: too many servers", &["validate", "mmc", "--rate", "1", "--servers", "10000000", "--service-mean-ms", "10"], 2, "--servers", &["at most 100000"]), None),
         (c("validate: mm1 with several servers", &["validate", "mm1", "--rate", "1", "--servers", "3", "--service-mean-ms", "10"], 2, "--servers 3", &["exactly one server"]), None),
     ]
 }

@@ -436,3 +436,27 @@ fn a_full_stderr_never_costs_a_result_and_a_full_stdout_is_an_output_error() {
     );
     assert_results_written(&out);
 }
+
+/// 100 million customers at 0.95 utilisation (the default there) arrive over about 10^8
+/// simulated seconds; the run's horizon, ten times that, overflowed the clock and the
+/// command failed on a duration the user never wrote. Here: the same span, fewer customers.
+#[test]
+fn validate_runs_when_the_customers_span_a_long_simulated_time() {
+    let o = run(&[
+        "validate",
+        "mm1",
+        "--rate",
+        "0.00001",
+        "--service-mean-ms",
+        "1000",
+        "--customers",
+        "2000",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["customers"], 2000);
+    // At ρ = 10⁻⁵ nobody waits: the mean response is the mean service time.
+    let r = v["sim"]["mean_response_ms"].as_f64().unwrap();
+    assert!((r - 1000.0).abs() < 100.0, "mean response {r} ms");
+}

@@ -647,10 +647,17 @@ impl Checker<'_> {
                 );
             }
         }
-        if !m.price_per_node_hour.is_finite() || m.price_per_node_hour < 0.0 {
+        // Bounded so that the cost (price × node-seconds over years of simulated time on
+        // 1,000 nodes) stays a finite number in the summary and the CSVs.
+        if !m.price_per_node_hour.is_finite()
+            || !(0.0..=MAX_PRICE_PER_NODE_HOUR).contains(&m.price_per_node_hour)
+        {
             return self.fail(
                 "model.price_per_node_hour",
-                "must be finite and not negative",
+                format!(
+                    "must be between 0 and {MAX_PRICE_PER_NODE_HOUR} (per node-hour), found {:?}",
+                    m.price_per_node_hour
+                ),
             );
         }
         if let Some(a) = &m.autoscaler {
@@ -880,11 +887,28 @@ impl Checker<'_> {
     }
 }
 
-/// A variant name becomes a directory name: keep it to letters, digits, `-`, `_` and `.`.
+/// The highest price per node-hour: far above any real machine, and low enough that a cost
+/// over the longest run on the most nodes is a finite number.
+pub const MAX_PRICE_PER_NODE_HOUR: f64 = 1e9;
+
+/// The longest variant name, in characters: it names a folder, and plots and sweep files
+/// add to it (`<variant>_latency.svg`), within the 255 bytes most file systems allow.
+pub const MAX_VARIANT_NAME_CHARS: usize = 100;
+
+/// A variant name becomes a directory name: keep it to letters, digits, `-`, `_` and `.`,
+/// and short enough for a file name.
 pub fn check_variant_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name == "." || name == ".." {
         return Err(format!(
             "the variant name \"{name}\" cannot be used as a directory name"
+        ));
+    }
+    let chars = name.chars().count();
+    if chars > MAX_VARIANT_NAME_CHARS {
+        return Err(format!(
+            "the variant name \"{}…\" has {chars} characters: at most {MAX_VARIANT_NAME_CHARS} \
+             fit in a file name with what is added to it",
+            name.chars().take(20).collect::<String>()
         ));
     }
     if let Some(c) = name
