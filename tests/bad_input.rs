@@ -177,6 +177,7 @@ fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
         (c("--shard with extra parts", &["sweep", "exp.ron", "--shard", "1/2/3"], 2, "--shard 1/2/3", &["expected I/N"]), None),
         // Sweep-file errors (an axis path that does not exist, …) are tested in tests/sweep.rs.
         (c("sweep: an experiment that does not exist", &["sweep", "exp.ron"], 2, "exp.ron:1:", &["field `experiment`", "the experiment \"nope.ron\" cannot be loaded", "looked for nope.ron"]), Some(b"Sweep(experiment: \"nope.ron\", axes: [Axis(path: \"seed\", values: List([1, 2]))])".to_vec())),
+        (c("sweep: a set key written twice", &["check", "exp.ron"], 2, "exp.ron:2:", &["the key \"duration\" is written twice in `set`, at line 1 and again at line 2"]), Some(b"Sweep(experiment: \"m.ron\", set: {\"duration\": \"5s\",\n \"duration\": \"6s\"})".to_vec())),
         (c("check: a device, not a file", &["check", "/dev/zero"], 2, "/dev/zero", &["is not a regular file"]), None),
         (c("plan: a percentage given for a share", &["plan", "exp.ron", "--slo", "p99<100ms", "--peak-rps", "10", "--min-success", "99"], 2, "--min-success 99", &["between 0 and 1", "is --min-success 0.99"]), None),
         (c("plan: too many replications", &["plan", "exp.ron", "--slo", "p99<100ms", "--peak-rps", "10", "--replications", "100000"], 2, "--replications 100000", &["between 1 and 1000"]), None),
