@@ -460,3 +460,60 @@ fn validate_runs_when_the_customers_span_a_long_simulated_time() {
     let r = v["sim"]["mean_response_ms"].as_f64().unwrap();
     assert!((r - 1000.0).abs() < 100.0, "mean response {r} ms");
 }
+
+/// Ctrl-C is honoured with stdout and stderr on a closed pipe (`scalesim run … 2>&1 | head`
+/// after `head` has gone): the handler's message cannot be written, the interruption still
+/// stops the runs, writes what they have and exits 130.
+#[cfg(unix)]
+#[test]
+fn an_interrupt_is_honoured_with_a_closed_stderr() {
+    let dir = tmp("interrupt-closed");
+    std::fs::write(
+        dir.join("m.ron"),
+        "System(nodes: Nodes(count: 2, workers: 4, service: Exp(mean: \"10ms\")))",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("exp.ron"),
+        r#"Experiment(model: "m.ron", duration: "10s", seed: 5, workload: Open(rate_per_s: 300.0),
+           variants: {"quick": Variant(), "slow": Variant(set: {"duration": "100000h", "metrics_interval": "1h"})})"#,
+    )
+    .unwrap();
+    let (o, e) = closed_pipe();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["run", "exp.ron", "--out", "out", "--no-plots"])
+        .current_dir(&dir)
+        .stdout(o)
+        .stderr(e)
+        .spawn()
+        .unwrap();
+    let quick = dir.join("out/quick/summary.json");
+    let started = std::time::Instant::now();
+    while !quick.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(started.elapsed().as_secs() < 60, "quick never finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed().as_secs() > 120 {
+            let _ = child.kill();
+            panic!("the interrupt was not honoured");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let slow = std::fs::read_to_string(dir.join("out/slow/summary.json")).unwrap();
+    assert!(
+        slow.contains("\"stopped_reason\":\"interrupted\"")
+            || slow.contains("\"stopped_reason\": \"interrupted\""),
+        "{slow}"
+    );
+}
