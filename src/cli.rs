@@ -6,11 +6,10 @@ use crate::output::{self, table};
 use crate::report;
 use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
-use crate::{run_config, Summary};
+use crate::Summary;
 use clap::{Args, Parser, Subcommand};
 
 pub mod console;
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A deterministic discrete-event simulator of a horizontally scaled web system.
@@ -71,6 +70,14 @@ pub struct SweepArgs {
     /// Override a field at every point by dotted path, e.g. --set duration=30s (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Add batches of replications to each point until the figure's 95% half-width is
+    /// within this share of its mean, e.g. 2% or wait_ms_mean:2% (default figure:
+    /// latency_ms_mean).
+    #[arg(long, value_name = "[FIGURE:]SHARE")]
+    pub precision: Option<String>,
+    /// With --precision: the most replications a point may take (default 200).
+    #[arg(long, value_name = "N")]
+    pub max_replications: Option<u32>,
 }
 
 /// Arguments of `scalesim merge`.
@@ -278,6 +285,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&exp.name));
     output::create_dir(&dir)?;
+    // One writer per folder: a second `run` (or a sweep) aimed here refuses while this runs.
+    let _lock = output::lock::FolderLock::acquire(&dir).map_err(|e| Failure {
+        code: if matches!(e, output::lock::LockError::Busy { .. }) {
+            2
+        } else {
+            1
+        },
+        message: format!("error: {e}"),
+    })?;
     if !args.json {
         crate::errln!(
             "running {} ({} variant(s), seed {}) …",
@@ -300,27 +316,19 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}"
         );
     }));
-    // One whole simulation per rayon task, whose files are written as soon as it ends (an
-    // interrupted command keeps every finished variant); results come back in variant order.
-    let results: Vec<Result<Summary, Failure>> = exp
-        .runs
-        .par_iter()
-        .map(|cfg| {
-            let out = run_config(cfg).map_err(|e| Failure {
-                message: format!(
-                    "error: variant {}: {e}\n  reproduce with: {reproduce}",
-                    cfg.variant
-                ),
-                code: 1,
-            })?;
-            output::write_variant(&dir, cfg, &out)?;
-            Ok(out.summary)
-        })
-        .collect();
-    let mut summaries: Vec<Summary> = Vec::with_capacity(results.len());
-    for result in results {
-        summaries.push(result?);
-    }
+    // Each variant's files are written as soon as its run ends (an interrupted command
+    // keeps every finished variant); results come back in variant order.
+    let outputs = crate::run_experiment(&exp, |cfg, out| {
+        output::write_variant(&dir, cfg, out).map(drop)
+    })
+    .map_err(|e| match e {
+        crate::RunError::Violation { variant, error } => Failure {
+            message: format!("error: variant {variant}: {error}\n  reproduce with: {reproduce}"),
+            code: 1,
+        },
+        crate::RunError::Output(e) => Failure::from(e),
+    })?;
+    let summaries: Vec<Summary> = outputs.into_iter().map(|o| o.summary).collect();
     output::write_atomic(
         &dir.join("comparison.csv"),
         output::comparison_csv(&summaries).as_bytes(),
@@ -337,6 +345,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             code: crate::interrupt::EXIT_CODE,
         });
     }
+    // A claim that does not hold is a finding about the run, not an error: exit 0.
+    let claims = crate::claims::check(&exp.claims, &summaries);
+    let claims_json = crate::claims::to_json(&claims);
+    output::write_atomic(
+        &dir.join("claims.json"),
+        (serde_json::to_string_pretty(&claims_json).expect("serialises") + "\n").as_bytes(),
+    )?;
     // Plots are drawn from the files just written, after them: they never change them.
     let plotted = if args.no_plots {
         None
@@ -366,6 +381,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "experiment": exp.name,
             "seed": exp.runs.first().map(|r| r.seed()).unwrap_or(0),
             "variants": variants,
+            "claims": claims_json["claims"],
         });
         crate::outln!("{}", serde_json::to_string(&obj).expect("serialises"));
     } else {
@@ -375,6 +391,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
         crate::outln!();
         crate::out!("{}", table::side_by_side(&summaries));
+        let claims_text = crate::claims::render(&claims);
+        if !claims_text.is_empty() {
+            crate::out!("\n{claims_text}");
+        }
         crate::outln!("\nwrote {}", dir.display());
         if let Some(p) = plotted {
             let n = p
@@ -633,19 +653,42 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
             code: 2,
         });
     }
-    let sw = sweep::load_sweep(&args.file, &sets)?;
+    let mut sw = sweep::load_sweep(&args.file, &sets)?;
+    let bad = |message: String| Failure {
+        message: format!("error: {message}"),
+        code: 2,
+    };
+    let precision_flag = match &args.precision {
+        Some(text) => Some(sweep::precision::parse_flag(text).map_err(bad)?),
+        None => None,
+    };
+    sw.override_precision(precision_flag, args.max_replications)
+        .map_err(bad)?;
     let m = &sw.manifest;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join("sweeps").join(&m.name));
+    let replications = match &m.precision {
+        None => format!(
+            "{} replication(s) = {} runs",
+            m.replications,
+            m.total_runs()
+        ),
+        Some(p) => format!(
+            "batches of {} replications until ±{}% of {} (at most {} per point, {} runs)",
+            m.replications,
+            p.within * 100.0,
+            p.figure,
+            p.max_replications,
+            m.total_runs()
+        ),
+    };
     crate::errln!(
-        "sweep {}: {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
+        "sweep {}: {} point(s) × {} variant(s) × {replications}{}",
         m.name,
         m.points.len(),
         m.variants.len(),
-        m.replications,
-        m.total_runs(),
         if shard == sweep::Shard::ALL {
             String::new()
         } else {
@@ -683,6 +726,27 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
             String::new()
         }
     );
+    if let (Some(p), Some(progress)) = (&sw.manifest.precision, &report.progress) {
+        let met = progress.iter().filter(|x| x.met).count();
+        let reps = progress.iter().map(|x| x.replications);
+        crate::errln!(
+            "precision: {met} of {} point(s) reached ±{}% of {} ({}–{} replications per point, in points.csv `runs`){}",
+            progress.len(),
+            p.within * 100.0,
+            p.figure,
+            reps.clone().min().unwrap_or(0),
+            reps.max().unwrap_or(0),
+            if met < progress.len() {
+                format!(
+                    "; {} stopped at --max-replications {}",
+                    progress.len() - met,
+                    p.max_replications
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if report.complete {
         crate::outln!(
             "wrote {} and {}",

@@ -2,6 +2,7 @@
 //! interrupted run never leaves a half-written file; the side-by-side table and
 //! `comparison.csv` put the variants of one experiment next to each other.
 
+pub mod lock;
 pub mod table;
 
 use crate::metrics::Summary;

@@ -3,13 +3,14 @@
 //!
 //! `runs.csv`: `point`, one column per axis (its dotted path), `variant`, `replication`,
 //! `seed`, `config_hash`, then every summary figure. `points.csv`: `point`, the axes,
-//! `variant`, `runs`, then for every figure `F`: `F_mean`, `F_sd`, `F_ci95_lo`,
+//! `variant`, `runs` (and with a precision target `precision_met`, 1 or 0), then for every figure `F`: `F_mean`, `F_sd`, `F_ci95_lo`,
 //! `F_ci95_hi`, and with a baseline `F_diff_mean`, `F_diff_ci95_lo`, `F_diff_ci95_hi`
 //! (paired: replication r of the variant minus replication r of the baseline, which ran
 //! on the same seed) and `F_unpaired_ci95_lo`, `F_unpaired_ci95_hi` (Welch, for contrast).
 
 use super::journal::Record;
 use super::layout::Manifest;
+use super::precision::Progress;
 use super::stats::{paired_difference, unpaired_difference, Estimate};
 use crate::output::{format_figure, write_atomic, OutputError};
 use std::collections::BTreeMap;
@@ -54,9 +55,19 @@ fn value_of(r: &Record, name: &str) -> Option<f64> {
     r.figures.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
 }
 
-/// `runs.csv` and `points.csv` for a complete set of records (one per run, any order).
-pub fn results(manifest: &Manifest, records: &BTreeMap<usize, Record>) -> (String, String) {
-    let ordered: Vec<&Record> = records.values().collect();
+/// `runs.csv` and `points.csv` for a complete set of records (one per run, any order),
+/// with each point's `progress` (how many replications it took).
+pub fn results(
+    manifest: &Manifest,
+    records: &BTreeMap<usize, Record>,
+    progress: &[Progress],
+) -> (String, String) {
+    // Only the replications each point needs (a journal never holds more, but a stray
+    // record must not change the files).
+    let ordered: Vec<&Record> = records
+        .values()
+        .filter(|r| r.replication < progress[r.point].replications)
+        .collect();
     let names = figure_names(&ordered);
     let axes: Vec<String> = manifest.axes.iter().map(|a| cell(a)).collect();
 
@@ -73,7 +84,7 @@ pub fn results(manifest: &Manifest, records: &BTreeMap<usize, Record>) -> (Strin
         cells.push(cell(&r.variant));
         cells.push(r.replication.to_string());
         cells.push(r.seed.to_string());
-        cells.push(manifest.config_hashes[id.point][id.variant].clone());
+        cells.push(r.config_hash.clone());
         for n in &names {
             cells.push(value_of(r, n).map(format_figure).unwrap_or_default());
         }
@@ -85,6 +96,9 @@ pub fn results(manifest: &Manifest, records: &BTreeMap<usize, Record>) -> (Strin
     let mut header = vec!["point".to_string()];
     header.extend(axes.iter().cloned());
     header.extend(["variant", "runs"].map(String::from));
+    if manifest.precision.is_some() {
+        header.push("precision_met".into());
+    }
     for n in &names {
         let n = cell(n);
         for suffix in ["mean", "sd", "ci95_lo", "ci95_hi"] {
@@ -103,10 +117,9 @@ pub fn results(manifest: &Manifest, records: &BTreeMap<usize, Record>) -> (Strin
         }
     }
     points.push_str(&row(&header));
-    let reps = manifest.replications;
     // samples[variant][replication] of one figure at one point.
     let samples = |p: usize, v: usize, name: &str| -> Vec<Option<f64>> {
-        (0..reps)
+        (0..progress[p].replications)
             .map(|r| {
                 records
                     .get(&manifest.run_index(p, v, r))
@@ -114,15 +127,18 @@ pub fn results(manifest: &Manifest, records: &BTreeMap<usize, Record>) -> (Strin
             })
             .collect()
     };
-    for p in 0..manifest.points.len() {
+    for (p, (values, done)) in manifest.points.iter().zip(progress).enumerate() {
         for (v, vname) in manifest.variants.iter().enumerate() {
             let mut cells = vec![p.to_string()];
-            cells.extend(manifest.points[p].iter().map(|x| cell(x)));
+            cells.extend(values.iter().map(|x| cell(x)));
             cells.push(cell(vname));
-            let n_runs = (0..reps)
+            let n_runs = (0..done.replications)
                 .filter(|&r| records.contains_key(&manifest.run_index(p, v, r)))
                 .count();
             cells.push(n_runs.to_string());
+            if manifest.precision.is_some() {
+                cells.push(u8::from(done.met).to_string());
+            }
             for n in &names {
                 let xs = samples(p, v, n);
                 let present: Vec<f64> = xs.iter().flatten().copied().collect();
@@ -147,8 +163,9 @@ pub fn write_results(
     dir: &Path,
     manifest: &Manifest,
     records: &BTreeMap<usize, Record>,
+    progress: &[Progress],
 ) -> Result<(), OutputError> {
-    let (runs, points) = results(manifest, records);
+    let (runs, points) = results(manifest, records, progress);
     write_atomic(&dir.join("runs.csv"), runs.as_bytes())?;
     write_atomic(&dir.join("points.csv"), points.as_bytes())
 }
@@ -164,6 +181,7 @@ mod tests {
             variant: "v".into(),
             replication: 0,
             seed: 0,
+            config_hash: String::new(),
             figures: figs.iter().map(|n| (n.to_string(), 0.0)).collect(),
         }
     }

@@ -1,9 +1,10 @@
 //! The journal (`journal.tsv`): one line per finished run, appended as each run completes,
 //! so a killed sweep loses nothing and `--resume` runs only what is missing.
 //!
-//! A line is `v1 TAB run TAB point TAB variant TAB replication TAB seed TAB name=value … TAB
-//! checksum`, figures written with Rust's shortest round-trip formatting (read back to the
-//! same bits). A line is trusted only if it ends in a newline and its FNV-1a checksum
+//! A line is `v2 TAB run TAB point TAB variant TAB replication TAB seed TAB config_hash TAB
+//! name=value … TAB checksum`, figures written with Rust's shortest round-trip formatting
+//! (read back to the same bits). The configuration hash lets a reader refuse a line that
+//! another configuration wrote, even one with the same run, point and seed. A line is trusted only if it ends in a newline and its FNV-1a checksum
 //! matches: a line torn by a kill is dropped, and its run is done again.
 
 use crate::config::stable_hash_hex;
@@ -28,6 +29,8 @@ pub struct Record {
     pub replication: u32,
     /// The run's seed.
     pub seed: u64,
+    /// The hash of the run's resolved configuration without the seed.
+    pub config_hash: String,
     /// Every figure of the run's summary, in the summary's order.
     pub figures: Vec<(String, f64)>,
 }
@@ -36,6 +39,7 @@ impl Record {
     /// Whether two records hold the same results, bit for bit.
     pub fn same_results(&self, other: &Record) -> bool {
         self.seed == other.seed
+            && self.config_hash == other.config_hash
             && self.figures.len() == other.figures.len()
             && self
                 .figures
@@ -48,8 +52,8 @@ impl Record {
 /// The journal line of a record, newline included.
 pub fn line(r: &Record) -> String {
     let mut s = format!(
-        "v1\t{}\t{}\t{}\t{}\t{}",
-        r.run, r.point, r.variant, r.replication, r.seed
+        "v2\t{}\t{}\t{}\t{}\t{}\t{}",
+        r.run, r.point, r.variant, r.replication, r.seed, r.config_hash
     );
     for (name, v) in &r.figures {
         s.push('\t');
@@ -71,7 +75,8 @@ pub fn parse_line(text: &str) -> Option<Record> {
         return None;
     }
     let mut fields = body.split('\t');
-    if fields.next()? != "v1" {
+    // `v1` lines (before the configuration hash) cannot be attributed: they are redone.
+    if fields.next()? != "v2" {
         return None;
     }
     let run = fields.next()?.parse().ok()?;
@@ -79,6 +84,7 @@ pub fn parse_line(text: &str) -> Option<Record> {
     let variant = fields.next()?.to_string();
     let replication = fields.next()?.parse().ok()?;
     let seed = fields.next()?.parse().ok()?;
+    let config_hash = fields.next()?.to_string();
     let figures = fields
         .map(|f| {
             let (n, v) = f.rsplit_once('=')?;
@@ -91,6 +97,7 @@ pub fn parse_line(text: &str) -> Option<Record> {
         variant,
         replication,
         seed,
+        config_hash,
         figures,
     })
 }
@@ -170,6 +177,7 @@ mod tests {
             variant: "least-conn".into(),
             replication: 1,
             seed: 12345,
+            config_hash: "00112233aabbccdd".into(),
             figures: vec![
                 ("a".into(), 0.1 + 0.2),
                 ("b".into(), f64::NAN),

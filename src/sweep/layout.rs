@@ -7,7 +7,9 @@
 //! resumed or merged folder belongs to the same sweep and to write the result files.
 
 use super::grid::{self, Axis};
+use super::precision::{self, Precision};
 use super::seeds::run_seed;
+use super::shard::Shard;
 use super::spec::SweepSpec;
 use crate::config::load::{load_file, Loaded};
 use crate::config::overrides::OverrideSource;
@@ -17,7 +19,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// What a sweep's output folder records about it (`sweep.json`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The file format's version.
     pub format: u32,
@@ -31,7 +33,8 @@ pub struct Manifest {
     pub experiment: String,
     /// The sweep seed.
     pub seed: u64,
-    /// Replications per point and variant.
+    /// Replications per point and variant; with a precision target, the batch size (at
+    /// least 2) each point grows by.
     pub replications: u32,
     /// The axes' dotted paths, in file order (the CSV columns).
     pub axes: Vec<String>,
@@ -46,7 +49,17 @@ pub struct Manifest {
     /// The overrides common to every point (the sweep's `set` and `--set` flags), for the
     /// reproduce command.
     pub common_sets: Vec<(String, String)>,
+    /// Replications until precise (`None`: exactly `replications` per point).
+    #[serde(default)]
+    pub precision: Option<Precision>,
+    /// FNV-1a of the manifest's JSON with this field empty: `merge` and `--resume` refuse
+    /// a manifest edited by hand, whose lists would no longer match the journal.
+    #[serde(default)]
+    pub checksum: String,
 }
+
+/// The manifest's current format: 2 added the checksum (and the journal's config hashes).
+pub const FORMAT: u32 = 2;
 
 /// Where run `run` sits: its point, variant and replication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,14 +75,33 @@ pub struct RunId {
 }
 
 impl Manifest {
-    /// The number of runs of the whole sweep.
+    /// The replications a point may have: `replications`, or with a precision target its
+    /// `max_replications` (run indices leave room for all of them).
+    pub fn slots(&self) -> u32 {
+        self.precision
+            .as_ref()
+            .map_or(self.replications, |p| p.max_replications)
+    }
+
+    /// The number of runs of the whole sweep; with a precision target, the most it can take.
     pub fn total_runs(&self) -> usize {
-        self.points.len() * self.variants.len() * self.replications as usize
+        self.points.len() * self.variants.len() * self.slots() as usize
+    }
+
+    /// Whether run `id` belongs to `shard`: runs are dealt round-robin by index, or with a
+    /// precision target whole points are (a shard must see a point's every run to decide
+    /// whether it needs another batch).
+    pub fn in_shard(&self, shard: Shard, id: RunId) -> bool {
+        if self.precision.is_some() {
+            shard.contains(id.point)
+        } else {
+            shard.contains(id.run)
+        }
     }
 
     /// Where run `run` sits.
     pub fn locate(&self, run: usize) -> RunId {
-        let r = self.replications as usize;
+        let r = self.slots() as usize;
         let v = self.variants.len();
         RunId {
             run,
@@ -81,7 +113,7 @@ impl Manifest {
 
     /// The canonical index of (point, variant, replication).
     pub fn run_index(&self, point: usize, variant: usize, replication: u32) -> usize {
-        (point * self.variants.len() + variant) * self.replications as usize + replication as usize
+        (point * self.variants.len() + variant) * self.slots() as usize + replication as usize
     }
 
     /// The seed of a run: from the sweep seed, the point and the replication only.
@@ -100,6 +132,7 @@ impl Manifest {
         let strip = |m: &Manifest| Manifest {
             sweep_file: String::new(),
             experiment_file: String::new(),
+            checksum: String::new(),
             ..m.clone()
         };
         strip(self) == strip(other)
@@ -128,9 +161,121 @@ impl Manifest {
         cmd
     }
 
-    /// The manifest as pretty JSON.
+    /// The checksum of the manifest's contents (every field but the checksum).
+    fn compute_checksum(&self) -> String {
+        let bare = Manifest {
+            checksum: String::new(),
+            ..self.clone()
+        };
+        let text = serde_json::to_string(&bare).expect("manifest serialises");
+        crate::config::stable_hash_hex(text.as_bytes())
+    }
+
+    /// The manifest as pretty JSON, with its checksum.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("manifest serialises") + "\n"
+        let sealed = Manifest {
+            checksum: self.compute_checksum(),
+            ..self.clone()
+        };
+        serde_json::to_string_pretty(&sealed).expect("manifest serialises") + "\n"
+    }
+
+    /// Reads a manifest written by [`Manifest::to_json`], refusing one of another format,
+    /// one whose checksum does not match (edited or damaged), and one whose lists do not
+    /// fit together (so nothing that indexes them can go out of bounds).
+    pub fn from_json(text: &str) -> Result<Manifest, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("is not JSON: {e}"))?;
+        match value.get("format").and_then(|f| f.as_u64()) {
+            Some(f) if f == u64::from(FORMAT) => {}
+            Some(f) => {
+                return Err(format!(
+                    "was written in format {f} by another version of scalesim (this one reads format {FORMAT}); run the sweep again into a new folder"
+                ))
+            }
+            None => return Err("is not a scalesim sweep manifest (no `format`)".into()),
+        }
+        let m: Manifest = serde_json::from_value(value)
+            .map_err(|e| format!("is not a scalesim sweep manifest: {e}"))?;
+        if m.checksum != m.compute_checksum() {
+            return Err(format!(
+                "was edited or damaged: its checksum ({}) does not match its contents, so the journal's runs cannot be placed; restore the file or run the sweep again into a new folder",
+                if m.checksum.is_empty() { "missing" } else { &m.checksum }
+            ));
+        }
+        m.check_shape().map_err(|why| {
+            format!("is inconsistent ({why}); run the sweep again into a new folder")
+        })?;
+        Ok(m)
+    }
+
+    /// Checks that the manifest's lists fit together: what every reader of it relies on.
+    pub fn check_shape(&self) -> Result<(), String> {
+        if self.replications == 0 {
+            return Err("replications is 0".into());
+        }
+        if let Some(p) = &self.precision {
+            if self.replications < 2 {
+                return Err("a precision target with batches of fewer than 2 replications".into());
+            }
+            p.check(self.replications)?;
+        }
+        if self.variants.is_empty() {
+            return Err("no variants".into());
+        }
+        for (i, v) in self.variants.iter().enumerate() {
+            if self.variants[..i].contains(v) {
+                return Err(format!("the variant `{v}` is listed twice"));
+            }
+        }
+        for (i, a) in self.axes.iter().enumerate() {
+            if self.axes[..i].contains(a) {
+                return Err(format!("the axis `{a}` is listed twice"));
+            }
+        }
+        if self.points.is_empty() {
+            return Err("no points".into());
+        }
+        if let Some(p) = self.points.iter().position(|p| p.len() != self.axes.len()) {
+            return Err(format!(
+                "point {p} has {} value(s) for {} axis/axes",
+                self.points[p].len(),
+                self.axes.len()
+            ));
+        }
+        if self.config_hashes.len() != self.points.len() {
+            return Err(format!(
+                "{} row(s) of config_hashes for {} point(s)",
+                self.config_hashes.len(),
+                self.points.len()
+            ));
+        }
+        if let Some(p) = self
+            .config_hashes
+            .iter()
+            .position(|row| row.len() != self.variants.len())
+        {
+            return Err(format!(
+                "config_hashes of point {p} has {} hash(es) for {} variant(s)",
+                self.config_hashes[p].len(),
+                self.variants.len()
+            ));
+        }
+        match &self.baseline {
+            Some(b) if !self.variants.contains(b) => {
+                return Err(format!("the baseline `{b}` is not one of the variants"))
+            }
+            None if self.variants.len() > 1 => {
+                return Err("no baseline for two or more variants".into())
+            }
+            _ => {}
+        }
+        self.points
+            .len()
+            .checked_mul(self.variants.len())
+            .and_then(|n| n.checked_mul(self.slots() as usize))
+            .ok_or("more runs than can be counted")?;
+        Ok(())
     }
 }
 
@@ -156,6 +301,44 @@ pub fn is_sweep_text(text: &str) -> bool {
 }
 
 impl Sweep {
+    /// Applies `--precision [FIGURE:]SHARE` (parsed: the figure if named, and the share)
+    /// and `--max-replications N` over the sweep file's `precision`.
+    pub fn override_precision(
+        &mut self,
+        flag: Option<(Option<String>, f64)>,
+        max_replications: Option<u32>,
+    ) -> Result<(), String> {
+        let m = &mut self.manifest;
+        let mut target = match (flag, m.precision.take()) {
+            (Some((figure, within)), file) => Precision {
+                figure: figure
+                    .or_else(|| file.as_ref().map(|f| f.figure.clone()))
+                    .unwrap_or_else(|| precision::DEFAULT_FIGURE.into()),
+                within,
+                max_replications: file
+                    .map_or(precision::DEFAULT_MAX_REPLICATIONS, |f| f.max_replications),
+            },
+            (None, Some(file)) => file,
+            (None, None) => {
+                if max_replications.is_some() {
+                    return Err(
+                        "--max-replications bounds --precision: give --precision too (e.g. --precision 2%), or set `replications` in the sweep file".into(),
+                    );
+                }
+                return Ok(());
+            }
+        };
+        if let Some(n) = max_replications {
+            target.max_replications = n;
+        }
+        m.replications = m.replications.max(2);
+        target
+            .check(m.replications)
+            .map_err(|e| format!("--precision: {e}"))?;
+        m.precision = Some(target);
+        Ok(())
+    }
+
     /// The configuration of run `id`, with its seed.
     pub fn config(&self, id: RunId) -> RunConfig {
         self.configs[id.point][id.variant].with_seed(self.manifest.seed_of(id))
@@ -202,6 +385,32 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
     if spec.replications == 0 {
         return Err(err("replications", "must be at least 1".into()));
     }
+    // With a precision target, `replications` is the batch size: at least 2 for an interval.
+    let replications = if spec.precision.is_some() {
+        spec.replications.max(2)
+    } else {
+        spec.replications
+    };
+    let precision = match &spec.precision {
+        None => None,
+        Some(p) => {
+            let target = Precision {
+                figure: p
+                    .figure
+                    .clone()
+                    .unwrap_or_else(|| precision::DEFAULT_FIGURE.into()),
+                within: p.within,
+                max_replications: p
+                    .max_replications
+                    .unwrap_or(precision::DEFAULT_MAX_REPLICATIONS),
+            };
+            target.check(replications).map_err(|m| {
+                let field = m.split(':').next().unwrap_or("within").to_string();
+                err(&format!("precision.{field}"), m)
+            })?;
+            Some(target)
+        }
+    };
 
     // Axis paths: well formed, distinct, and not also set by a flag.
     let mut seen = BTreeSet::new();
@@ -373,13 +582,13 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
         None => None,
     };
     let manifest = Manifest {
-        format: 1,
+        format: FORMAT,
         name,
         sweep_file: path.display().to_string(),
         experiment_file: exp_path.display().to_string(),
         experiment: experiment_name,
         seed: spec.seed,
-        replications: spec.replications,
+        replications,
         axes: axes.iter().map(|a| a.path.clone()).collect(),
         points: points
             .iter()
@@ -400,6 +609,8 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
             .iter()
             .map(|(o, _)| (o.path.clone(), o.value.clone()))
             .collect(),
+        precision,
+        checksum: String::new(),
     };
     let description = if spec.description.trim().is_empty() {
         crate::config::leading_comment(&file.text)

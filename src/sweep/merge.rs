@@ -5,6 +5,7 @@
 use super::csv::write_results;
 use super::journal::{self, Record};
 use super::layout::Manifest;
+use super::precision;
 use super::runner::{collect, read_manifest, read_records, MANIFEST};
 use super::SweepError;
 use crate::output::{create_dir, write_atomic};
@@ -55,12 +56,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeReport, SweepError> {
     }
     let manifest =
         manifest.ok_or_else(|| SweepError::Input("merge needs at least one folder".into()))?;
-    let total = manifest.total_runs();
-    if all.len() < total {
-        let missing: Vec<usize> = (0..total).filter(|i| !all.contains_key(i)).collect();
-        let first = manifest.locate(missing[0]);
+    let missing = precision::missing(&manifest, &all)?;
+    if let Some(first) = missing.first() {
+        let of_total = if manifest.precision.is_some() {
+            "run(s) the sweep needs next".to_string()
+        } else {
+            format!("of the sweep's {} runs", manifest.total_runs())
+        };
         return Err(SweepError::Input(format!(
-            "{} of the sweep's {total} runs are in none of the folders (the first: run {}, point {}, variant {}, replication {}); merge the remaining shards too, or finish them with `scalesim sweep {} --shard I/N --resume --out DIR`",
+            "{} {of_total} are in none of the folders (the first: run {}, point {}, variant {}, replication {}); merge the remaining shards too, or finish them with `scalesim sweep {} --shard I/N --resume --out DIR`",
             missing.len(),
             first.run,
             first.point,
@@ -69,11 +73,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeReport, SweepError> {
             manifest.sweep_file
         )));
     }
+    let progress = precision::all_progress(&manifest, &all)?;
     create_dir(out)?;
+    let _lock = crate::output::lock::FolderLock::acquire(out)?;
     write_atomic(&out.join(MANIFEST), manifest.to_json().as_bytes())?;
     let records: Vec<Record> = all.values().cloned().collect();
     journal::rewrite(out, &records)?;
-    write_results(out, &manifest, &all)?;
+    write_results(out, &manifest, &all, &progress)?;
     Ok(MergeReport {
         runs: all.len(),
         manifest,

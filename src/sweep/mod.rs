@@ -11,7 +11,8 @@
 //!
 //! The files: [`spec`] (what a sweep file says), [`grid`] (axes → points), [`layout`]
 //! (the validated sweep: points, variants, run indices), [`seeds`], [`shard`], [`journal`]
-//! (the append-only record of finished runs), [`stats`], [`csv`] (the two result files),
+//! (the append-only record of finished runs), [`precision`] (how many replications each
+//! point needs), [`stats`], [`csv`] (the two result files),
 //! [`runner`] (running with rayon and a progress bar), [`merge`] (combining shards) and
 //! [`plan`] (capacity planning: the smallest node count that meets an objective).
 
@@ -19,8 +20,10 @@ pub mod csv;
 pub mod grid;
 pub mod journal;
 pub mod layout;
+pub mod memory;
 pub mod merge;
 pub mod plan;
+pub mod precision;
 pub mod runner;
 pub mod seeds;
 pub mod shard;
@@ -67,6 +70,17 @@ impl std::error::Error for SweepError {}
 impl From<ConfigError> for SweepError {
     fn from(e: ConfigError) -> Self {
         SweepError::Config(e)
+    }
+}
+
+impl From<crate::output::lock::LockError> for SweepError {
+    fn from(e: crate::output::lock::LockError) -> Self {
+        match e {
+            busy @ crate::output::lock::LockError::Busy { .. } => {
+                SweepError::Input(busy.to_string())
+            }
+            io => SweepError::Failed(io.to_string()),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 use super::csv::write_results;
 use super::journal::{self, Journal, Record};
 use super::layout::{Manifest, RunId, Sweep};
+use super::precision;
 use super::shard::Shard;
 use super::SweepError;
 use crate::output::{create_dir, write_atomic};
@@ -42,9 +43,10 @@ pub struct SweepOptions {
 pub struct SweepReport {
     /// The output folder.
     pub out: PathBuf,
-    /// Runs in the whole sweep.
+    /// Runs in the whole sweep (with a precision target and the sweep incomplete: the most
+    /// it can take).
     pub total: usize,
-    /// Runs in this shard.
+    /// Runs of this shard now recorded.
     pub in_shard: usize,
     /// Runs of this shard the journal already held.
     pub already_done: usize,
@@ -58,18 +60,17 @@ pub struct SweepReport {
     pub complete: bool,
     /// Threads used.
     pub threads: usize,
+    /// When complete: each point's replications (and whether its precision target was met).
+    pub progress: Option<Vec<precision::Progress>>,
 }
 
 /// Reads a folder's manifest, if it has one.
 pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>, SweepError> {
     let path = dir.join(MANIFEST);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            SweepError::Input(format!(
-                "{}: is not a scalesim sweep manifest: {e}",
-                path.display()
-            ))
-        }),
+        Ok(text) => Manifest::from_json(&text)
+            .map(Some)
+            .map_err(|why| SweepError::Input(format!("{}: {why}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(SweepError::Input(format!(
             "{}: cannot read: {e}",
@@ -94,16 +95,18 @@ pub fn read_records(dir: &Path, manifest: &Manifest) -> Result<(Vec<Record>, usi
                 && id.replication == r.replication
                 && manifest.variants[id.variant] == r.variant
                 && manifest.seed_of(id) == r.seed
+                && manifest.config_hashes[id.point][id.variant] == r.config_hash
         };
         if !ok {
             return Err(SweepError::Input(format!(
-                "{}: run {} (point {}, variant {}, replication {}, seed {}) does not belong to the sweep `{}`",
+                "{}: run {} (point {}, variant {}, replication {}, seed {}, config {}) does not belong to the sweep `{}`: the folder holds results of another sweep or configuration; choose another --out",
                 dir.join(journal::FILE).display(),
                 r.run,
                 r.point,
                 r.variant,
                 r.replication,
                 r.seed,
+                r.config_hash,
                 manifest.name
             )));
         }
@@ -161,12 +164,19 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
     let m = &sweep.manifest;
     let dir = &opts.out;
     create_dir(dir)?;
+    // One writer per folder: a second sweep (or run) aimed here refuses while this one runs.
+    let _lock = crate::output::lock::FolderLock::acquire(dir)?;
     let (done, dropped) = match read_manifest(dir)? {
         Some(old) if !old.same_sweep(m) => {
             return Err(SweepError::Input(format!(
-                "{} holds the results of another sweep (`{}`, or the same file with other values); choose another --out",
+                "{} holds the results of another sweep (`{}`, or the same file with other values{}); choose another --out",
                 dir.display(),
-                old.name
+                old.name,
+                if old.precision != m.precision {
+                    ", or another --precision or --max-replications: give the same ones to resume"
+                } else {
+                    ""
+                }
             )))
         }
         Some(_) => read_records(dir, m)?,
@@ -188,14 +198,8 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
         journal::rewrite(dir, &kept)?;
     }
 
-    let total = m.total_runs();
-    let in_shard: Vec<usize> = (0..total).filter(|&i| opts.shard.contains(i)).collect();
-    let todo: Vec<RunId> = in_shard
-        .iter()
-        .filter(|i| !have.contains_key(i))
-        .map(|&i| m.locate(i))
-        .collect();
-    let already_done = in_shard.len() - todo.len();
+    let in_shard = |id: &RunId| m.in_shard(opts.shard, *id);
+    let already_done = have.values().filter(|r| in_shard(&m.locate(r.run))).count();
 
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -210,45 +214,78 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
         path: dir.join(journal::FILE),
         source,
     })?;
-    let bar = progress_bar(todo.len(), opts.progress);
+    let bar = progress_bar(0, opts.progress);
     let failures: Mutex<Vec<(RunId, String)>> = Mutex::new(Vec::new());
     let write_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let started = Instant::now();
-    pool.install(|| {
-        todo.par_iter().with_max_len(1).for_each(|&id| {
-            if crate::interrupt::requested() {
-                return; // Ctrl-C: start nothing new; --resume runs what is missing.
-            }
-            let cfg = sweep.config(id);
-            match run_config(&cfg) {
-                // An interrupted run is not a result: it stays missing, so --resume redoes it.
-                Ok(out)
-                    if out.summary.stopped_reason.as_deref()
-                        == Some(crate::interrupt::STOPPED_REASON) => {}
-                Ok(out) => {
-                    let rec = Record {
-                        run: id.run,
-                        point: id.point,
-                        variant: cfg.variant.clone(),
-                        replication: id.replication,
-                        seed: cfg.seed(),
-                        figures: out.summary.figures(),
-                    };
-                    if let Err(e) = journal.append(&rec) {
-                        write_error
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(e);
-                    }
+    let mut ran = 0;
+    // Rounds: the runs the sweep needs next (all of them; or with a precision target each
+    // unfinished point's next batch, decided from its finished batches alone), in parallel.
+    loop {
+        let todo: Vec<RunId> = precision::missing(m, &have)?
+            .into_iter()
+            .filter(in_shard)
+            .collect();
+        if todo.is_empty() {
+            break;
+        }
+        bar.inc_length(todo.len() as u64);
+        let finished: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+        pool.install(|| {
+            todo.par_iter().with_max_len(1).for_each(|&id| {
+                if crate::interrupt::requested() {
+                    return; // Ctrl-C: start nothing new; --resume runs what is missing.
                 }
-                Err(e) => failures
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((id, e.to_string())),
-            }
-            bar.inc(1);
-        })
-    });
+                let cfg = sweep.config(id);
+                match run_config(&cfg) {
+                    // An interrupted run is not a result: it stays missing, so --resume redoes it.
+                    Ok(out)
+                        if out.summary.stopped_reason.as_deref()
+                            == Some(crate::interrupt::STOPPED_REASON) => {}
+                    Ok(out) => {
+                        let rec = Record {
+                            run: id.run,
+                            point: id.point,
+                            variant: cfg.variant.clone(),
+                            replication: id.replication,
+                            seed: cfg.seed(),
+                            config_hash: cfg.config_hash.clone(),
+                            figures: out.summary.figures(),
+                        };
+                        match journal.append(&rec) {
+                            Ok(()) => finished.lock().unwrap_or_else(|e| e.into_inner()).push(rec),
+                            Err(e) => {
+                                write_error
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get_or_insert(e);
+                            }
+                        }
+                    }
+                    Err(e) => failures
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((id, e.to_string())),
+                }
+                bar.inc(1);
+            })
+        });
+        ran += todo.len();
+        let finished = finished.into_inner().unwrap_or_else(|e| e.into_inner());
+        collect(&mut have, finished, dir)?;
+        let stop = crate::interrupt::requested()
+            || !failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            || write_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some();
+        if stop {
+            break;
+        }
+    }
     bar.finish_and_clear();
     let wall_seconds = started.elapsed().as_secs_f64();
     drop(journal);
@@ -262,9 +299,10 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
     if crate::interrupt::requested() {
         let (records, _) = read_records(dir, m)?;
         return Err(SweepError::Interrupted(format!(
-            "interrupted: {} of {} run(s) are recorded in {}; run the same command with --resume to finish",
+            "interrupted: {} of {}{} run(s) are recorded in {}; run the same command with --resume to finish",
             records.len(),
-            total,
+            if m.precision.is_some() { "at most " } else { "" },
+            m.total_runs(),
             dir.display()
         )));
     }
@@ -297,19 +335,25 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
     let (records, _) = read_records(dir, m)?;
     let mut all = BTreeMap::new();
     collect(&mut all, records, dir)?;
-    let complete = all.len() == total;
-    if complete {
-        write_results(dir, m, &all)?;
-    }
+    let complete = precision::missing(m, &all)?.is_empty();
+    let progress = if complete {
+        let progress = precision::all_progress(m, &all)?;
+        write_results(dir, m, &all, &progress)?;
+        Some(progress)
+    } else {
+        None
+    };
+    let in_shard_now = all.values().filter(|r| in_shard(&m.locate(r.run))).count();
     Ok(SweepReport {
         out: dir.clone(),
-        total,
-        in_shard: in_shard.len(),
+        total: if complete { all.len() } else { m.total_runs() },
+        in_shard: in_shard_now,
         already_done,
-        ran: todo.len(),
+        ran,
         dropped_lines: dropped,
         wall_seconds,
         complete,
         threads,
+        progress,
     })
 }

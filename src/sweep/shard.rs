@@ -1,6 +1,7 @@
 //! Shards: `--shard I/N` runs the I-th of N disjoint slices of a sweep's runs (I from 1).
 //! Runs are dealt round-robin by their canonical index, so every shard gets a similar mix
-//! of cheap and expensive points.
+//! of cheap and expensive points; with a precision target whole points are dealt instead
+//! ([`super::layout::Manifest::in_shard`]).
 
 use std::fmt;
 use std::str::FromStr;

@@ -60,6 +60,26 @@ pub struct SweepSpec {
     /// Overrides applied to every point before the axis values: dotted path → value.
     #[serde(default)]
     pub set: IndexMap<String, String>,
+    /// Replications until precise: add batches of `replications` runs to each point until
+    /// the figure's 95% half-width is within a share of its mean (`--precision` on the
+    /// command line overrides it).
+    #[serde(default)]
+    pub precision: Option<PrecisionSpec>,
+}
+
+/// `Precision(figure: "wait_ms_mean", within: 0.02, max_replications: 200)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Precision")]
+#[serde(deny_unknown_fields)]
+pub struct PrecisionSpec {
+    /// The summary figure whose interval must be narrow (default: `latency_ms_mean`).
+    #[serde(default)]
+    pub figure: Option<String>,
+    /// The largest 95% half-width allowed, as a share of the figure's mean (0.02: ±2%).
+    pub within: f64,
+    /// The most replications a point may take (default: 200).
+    #[serde(default)]
+    pub max_replications: Option<u32>,
 }
 
 /// How axes combine into points.
