@@ -132,6 +132,7 @@ fn every_struct() -> Vec<(&'static str, Vec<String>)> {
         m("Batched", "locks: Locks(counter: Batched(__x: 0))"),
         s("Sweep", "__x: 0"),
         s("Axis", "axes: [Axis(__x: 0)]"),
+        s("Precision", "precision: Precision(__x: 0)"),
         s(
             "Linear",
             "axes: [Axis(path: \"seed\", values: Linear(__x: 0))]",

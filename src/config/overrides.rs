@@ -107,6 +107,11 @@ pub fn apply_typed<T: Serialize + DeserializeOwned>(
         .join(".");
     let spans = locations.spans();
     let Some(&(start, end)) = spans.get(path).or_else(|| spans.get(&bare_path)) else {
+        // A field left out when it has its default (`skip_serializing_if`) is written into
+        // its struct instead, and read back as a file with that field would be.
+        if let Some(v) = insert_field::<T>(spans, &chars, &bare_path, value_text) {
+            return Ok(v);
+        }
         return Err(missing_path(&locations, &chars, &bare_path));
     };
     let mut end = end;
@@ -147,6 +152,35 @@ pub fn apply_typed<T: Serialize + DeserializeOwned>(
         "`{value_text}` is not a valid value here: {}",
         describe_ron_error(&err.code)
     ))
+}
+
+/// Writes `field: value` at the start of the struct at the parent of `path`, if that reads
+/// back as `T`: for fields the serialiser leaves out while they hold their default.
+fn insert_field<T: DeserializeOwned>(
+    spans: &std::collections::BTreeMap<String, (usize, usize)>,
+    chars: &[char],
+    path: &str,
+    value_text: &str,
+) -> Option<T> {
+    let (parent, field) = match path.rsplit_once('.') {
+        Some((p, f)) => (p, f),
+        None => ("", path),
+    };
+    if !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let &(start, end) = spans.get(parent)?;
+    let open = (start..end).find(|&i| chars[i] == '(')?;
+    if !chars[start..open]
+        .iter()
+        .all(|c| c.is_alphanumeric() || *c == '_')
+    {
+        return None;
+    }
+    let mut text: String = chars[..=open].iter().collect();
+    text.push_str(&format!("{field}: {value_text},"));
+    text.extend(&chars[open + 1..]);
+    ron_options().from_str::<T>(&text).ok()
 }
 
 /// Refuses a value nested more than [`MAX_DEPTH`] levels deep (a pathological value is an
@@ -284,6 +318,9 @@ mod tests {
         let r = e.clients.retry.as_ref().unwrap();
         assert_eq!(r.jitter, crate::config::experiment::JitterSpec::None);
         assert_eq!(r.backoff, crate::config::experiment::BackoffSpec::None);
+        // A field the serialiser leaves out at its default is still reachable.
+        let e = apply_typed(&e, "expect", r#"["a.goodput_rps > 0"]"#).unwrap();
+        assert_eq!(e.expect, vec!["a.goodput_rps > 0".to_string()]);
         let e = apply_typed(&e, "clients.retry", "None").unwrap();
         assert!(e.clients.retry.is_none());
         let e = apply_typed(&e, "clients.timeout", "Some(\"2s\")").unwrap();
