@@ -8,6 +8,8 @@ use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
 use crate::Summary;
 use clap::{Args, Parser, Subcommand};
+
+pub mod console;
 use std::path::{Path, PathBuf};
 
 /// A deterministic discrete-event simulator of a horizontally scaled web system.
@@ -293,7 +295,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         message: format!("error: {e}"),
     })?;
     if !args.json {
-        eprintln!(
+        crate::errln!(
             "running {} ({} variant(s), seed {}) …",
             exp.name,
             exp.runs.len(),
@@ -310,7 +312,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);
-        eprintln!("this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}");
+        crate::errln!(
+            "this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}"
+        );
     }));
     // Each variant's files are written as soon as its run ends (an interrupted command
     // keeps every finished variant); results come back in variant order.
@@ -379,26 +383,26 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "variants": variants,
             "claims": claims_json["claims"],
         });
-        println!("{}", serde_json::to_string(&obj).expect("serialises"));
+        crate::outln!("{}", serde_json::to_string(&obj).expect("serialises"));
     } else {
-        println!("{}", exp.name);
+        crate::outln!("{}", exp.name);
         if !exp.description.is_empty() {
-            println!("{}", exp.description);
+            crate::outln!("{}", exp.description);
         }
-        println!();
-        print!("{}", table::side_by_side(&summaries));
+        crate::outln!();
+        crate::out!("{}", table::side_by_side(&summaries));
         let claims_text = crate::claims::render(&claims);
         if !claims_text.is_empty() {
-            print!("\n{claims_text}");
+            crate::out!("\n{claims_text}");
         }
-        println!("\nwrote {}", dir.display());
+        crate::outln!("\nwrote {}", dir.display());
         if let Some(p) = plotted {
             let n = p
                 .files
                 .iter()
                 .filter(|f| f.extension().is_some_and(|e| e == "svg"))
                 .count();
-            println!(
+            crate::outln!(
                 "wrote {} plot(s) in {} and {}",
                 n,
                 dir.join("plots").display(),
@@ -451,10 +455,10 @@ fn plot(args: PlotArgs) -> Result<(), Failure> {
         report::plot_run_dir(&args.dir, &opts).map_err(fail)?
     };
     for f in &outcome.files {
-        println!("wrote {}", f.display());
+        crate::outln!("wrote {}", f.display());
     }
     if !outcome.skipped.is_empty() {
-        println!("no data for: {}", outcome.skipped.join(", "));
+        crate::outln!("no data for: {}", outcome.skipped.join(", "));
     }
     Ok(())
 }
@@ -487,10 +491,17 @@ fn quote(word: &str) -> String {
 fn check(files: &[PathBuf]) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).unwrap_or_default();
+        // Read once, bounded, to tell a sweep from the rest (and to refuse `/dev/zero`).
+        let text = match config::load::read_text(f) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("error: {e}"));
+                continue;
+            }
+        };
         if sweep::is_sweep_text(&text) {
             match sweep::load_sweep(f, &[]) {
-                Ok(s) => println!(
+                Ok(s) => crate::outln!(
                     "ok    {}: sweep of {} point(s) × {} variant(s) × {} replication(s) = {} runs{}",
                     f.display(),
                     s.manifest.points.len(),
@@ -508,7 +519,7 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
             continue;
         }
         match config::check_file(f) {
-            Ok(what) => println!("ok    {}: {what}", f.display()),
+            Ok(what) => crate::outln!("ok    {}: {what}", f.display()),
             Err(e) => failures.push(format!("error: {e}")),
         }
     }
@@ -541,7 +552,7 @@ fn list(dir: &Path) -> Result<(), Failure> {
             .filter(|p| p.extension().is_some_and(|x| x == "ron"))
             .collect();
         files.sort();
-        println!("{kind}:");
+        crate::outln!("{kind}:");
         let width = files
             .iter()
             .map(|p| p.file_name().map(|n| n.len()).unwrap_or(0))
@@ -552,9 +563,10 @@ fn list(dir: &Path) -> Result<(), Failure> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let text = std::fs::read_to_string(&f).unwrap_or_default();
-            let desc = describe(&text);
-            println!("  {name:<width$}  {desc}");
+            let desc = config::load::read_text(&f)
+                .map(|t| describe(&t))
+                .unwrap_or_else(|e| format!("(unreadable: {})", e.message));
+            crate::outln!("  {name:<width$}  {desc}");
         }
     }
     Ok(())
@@ -615,9 +627,9 @@ fn validate_cmd(a: ValidateArgs) -> Result<(), Failure> {
             "ci_relative_half_width": report.ci_relative_half_width,
             "seed": report.seed,
         });
-        println!("{}", serde_json::to_string(&v).expect("serialises"));
+        crate::outln!("{}", serde_json::to_string(&v).expect("serialises"));
     } else {
-        print!("{}", report.to_table());
+        crate::out!("{}", report.to_table());
     }
     Ok(())
 }
@@ -672,7 +684,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
             m.total_runs()
         ),
     };
-    eprintln!(
+    crate::errln!(
         "sweep {}: {} point(s) × {} variant(s) × {replications}{}",
         m.name,
         m.points.len(),
@@ -698,7 +710,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
     } else {
         0.0
     };
-    eprintln!(
+    crate::errln!(
         "ran {} run(s) in {:.2} s ({:.1} runs/s, {} thread(s)); {} already done{}",
         report.ran,
         report.wall_seconds,
@@ -717,7 +729,7 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
     if let (Some(p), Some(progress)) = (&sw.manifest.precision, &report.progress) {
         let met = progress.iter().filter(|x| x.met).count();
         let reps = progress.iter().map(|x| x.replications);
-        eprintln!(
+        crate::errln!(
             "precision: {met} of {} point(s) reached ±{}% of {} ({}–{} replications per point, in points.csv `runs`){}",
             progress.len(),
             p.within * 100.0,
@@ -736,13 +748,13 @@ fn sweep_cmd(args: SweepArgs) -> Result<(), Failure> {
         );
     }
     if report.complete {
-        println!(
+        crate::outln!(
             "wrote {} and {}",
             report.out.join("runs.csv").display(),
             report.out.join("points.csv").display()
         );
     } else {
-        println!(
+        crate::outln!(
             "shard {shard} done: {} of the sweep's {} runs are in {}; combine the shards with `scalesim merge DIR…`",
             report.in_shard,
             report.total,
@@ -761,12 +773,12 @@ fn merge_cmd(args: MergeArgs) -> Result<(), Failure> {
     };
     let report = sweep::merge(&args.dirs, &out)?;
     if report.dropped_lines > 0 {
-        eprintln!(
+        crate::errln!(
             "note: {} torn journal line(s) skipped (their runs were found elsewhere)",
             report.dropped_lines
         );
     }
-    println!(
+    crate::outln!(
         "merged {} runs of {} from {} folder(s): wrote {} and {}",
         report.runs,
         report.manifest.name,
@@ -789,6 +801,7 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
             code: 2,
         });
     }
+    check_plan_flags(&args)?;
     let opts = sweep::plan::PlanOptions {
         experiment: args.experiment.clone(),
         variant: args.variant.clone(),
@@ -801,8 +814,60 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
         max_nodes: args.max_nodes,
         threads: args.threads,
     };
-    eprintln!("planning {} …", args.experiment.display());
+    crate::errln!("planning {} …", args.experiment.display());
     let report = sweep::plan::plan(&opts)?;
-    print!("{}", report.to_text(&opts));
+    crate::out!("{}", report.to_text(&opts));
+    Ok(())
+}
+
+/// The most replications per node count `plan` runs (each multiplies its run time).
+pub const MAX_PLAN_REPLICATIONS: u32 = 1000;
+
+/// Refuses `plan` flags that would give a wrong conclusion or an endless search: a share
+/// given as a percentage (`--min-success 99` for 0.99), a margin that is not a number.
+fn check_plan_flags(args: &PlanArgs) -> Result<(), Failure> {
+    let bad = |flag: String, msg: &str| Failure {
+        message: format!("error: the flag {flag}: {msg}"),
+        code: 2,
+    };
+    if !(0.0..=1.0).contains(&args.min_success) {
+        let hint = if (1.0..=100.0).contains(&args.min_success) {
+            format!(
+                " (a share, not a percentage: {} is --min-success {})",
+                args.min_success,
+                args.min_success / 100.0
+            )
+        } else {
+            String::new()
+        };
+        return Err(bad(
+            format!("--min-success {}", args.min_success),
+            &format!("must be a share between 0 and 1{hint}"),
+        ));
+    }
+    if !args.margin.is_finite() || !(0.0..=10.0).contains(&args.margin) {
+        return Err(bad(
+            format!("--margin {}", args.margin),
+            "must be a share between 0 and 10 (0.2 plans for 20% above the peak)",
+        ));
+    }
+    if args.replications == 0 || args.replications > MAX_PLAN_REPLICATIONS {
+        return Err(bad(
+            format!("--replications {}", args.replications),
+            &format!("must be between 1 and {MAX_PLAN_REPLICATIONS}"),
+        ));
+    }
+    if args.max_nodes == 0 || args.max_nodes > 1000 {
+        return Err(bad(
+            format!("--max-nodes {}", args.max_nodes),
+            "must be between 1 and 1000 (the most nodes a model may have)",
+        ));
+    }
+    if !(args.peak_rps.is_finite() && args.peak_rps > 0.0) {
+        return Err(bad(
+            format!("--peak-rps {}", args.peak_rps),
+            "must be a finite number of requests per second above 0",
+        ));
+    }
     Ok(())
 }

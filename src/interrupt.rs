@@ -46,8 +46,9 @@ pub fn install_handler() {
                 // file already in place is whole; only hidden temporary files may remain.
                 std::process::exit(EXIT_CODE);
             }
-            eprintln!("\ninterrupted: stopping the runs and writing what they have (Ctrl-C again to quit at once)");
+            // The flag first: a closed or full stderr must not cost the interruption.
             request();
+            crate::cli::console::err("\ninterrupted: stopping the runs and writing what they have (Ctrl-C again to quit at once)\n");
         });
     });
 }

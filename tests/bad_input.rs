@@ -118,10 +118,26 @@ const CASES: &[Case] = &[
     case("variant name unusable as a directory", &[("{\"a\":", "{\"a/b\":")], &[], "exp.ron:9:", &["the variant name \"a/b\" contains '/'"]),
     case("variant model that does not exist", &[("Variant(set", "Variant(model: \"nope.ron\", set")], &[], "exp.ron:9:", &["\"nope.ron\" cannot be loaded", "no such file"]),
     case("experiment without a model", &[("    model: \"m.ron\",\n", "")], &[], "exp.ron:", &["has no model"]),
+    case("a variant's set on the variants", &[("\"model.balancer.policy\"", "\"variants.a.model\"")], &[], "exp.ron:9:", &["`variants` cannot be overridden"]),
     case("experiment set path that does not exist", &[("    seed: 3,", "    seed: 3, set: {\"workload.rate\": \"5\"},")], &[], "exp.ron:5:", &["no field `rate`", "Did you mean `rate_per_s`?"]),
     case("negative count", &[], &[("count: 2", "count: -1")], "m.ron:3:", &["Expected"]),
     case("count too large for its type", &[], &[("queue_limit: 16", "queue_limit: 99999999999")], "m.ron:3:", &["out of bounds"]),
-    case("model file missing", &[("\"m.ron\"", "\"models/missing.ron\"")], &[], "exp.ron:2:", &["cannot be loaded", "no such file"]),
+    case("model file missing", &[("\"m.ron\"", "\"models/missing.ron\"")], &[], "exp.ron:2:", &["cannot be loaded", "no such file", "(looked for models/missing.ron)"]),
+    // Syntax errors name the field they are in; a struct value written without its field name.
+    case("malformed RON: a missing comma names the field", &[], &[("workers: 4,", "workers: 4")], "m.ron:3:", &["field `nodes.workers`", "Expected comma"]),
+    case("malformed RON in an experiment names the field", &[("\"10s\",", "\"10s\",,")], &[], "exp.ron:3:", &["field `duration`"]),
+    case("a struct value without its field name", &[], &[("\n)\n", "\n    dependency: Dependency(workers: 2, service: Exp(mean: \"5ms\")),\n    cache: Cache(placement: Shared, capacity_keys: 10, ttl: \"1s\", hit: Const(value: \"1ms\"),\n        keys: Keys(count: 10, popularity: Zipf(1.1))),\n)\n")], "m.ron:7:", &["`Zipf(…)` takes its field by name: write `s: 1.1`"]),
+    // Keys written twice: the last would win silently.
+    case("a variant written twice", &[("{\"a\": Variant(", "{\"a\": Variant(),\n        \"a\": Variant(")], &[], "exp.ron:10:", &["field `variants.a`", "the key \"a\" is written twice in `variants`, at line 9 and again at line 10"]),
+    case("a set key written twice", &[("\"Random\"}", "\"Random\",\n        \"model.balancer.policy\": \"RoundRobin\"}")], &[], "exp.ron:10:", &["written twice in `variants.a.set`, at line 9 and again at line 10"]),
+    case("a mix share written twice", &[("rate_per_s: 50.0)", "rate_per_s: 50.0, mix: {\"browse\": 0.5,\n        \"browse\": 0.5})")], &[], "exp.ron:7:", &["the key \"browse\" is written twice in `workload.mix`, at line 6 and again at line 7"]),
+    case("an experiment set key written twice", &[("    seed: 3,", "    seed: 3, set: {\"duration\": \"5s\", \"duration\": \"6s\"},")], &[], "exp.ron:5:", &["the key \"duration\" is written twice in `set`"]),
+    case("a model map key written twice", &[], &[("service: Exp(mean: \"10ms\")", "service: Exp(mean: \"10ms\"),\n service_by_kind: {\"a\": Exp(mean: \"1ms\"), \"a\": Exp(mean: \"2ms\")}")], "m.ron:5:", &["the key \"a\" is written twice in `nodes.service_by_kind`"]),
+    case("a struct field written twice names both lines", &[("    seed: 3,", "    seed: 3,\n    seed: 4,")], &[], "exp.ron:6:", &["`seed` is written twice", "at line 5 and again at line 6"]),
+    case("a price too large to keep costs finite", &[], &[("\n)\n", "\n    price_per_node_hour: 1e308,\n)\n")], "m.ron:5:", &["must be between 0 and 1000000000 (per node-hour), found 1e308"]),
+    case("a variant name too long for a file name", &[("{\"a\":", "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":")], &[], "exp.ron:9:", &["has 236 characters: at most 100"]),
+    // Inputs that are not configuration files.
+    case("a model that is a device", &[("\"m.ron\"", "\"/dev/zero\"")], &[], "exp.ron:2:", &["is not a regular file"]),
 ];
 
 /// Cases whose inputs are not a one-line change of the valid pair.
@@ -141,11 +157,16 @@ fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
         (c("--set with an empty path segment", &["run", "exp.ron", "--set", "model..count=3"], 2, "--set model..count=3", &["not a dotted field path"]), None),
         (c("--set path that does not exist", &["run", "exp.ron", "--set", "model.nodes.wrkers=3"], 2, "--set model.nodes.wrkers=3", &["no field `wrkers`", "Did you mean `workers`?"]), None),
         (c("--set list index that does not exist", &["run", "exp.ron", "--set", "faults.4.at=2s"], 2, "--set faults.4.at=2s", &["index 4 does not exist"]), None),
-        (c("--set value of the wrong type", &["run", "exp.ron", "--set", "model.nodes.workers=many"], 2, "--set model.nodes.workers=many", &["expected u32"]), None),
-        (c("--set NaN rate", &["run", "exp.ron", "--set", "workload.rate_per_s=NaN"], 2, "--set workload.rate_per_s=NaN", &["expected f64"]), None),
+        (c("--set value of the wrong type", &["run", "exp.ron", "--set", "model.nodes.workers=many"], 2, "--set model.nodes.workers=many", &["`many` is not a valid value here", "Expected integer"]), None),
+        (c("--set NaN rate", &["run", "exp.ron", "--set", "workload.rate_per_s=NaN"], 2, "--set workload.rate_per_s=NaN", &["must be a finite number, found NaN"]), None),
         (c("--set zero nodes", &["run", "exp.ron", "--set", "model.nodes.count=0"], 2, "--set model.nodes.count=0", &["must be at least 1"]), None),
-        (c("--set malformed value", &["run", "exp.ron", "--set", "model.nodes.service=Exp(mean: "], 2, "--set model.nodes.service", &["ends where a value was expected"]), None),
+        (c("--set malformed value", &["run", "exp.ron", "--set", "model.nodes.service=Exp(mean: "], 2, "--set model.nodes.service", &["ends before the value is complete"]), None),
         (c("--set nested too deep", &["run", "exp.ron", "--set", "seed=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["], 2, "--set seed=", &["nested more than 64 levels"]), None),
+        (c("--set on the variants", &["run", "exp.ron", "--set", "variants.a.set.seed=4"], 2, "--set variants.a.set.seed=4", &["`variants` cannot be overridden", "model.nodes.count"]), None),
+        (c("--set on the experiment's set", &["run", "exp.ron", "--set", "set={}"], 2, "--set set={}", &["`set` cannot be overridden"]), None),
+        (c("--set on the name", &["run", "exp.ron", "--set", "name=other"], 2, "--set name=other", &["`name` cannot be overridden"]), None),
+        (c("--set on the model file", &["run", "exp.ron", "--set", "model=other.ron"], 2, "--set model=other.ron", &["`model` cannot be overridden"]), None),
+        (c("a file's set on the variants", &["run", "exp.ron", "--set", "variants=None"], 2, "--set variants=None", &["cannot be overridden"]), None),
         (c("--seed not a number", &["run", "exp.ron", "--seed", "abc"], 2, "--seed", &["invalid value"]), None),
         (c("unknown command-line flag", &["run", "exp.ron", "--sed", "3"], 2, "--sed", &["unexpected argument"]), None),
         (c("--shard without a slash", &["sweep", "exp.ron", "--shard", "3"], 2, "--shard 3", &["expected I/N"]), None),
@@ -155,6 +176,15 @@ fn special_cases() -> Vec<(Case, Option<Vec<u8>>)> {
         (c("--shard negative", &["sweep", "exp.ron", "--shard=-1/4"], 2, "--shard -1/4", &["expected I/N"]), None),
         (c("--shard with extra parts", &["sweep", "exp.ron", "--shard", "1/2/3"], 2, "--shard 1/2/3", &["expected I/N"]), None),
         // Sweep-file errors (an axis path that does not exist, …) are tested in tests/sweep.rs.
+        (c("sweep: an experiment that does not exist", &["sweep", "exp.ron"], 2, "exp.ron:1:", &["field `experiment`", "the experiment \"nope.ron\" cannot be loaded", "looked for nope.ron"]), Some(b"Sweep(experiment: \"nope.ron\", axes: [Axis(path: \"seed\", values: List([1, 2]))])".to_vec())),
+        (c("sweep: a set key written twice", &["check", "exp.ron"], 2, "exp.ron:2:", &["the key \"duration\" is written twice in `set`, at line 1 and again at line 2"]), Some(b"Sweep(experiment: \"m.ron\", set: {\"duration\": \"5s\",\n \"duration\": \"6s\"})".to_vec())),
+        (c("check: a device, not a file", &["check", "/dev/zero"], 2, "/dev/zero", &["is not a regular file"]), None),
+        (c("plan: a percentage given for a share", &["plan", "exp.ron", "--slo", "p99<100ms", "--peak-rps", "10", "--min-success", "99"], 2, "--min-success 99", &["between 0 and 1", "is --min-success 0.99"]), None),
+        (c("plan: too many replications", &["plan", "exp.ron", "--slo", "p99<100ms", "--peak-rps", "10", "--replications", "100000"], 2, "--replications 100000", &["between 1 and 1000"]), None),
+        (c("validate: a service time below the clock's tick", &["validate", "mm1", "--rate", "1", "--service-mean-ms", "0.0000001"], 2, "--service-mean-ms", &["1 ns"]), None),
+        (c("validate: too many customers", &["validate", "mm1", "--rate", "1", "--service-mean-ms", "10", "--customers", "5000000000"], 2, "--customers", &["at most 1000000000"]), None),
+        (c("validate: customers that arrive over centuries", &["validate", "mm1", "--rate", "0.000000001", "--service-mean-ms", "10", "--customers", "1000"], 2, "--customers", &["longer than the simulator can represent"]), None),
+        (c("validate: too many servers", &["validate", "mmc", "--rate", "1", "--servers", "10000000", "--service-mean-ms", "10"], 2, "--servers", &["at most 100000"]), None),
         (c("validate: mm1 with several servers", &["validate", "mm1", "--rate", "1", "--servers", "3", "--service-mean-ms", "10"], 2, "--servers 3", &["exactly one server"]), None),
     ]
 }
@@ -291,6 +321,39 @@ fn a_byte_order_mark_is_not_an_error() {
         .current_dir(&dir)
         .output()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_file_larger_than_the_limit_is_refused_with_the_limit_and_how_to_raise_it() {
+    let dir = scratch("large file");
+    let padded = format!("{EXPERIMENT}{}", "// padding\n".repeat(200));
+    std::fs::write(dir.join("exp.ron"), &padded).unwrap();
+    std::fs::write(dir.join("m.ron"), MODEL).unwrap();
+    let limit = padded.len() - 1;
+    let run = |limit: usize| {
+        Command::new(env!("CARGO_BIN_EXE_scalesim"))
+            .args(["check", "exp.ron"])
+            .env("SCALESIM_MAX_FILE_BYTES", limit.to_string())
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(limit);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("exp.ron: is larger than {limit} bytes"))
+            && stderr.contains("set SCALESIM_MAX_FILE_BYTES"),
+        "{stderr}"
+    );
+    // At exactly its size the same file is read.
+    let out = run(padded.len());
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),

@@ -329,3 +329,191 @@ fn check_and_list_accept_the_bundled_files() {
     let t = text(&o);
     assert!(t.contains("mm10.ron") && t.contains("M/M/10"), "{t}");
 }
+
+/// Runs `args` with stdout and stderr on a pipe whose reader is already closed (as
+/// `scalesim … 2>&1 | head` after `head` has its lines), or on the given streams.
+fn run_with(args: &[&str], stdout: std::process::Stdio, stderr: std::process::Stdio) -> Output {
+    bin()
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .expect("binary runs")
+}
+
+fn closed_pipe() -> (std::process::Stdio, std::process::Stdio) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let other = writer.try_clone().unwrap();
+    (writer.into(), other.into())
+}
+
+fn dev_full() -> std::process::Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+fn short_run(out: &Path) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "run",
+        "experiments/balancer_policies.ron",
+        "--no-plots",
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(out.to_str().unwrap().to_string());
+    a.extend(SHORT.iter().map(|s| s.to_string()));
+    a
+}
+
+fn assert_results_written(out: &Path) {
+    assert!(out.join("comparison.csv").is_file(), "no comparison.csv");
+    for v in ["round-robin", "least-conn", "two-choices"] {
+        assert!(
+            out.join(v).join("summary.json").is_file(),
+            "no {v}/summary.json"
+        );
+    }
+}
+
+#[test]
+fn a_closed_output_pipe_ends_quietly_and_keeps_every_result() {
+    for args in [
+        vec!["list"],
+        vec![
+            "check",
+            "experiments/retry_storm.ron",
+            "models/three_nodes.ron",
+        ],
+        vec![
+            "validate",
+            "mm1",
+            "--rate",
+            "50",
+            "--service-mean-ms",
+            "10",
+            "--customers",
+            "2000",
+        ],
+    ] {
+        let (o, e) = closed_pipe();
+        let r = run_with(&args, o, e);
+        assert_eq!(r.status.code(), Some(0), "{args:?}");
+    }
+    let out = tmp("closed-pipe");
+    let args = short_run(&out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (o, e) = closed_pipe();
+    let r = run_with(&args, o, e);
+    assert_eq!(r.status.code(), Some(0));
+    assert_results_written(&out);
+}
+
+#[test]
+fn a_full_stderr_never_costs_a_result_and_a_full_stdout_is_an_output_error() {
+    let out = tmp("full-stderr");
+    let args = short_run(&out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run_with(&args, std::process::Stdio::null(), dev_full());
+    assert_eq!(r.status.code(), Some(0));
+    assert_results_written(&out);
+
+    let out = tmp("full-stdout");
+    let args = short_run(&out);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--json");
+    let r = run_with(&args, dev_full(), std::process::Stdio::piped());
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("cannot write to standard output"),
+        "{}",
+        text(&r)
+    );
+    assert_results_written(&out);
+}
+
+/// 100 million customers at 0.95 utilisation (the default there) arrive over about 10^8
+/// simulated seconds; the run's horizon, ten times that, overflowed the clock and the
+/// command failed on a duration the user never wrote. Here: the same span, fewer customers.
+#[test]
+fn validate_runs_when_the_customers_span_a_long_simulated_time() {
+    let o = run(&[
+        "validate",
+        "mm1",
+        "--rate",
+        "0.00001",
+        "--service-mean-ms",
+        "1000",
+        "--customers",
+        "2000",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["customers"], 2000);
+    // At ρ = 10⁻⁵ nobody waits: the mean response is the mean service time.
+    let r = v["sim"]["mean_response_ms"].as_f64().unwrap();
+    assert!((r - 1000.0).abs() < 100.0, "mean response {r} ms");
+}
+
+/// Ctrl-C is honoured with stdout and stderr on a closed pipe (`scalesim run … 2>&1 | head`
+/// after `head` has gone): the handler's message cannot be written, the interruption still
+/// stops the runs, writes what they have and exits 130.
+#[cfg(unix)]
+#[test]
+fn an_interrupt_is_honoured_with_a_closed_stderr() {
+    let dir = tmp("interrupt-closed");
+    std::fs::write(
+        dir.join("m.ron"),
+        "System(nodes: Nodes(count: 2, workers: 4, service: Exp(mean: \"10ms\")))",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("exp.ron"),
+        r#"Experiment(model: "m.ron", duration: "10s", seed: 5, workload: Open(rate_per_s: 300.0),
+           variants: {"quick": Variant(), "slow": Variant(set: {"duration": "100000h", "metrics_interval": "1h"})})"#,
+    )
+    .unwrap();
+    let (o, e) = closed_pipe();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["run", "exp.ron", "--out", "out", "--no-plots"])
+        .current_dir(&dir)
+        .stdout(o)
+        .stderr(e)
+        .spawn()
+        .unwrap();
+    let quick = dir.join("out/quick/summary.json");
+    let started = std::time::Instant::now();
+    while !quick.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(started.elapsed().as_secs() < 60, "quick never finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed().as_secs() > 120 {
+            let _ = child.kill();
+            panic!("the interrupt was not honoured");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let slow = std::fs::read_to_string(dir.join("out/slow/summary.json")).unwrap();
+    assert!(
+        slow.contains("\"stopped_reason\":\"interrupted\"")
+            || slow.contains("\"stopped_reason\": \"interrupted\""),
+        "{slow}"
+    );
+}

@@ -41,7 +41,6 @@ fuzz_target!(|data: &[u8]| {
             // One `--set` flag per line, applied to the valid pair.
             let mut sets = Vec::new();
             for line in text.lines() {
-                let _ = config::overrides::parse_value(line);
                 match Override::parse_flag(line) {
                     Ok(o) => sets.push(o),
                     Err(msg) => {

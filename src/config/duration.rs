@@ -25,6 +25,11 @@ const UNITS: &[(&str, f64)] = &[
     ("d", 86_400e9),
 ];
 
+/// The accepted units, as listed in error messages (from [`UNITS`], so never out of step).
+fn unit_list() -> String {
+    UNITS.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ")
+}
+
 impl Duration {
     /// Parses "250ms", "2m", "1.5s"; says what was wrong otherwise.
     pub fn parse(text: &str) -> Result<Duration, String> {
@@ -45,9 +50,12 @@ impl Duration {
             .map_err(|_| format!("\"{text}\" does not start with a number"))?;
         let Some(&(_, scale)) = UNITS.iter().find(|(u, _)| *u == unit) else {
             return Err(if unit.is_empty() {
-                format!("the duration \"{text}\" has no unit: write e.g. \"{text}ms\" or \"{text}s\" (units: ns, us, ms, s, m, h, d)")
+                format!("the duration \"{text}\" has no unit: write e.g. \"{text}ms\" or \"{text}s\" (units: {})", unit_list())
             } else {
-                format!("unknown unit \"{unit}\" in duration \"{text}\" (units: ns, us, ms, s, m, h, d)")
+                format!(
+                    "unknown unit \"{unit}\" in duration \"{text}\" (units: {})",
+                    unit_list()
+                )
             });
         };
         if !value.is_finite() || value < 0.0 {
@@ -165,6 +173,18 @@ mod tests {
             .unwrap_err()
             .contains("unknown unit"));
         assert!(Duration::parse("-5s").unwrap_err().contains("not negative"));
+        // The list of units in the message is every unit that is accepted, `min` included.
+        let e = Duration::parse("5 parsecs").unwrap_err();
+        for (unit, _) in UNITS {
+            assert!(
+                e.contains(&format!(" {unit},")) || e.contains(&format!(" {unit})")),
+                "{unit}: {e}"
+            );
+        }
+        assert_eq!(
+            Duration::parse("5min").unwrap(),
+            Duration::parse("5m").unwrap()
+        );
         assert!(Duration::parse("ms").is_err());
         assert!(Duration::parse("NaNs").is_err());
         assert!(Duration::parse("1e30h").is_err());

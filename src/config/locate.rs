@@ -21,6 +21,24 @@ pub struct Pos {
 #[derive(Clone, Debug, Default)]
 pub struct Locations {
     map: BTreeMap<String, Pos>,
+    duplicates: Vec<Duplicate>,
+    spans: BTreeMap<String, (usize, usize)>,
+}
+
+/// A key written twice in one `{ … }` map, or a field written twice in one `( … )`.
+///
+/// serde's maps keep the last value of a repeated key without a word, so a copy-pasted
+/// variant would silently disappear: the scanner reports every repeat instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The dotted path of the map or struct (empty at the top level).
+    pub within: String,
+    /// The repeated key or field name.
+    pub key: String,
+    /// Where it is first written.
+    pub first: Pos,
+    /// Where it is written again.
+    pub second: Pos,
 }
 
 impl Locations {
@@ -32,12 +50,42 @@ impl Locations {
             line: 1,
             col: 1,
             out: BTreeMap::new(),
+            duplicates: Vec::new(),
+            spans: BTreeMap::new(),
         };
         s.skip_ws();
         let start = s.pos();
         s.out.insert(String::new(), start);
         s.value("");
-        Locations { map: s.out }
+        Locations {
+            map: s.out,
+            duplicates: s.duplicates,
+            spans: s.spans,
+        }
+    }
+
+    /// Where the value of each field is written, as a range of character indices (start
+    /// inclusive, end exclusive): what `--set` replaces.
+    pub fn spans(&self) -> &BTreeMap<String, (usize, usize)> {
+        &self.spans
+    }
+
+    /// Every key written twice in one map (or field twice in one struct), in file order.
+    pub fn duplicates(&self) -> &[Duplicate] {
+        &self.duplicates
+    }
+
+    /// The innermost field written before `at`: the one a syntax error at `at` is in (or
+    /// just after, as a missing comma is).
+    pub fn last_before(&self, at: Pos) -> Option<&str> {
+        let key = |p: &Pos| (p.line, p.col);
+        self.map
+            .iter()
+            .filter(|(path, p)| !path.is_empty() && key(p) < key(&at))
+            // The latest position; among aliases of one place (`workload.Open.rate_per_s`
+            // and `workload.rate_per_s`) the one without the variant name.
+            .max_by(|(pa, a), (pb, b)| key(a).cmp(&key(b)).then(pb.len().cmp(&pa.len())))
+            .map(|(path, _)| path.as_str())
     }
 
     /// The position of `path`, or of its nearest ancestor that was found.
@@ -66,6 +114,8 @@ struct Scanner {
     line: usize,
     col: usize,
     out: BTreeMap<String, Pos>,
+    duplicates: Vec<Duplicate>,
+    spans: BTreeMap<String, (usize, usize)>,
 }
 
 fn join(path: &str, seg: &str) -> String {
@@ -198,9 +248,16 @@ impl Scanner {
         s
     }
 
-    /// Scans one value whose dotted path is `path`.
+    /// Scans one value whose dotted path is `path`, and records its span.
     fn value(&mut self, path: &str) {
         self.skip_ws();
+        let start = self.i;
+        self.value_inner(path);
+        // The outermost value of a path wins: `Some(x)` and `Open(x)` keep the path of x.
+        self.spans.insert(path.to_string(), (start, self.i));
+    }
+
+    fn value_inner(&mut self, path: &str) {
         match self.peek() {
             None => {}
             Some('"') => {
@@ -252,9 +309,25 @@ impl Scanner {
     }
 
     /// Inside `( … )`: struct fields `name: value` or tuple elements.
+    /// Notes `key` at `pos` among the keys already seen in one map or struct.
+    fn seen(&mut self, keys: &mut BTreeMap<String, Pos>, within: &str, key: &str, pos: Pos) {
+        match keys.get(key) {
+            Some(first) => self.duplicates.push(Duplicate {
+                within: within.to_string(),
+                key: key.to_string(),
+                first: *first,
+                second: pos,
+            }),
+            None => {
+                keys.insert(key.to_string(), pos);
+            }
+        }
+    }
+
     fn parens(&mut self, path: &str, name: Option<&str>) {
         let variant_path = name.filter(|n| *n != "Some").map(|n| join(path, n));
         let mut index = 0;
+        let mut fields = BTreeMap::new();
         loop {
             self.skip_ws();
             match self.peek() {
@@ -279,12 +352,17 @@ impl Scanner {
                 if self.peek() == Some(':') {
                     self.bump();
                     is_field = true;
+                    self.seen(&mut fields, path, &field, field_pos);
                     let p = join(path, &field);
                     self.out.entry(p.clone()).or_insert(field_pos);
                     if let Some(vp) = &variant_path {
                         self.out.entry(join(vp, &field)).or_insert(field_pos);
                     }
                     self.value(&p);
+                    if let Some(vp) = &variant_path {
+                        let span = self.spans[&p];
+                        self.spans.insert(join(vp, &field), span);
+                    }
                 }
             }
             if !is_field {
@@ -332,6 +410,7 @@ impl Scanner {
     }
 
     fn map(&mut self, path: &str) {
+        let mut keys = BTreeMap::new();
         loop {
             self.skip_ws();
             match self.peek() {
@@ -367,6 +446,7 @@ impl Scanner {
             if self.peek() == Some(':') {
                 self.bump();
             }
+            self.seen(&mut keys, path, &key, pos);
             let p = join(path, &key);
             self.out.entry(p.clone()).or_insert(pos);
             self.value(&p);
@@ -410,6 +490,59 @@ System(
             Some(Pos { line: 6, col: 77 })
         );
         assert_eq!(l.exact("limit"), Some(Pos { line: 7, col: 5 }));
+    }
+
+    #[test]
+    fn reports_keys_written_twice_in_one_map_with_both_places() {
+        let text = "Experiment(\n  variants: {\n    \"a\": Variant(),\n    \"a\": Variant(set: {\"x\": \"1\", x: \"2\"}),\n  },\n  mix: {\"a\": 1.0},\n)";
+        let l = Locations::scan(text);
+        let d = l.duplicates();
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!((d[0].within.as_str(), d[0].key.as_str()), ("variants", "a"));
+        assert_eq!((d[0].first.line, d[0].second.line), (3, 4));
+        assert_eq!(
+            d[1],
+            Duplicate {
+                within: "variants.a.set".into(),
+                key: "x".into(),
+                first: Pos { line: 4, col: 24 },
+                second: Pos { line: 4, col: 34 },
+            }
+        );
+        // The same key in two different maps is not a repeat.
+        assert!(Locations::scan(TEXT).duplicates().is_empty());
+    }
+
+    #[test]
+    fn records_the_span_of_every_value() {
+        let text = r#"E(a: Some(3), w: Open(rate: 2.5, mix: {"x": 1.0}), f: [C(n: 1), "s"])"#;
+        let l = Locations::scan(text);
+        let span = |p: &str| {
+            let (s, e) = l.spans()[p];
+            text.chars().skip(s).take(e - s).collect::<String>()
+        };
+        assert_eq!(span("a"), "Some(3)");
+        assert_eq!(span("w"), "Open(rate: 2.5, mix: {\"x\": 1.0})");
+        assert_eq!(span("w.rate"), "2.5");
+        assert_eq!(span("w.Open.rate"), "2.5");
+        assert_eq!(span("w.mix.x"), "1.0");
+        assert_eq!(span("f.0.n"), "1");
+        assert_eq!(span("f.1"), "\"s\"");
+        assert_eq!(span(""), text);
+    }
+
+    #[test]
+    fn names_the_field_a_position_is_in() {
+        let l = Locations::scan(TEXT);
+        assert_eq!(
+            l.last_before(Pos { line: 3, col: 31 }),
+            Some("nodes.workers")
+        );
+        assert_eq!(l.last_before(Pos { line: 3, col: 28 }), Some("nodes.count"));
+        assert_eq!(
+            l.last_before(Pos { line: 4, col: 30 }),
+            Some("nodes.service.mean")
+        );
     }
 
     #[test]

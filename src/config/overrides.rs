@@ -1,12 +1,17 @@
 //! `--set path=value` overrides: any field of the resolved experiment or model, by its
 //! dotted path (`duration`, `workload.rate_per_s`, `model.nodes.workers`, `faults.0.at`).
 //!
-//! Overrides are applied to a JSON tree of the raw configuration, which is then read back
-//! through the same typed structs as a file, so a wrong value gets the same checks.
-//! Values are written as in a RON file: `5`, `2.5`, `"250ms"` or `250ms`, `LeastConnections`,
-//! `Exp(mean: "5ms")`, `None`, `[1, 2]`.
+//! An override is applied by construction: the configuration is written out as RON, the
+//! value's text replaces the field's text, and the whole is read back through the same
+//! typed structs and options as a file. So `--set` accepts exactly what a file accepts at
+//! that place (`Cache(…, keys: Keys(…))`, `None` for a jitter, `Some(3)` or `3`) and refuses
+//! it with the same checks. Values are written as in a RON file: `5`, `2.5`, `"250ms"`,
+//! `LeastConnections`, `Exp(mean: "5ms")`, `None`, `[1, 2]`; a bare word that is not valid
+//! there is read as a string, so `250ms` is `"250ms"`.
 
-use serde_json::{Map, Value};
+use super::load::{describe_ron_error, ron_options};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// One override: the dotted path and the value text as the user wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,455 +55,340 @@ impl Override {
     }
 }
 
-/// Applies `value_text` at dotted `path` in `tree`. The path must name an existing field;
-/// enum variants are transparent (`workload.rate_per_s` reaches into `Open`).
-pub fn apply(tree: &mut Value, path: &str, value_text: &str) -> Result<(), String> {
-    let value = parse_value(value_text)?;
-    let segments: Vec<&str> = path.split('.').collect();
-    let mut node = tree;
-    let mut walked = String::new();
-    for (i, seg) in segments.iter().enumerate() {
-        node = descend(node, seg, &walked)?;
-        if !walked.is_empty() {
-            walked.push('.');
-        }
-        walked.push_str(seg);
-        if i + 1 == segments.len() {
-            *node = fit(node, value);
-            return Ok(());
-        }
-    }
-    Ok(())
-}
+/// The fields read before any override applies, so `--set` cannot change them: what to
+/// do instead is in [`structural_field`]'s message.
+const STRUCTURAL: &[&str] = &["name", "description", "model", "variants", "set"];
 
-/// Steps from `node` into its child `seg`, looking through a single-key enum wrapper.
-fn descend<'a>(node: &'a mut Value, seg: &str, walked: &str) -> Result<&'a mut Value, String> {
-    let where_ = if walked.is_empty() {
-        "the top level".to_string()
-    } else {
-        format!("`{walked}`")
-    };
-    // An externally tagged enum variant `{"Open": {...}}` is looked through unless the
-    // segment names the variant itself.
-    let through_variant = match node {
-        Value::Object(m) => {
-            m.len() == 1
-                && !m.contains_key(seg)
-                && m.keys()
-                    .next()
-                    .is_some_and(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
-        }
-        _ => false,
-    };
-    let node = if through_variant {
-        node.as_object_mut()
-            .and_then(|m| m.values_mut().next())
-            .expect("one entry")
-    } else {
-        node
-    };
-    match node {
-        Value::Object(m) => {
-            if m.contains_key(seg) {
-                Ok(m.get_mut(seg).expect("checked"))
-            } else {
-                let names: Vec<&str> = m.keys().map(String::as_str).collect();
-                let hint = super::error::did_you_mean(seg, &names)
-                    .map(|s| format!(" Did you mean `{s}`?"))
-                    .unwrap_or_default();
-                Err(format!(
-                    "there is no field `{seg}` in {where_}.{hint} Fields there: {}",
-                    names.join(", ")
-                ))
-            }
-        }
-        Value::Array(a) => {
-            let len = a.len();
-            let idx: usize = seg.parse().map_err(|_| {
-                format!("{where_} is a list: expected an index 0..{len}, found `{seg}`")
-            })?;
-            a.get_mut(idx)
-                .ok_or_else(|| format!("{where_} has {len} entries: index {idx} does not exist"))
-        }
-        Value::Null => Err(format!(
-            "{where_} is not set (None), so it has no field `{seg}`: set {where_} as a whole"
-        )),
-        _ => Err(format!(
-            "{where_} is a single value, it has no field `{seg}`"
-        )),
+/// An error for a path that names one of the experiment's structural fields (`variants`,
+/// `variants.a.set.x`, `set`, `name`, `description`, the `model` file), which are read before
+/// any override is applied, so an override there would do nothing.
+pub fn structural_field(path: &str) -> Option<String> {
+    let first = path.split('.').next().unwrap_or(path);
+    if !STRUCTURAL.contains(&first) || (first == "model" && path != "model") {
+        return None;
     }
-}
-
-/// Adapts a parsed value to the shape of the value it replaces: a number given where a
-/// string was becomes a string; `Name(fields)` given for a plain struct loses its name.
-fn fit(old: &Value, new: Value) -> Value {
-    match (old, new) {
-        (Value::String(_), Value::Number(n)) => Value::String(n.to_string()),
-        (Value::String(_), Value::Bool(b)) => Value::String(b.to_string()),
-        (Value::Object(o), Value::Object(mut n)) if n.len() == 1 => {
-            let key = n.keys().next().expect("one").clone();
-            let old_is_variant = o.len() == 1
-                && o.keys()
-                    .next()
-                    .is_some_and(|k| k.starts_with(|c: char| c.is_ascii_uppercase()));
-            if !old_is_variant && !o.contains_key(&key) && n[&key].is_object() {
-                n.remove(&key).expect("present")
-            } else {
-                Value::Object(n)
-            }
-        }
-        // An optional struct that was None: `HealthCheck(every: …)` is the struct itself.
-        (Value::Null, Value::Object(mut n))
-            if n.len() == 1 && STRUCT_NAMES.contains(&n.keys().next().expect("one").as_str()) =>
-        {
-            let key = n.keys().next().expect("one").clone();
-            n.remove(&key).expect("present")
-        }
-        (_, n) => n,
-    }
-}
-
-/// The names of the configuration's structs (as opposed to enum variants): a value written
-/// `Name(…)` with one of these names is the struct, not a variant wrapping it.
-const STRUCT_NAMES: &[&str] = &[
-    "System",
-    "Balancer",
-    "HealthCheck",
-    "Nodes",
-    "Slowdown",
-    "ColdStart",
-    "Dependency",
-    "Autoscaler",
-    "Experiment",
-    "Variant",
-    "Clients",
-    "Retry",
-    "Throttle",
-    "RandomFailures",
-    "Limits",
-    "Sessions",
-    "Store",
-    "Locks",
-    "Replicas",
-];
-
-/// Parses a value written in RON syntax into JSON (externally tagged enums, as serde does).
-pub fn parse_value(text: &str) -> Result<Value, String> {
-    let mut p = ValueParser {
-        s: text.as_bytes(),
-        i: 0,
-        text,
-        depth: 0,
-    };
-    p.ws();
-    if p.i == p.s.len() {
-        return Err("the value is empty".to_string());
-    }
-    let v = p.value()?;
-    p.ws();
-    if p.i != p.s.len() {
-        return Err(format!(
-            "unexpected text after the value: `{}`",
-            &text[p.i..]
-        ));
-    }
-    Ok(v)
-}
-
-struct ValueParser<'a> {
-    s: &'a [u8],
-    i: usize,
-    text: &'a str,
-    /// Nesting depth: bounded, so a pathological value is an error, not a stack overflow.
-    depth: usize,
+    Some(format!(
+        "`{first}` cannot be overridden: the experiment's name, description, model file, \
+         variants and `set` lists are read before any override is applied. An override \
+         changes a field of the experiment (duration, warmup, seed, workload.…, clients.…, \
+         faults.…, limits.…) or of its model (model.nodes.count, model.balancer.policy, …) \
+         in every variant; to change one variant, edit its `set` in the file"
+    ))
 }
 
 /// The deepest nesting a value may have (the configuration needs a handful of levels).
 const MAX_DEPTH: usize = 64;
 
-impl ValueParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
+/// Applies `value_text` at dotted `path` of `value` (a whole experiment or model) and
+/// returns the result, read back as `T`. The path must name a field that is written when
+/// `value` is serialised (every field is); enum variant names are transparent
+/// (`workload.rate_per_s` reaches into `Open`, as does `workload.Open.rate_per_s`).
+pub fn apply_typed<T: Serialize + DeserializeOwned>(
+    value: &T,
+    path: &str,
+    value_text: &str,
+) -> Result<T, String> {
+    let value_text = value_text.trim();
+    if value_text.is_empty() {
+        return Err("the value is empty".to_string());
+    }
+    check_depth(value_text)?;
+    let text = ron_options()
+        .to_string(value)
+        .map_err(|e| format!("the configuration cannot be written as RON: {e}"))?;
+    super::work::add(2 * text.len());
+    let locations = super::locate::Locations::scan(&text);
+    let chars: Vec<char> = text.chars().collect();
+    // Enum variant names may be written (`workload.Open.mix.a`) or not (`workload.mix.a`).
+    let bare_path: String = path
+        .split('.')
+        .filter(|seg| !seg.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect::<Vec<_>>()
+        .join(".");
+    let spans = locations.spans();
+    let Some(&(start, end)) = spans.get(path).or_else(|| spans.get(&bare_path)) else {
+        // A field left out when it has its default (`skip_serializing_if`) is written into
+        // its struct instead, and read back as a file with that field would be.
+        if let Some(v) = insert_field::<T>(spans, &chars, &bare_path, value_text) {
+            return Ok(v);
+        }
+        return Err(missing_path(&locations, &chars, &bare_path));
+    };
+    let mut end = end;
+    while end > start && chars[end - 1].is_whitespace() {
+        end -= 1;
+    }
+    let splice = |v: &str| -> String {
+        let mut t: String = chars[..start].iter().collect();
+        t.push_str(v);
+        t.extend(&chars[end..]);
+        t
+    };
+    let as_written = ron_options().from_str::<T>(&splice(value_text));
+    let err = match as_written {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    // A bare word (`250ms`, `5`) where a string is expected: read it as that string.
+    let bare = !value_text.contains(['"', '(', ')', '[', ']', '{', '}', ',', '\'']);
+    if bare {
+        let quoted = serde_json::to_string(value_text).expect("a string serialises");
+        if let Ok(v) = ron_options().from_str::<T>(&splice(&quoted)) {
+            return Ok(v);
         }
     }
-
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        self.ws();
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(format!(
-                "expected `{}` at column {} of `{}`",
-                c as char,
-                self.i + 1,
-                self.text
-            ))
-        }
-    }
-
-    fn value(&mut self) -> Result<Value, String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+    // A value that is not RON on its own (`3 4`) is a syntax error in the value; otherwise
+    // it is RON of the wrong kind for this field, as the typed read says.
+    if !bare {
+        if let Err(e) = ron_options().from_str::<ron::Value>(value_text) {
             return Err(format!(
-                "the value is nested more than {MAX_DEPTH} levels deep"
+                "`{value_text}` is not a valid RON value (at column {}): {}",
+                e.position.col,
+                describe_ron_error(&e.code)
             ));
         }
-        let v = self.value_inner();
-        self.depth -= 1;
-        v
     }
-
-    fn value_inner(&mut self) -> Result<Value, String> {
-        self.ws();
-        match self.peek() {
-            Some(b'"') => self.string().map(Value::String),
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                loop {
-                    self.ws();
-                    if self.peek() == Some(b']') {
-                        self.i += 1;
-                        return Ok(Value::Array(items));
-                    }
-                    items.push(self.value()?);
-                    self.ws();
-                    if self.peek() == Some(b',') {
-                        self.i += 1;
-                    } else {
-                        self.expect(b']')?;
-                        return Ok(Value::Array(items));
-                    }
-                }
-            }
-            Some(b'{') => {
-                self.i += 1;
-                let mut map = Map::new();
-                loop {
-                    self.ws();
-                    if self.peek() == Some(b'}') {
-                        self.i += 1;
-                        return Ok(Value::Object(map));
-                    }
-                    let key = match self.value()? {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    self.expect(b':')?;
-                    let v = self.value()?;
-                    map.insert(key, v);
-                    self.ws();
-                    if self.peek() == Some(b',') {
-                        self.i += 1;
-                    } else {
-                        self.expect(b'}')?;
-                        return Ok(Value::Object(map));
-                    }
-                }
-            }
-            Some(b'(') => {
-                self.i += 1;
-                self.parens()
-            }
-            Some(_) => {
-                let start = self.i;
-                while let Some(c) = self.peek() {
-                    if matches!(c, b',' | b')' | b']' | b'}' | b'(' | b':')
-                        || c.is_ascii_whitespace()
-                    {
-                        break;
-                    }
-                    self.i += 1;
-                }
-                let word = &self.text[start..self.i];
-                self.ws();
-                if self.peek() == Some(b'(') {
-                    self.i += 1;
-                    let inner = self.parens()?;
-                    if word == "Some" {
-                        return Ok(match inner {
-                            Value::Array(mut a) if a.len() == 1 => a.remove(0),
-                            other => other,
-                        });
-                    }
-                    let inner = match inner {
-                        Value::Array(mut a) if a.len() == 1 => a.remove(0),
-                        other => other,
-                    };
-                    let mut m = Map::new();
-                    m.insert(word.to_string(), inner);
-                    return Ok(Value::Object(m));
-                }
-                Ok(scalar(word))
-            }
-            None => Err(format!("`{}` ends where a value was expected", self.text)),
-        }
-    }
-
-    /// After `(`: struct fields `a: 1, b: 2` → object, or tuple elements → array.
-    fn parens(&mut self) -> Result<Value, String> {
-        let mut fields = Map::new();
-        let mut items = Vec::new();
-        loop {
-            self.ws();
-            if self.peek() == Some(b')') {
-                self.i += 1;
-                break;
-            }
-            let save = self.i;
-            let mut is_field = false;
-            let start = self.i;
-            while let Some(c) = self.peek() {
-                if c.is_ascii_alphanumeric() || c == b'_' {
-                    self.i += 1;
-                } else {
-                    break;
-                }
-            }
-            if self.i > start {
-                let name = self.text[start..self.i].to_string();
-                self.ws();
-                if self.peek() == Some(b':') {
-                    self.i += 1;
-                    fields.insert(name, self.value()?);
-                    is_field = true;
-                }
-            }
-            if !is_field {
-                self.i = save;
-                items.push(self.value()?);
-            }
-            self.ws();
-            if self.peek() == Some(b',') {
-                self.i += 1;
-            } else {
-                self.expect(b')')?;
-                break;
-            }
-        }
-        if !fields.is_empty() && !items.is_empty() {
-            return Err(format!(
-                "`{}` mixes named fields and plain values in one (…)",
-                self.text
-            ));
-        }
-        Ok(if items.is_empty() {
-            Value::Object(fields)
-        } else {
-            Value::Array(items)
-        })
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.i += 1;
-        let mut out = String::new();
-        let start = self.i;
-        let mut escaped = false;
-        while let Some(c) = self.peek() {
-            self.i += 1;
-            if escaped {
-                escaped = false;
-                continue;
-            }
-            match c {
-                b'\\' => escaped = true,
-                b'"' => {
-                    let raw = &self.text[start..self.i - 1];
-                    return serde_json::from_str::<String>(&format!("\"{raw}\""))
-                        .map_err(|e| format!("bad string {raw:?}: {e}"))
-                        .map(|s| {
-                            out.push_str(&s);
-                            out
-                        });
-                }
-                _ => {}
-            }
-        }
-        Err(format!("unterminated string in `{}`", self.text))
-    }
+    Err(format!(
+        "`{value_text}` is not a valid value here: {}",
+        describe_ron_error(&err.code)
+    ))
 }
 
-/// A bare word: number, boolean, `None` (null), or otherwise a string (`250ms`, `Lifo`).
-fn scalar(word: &str) -> Value {
-    match word {
-        "true" => return Value::Bool(true),
-        "false" => return Value::Bool(false),
-        "None" => return Value::Null,
-        _ => {}
+/// Writes `field: value` at the start of the struct at the parent of `path`, if that reads
+/// back as `T`: for fields the serialiser leaves out while they hold their default.
+fn insert_field<T: DeserializeOwned>(
+    spans: &std::collections::BTreeMap<String, (usize, usize)>,
+    chars: &[char],
+    path: &str,
+    value_text: &str,
+) -> Option<T> {
+    let (parent, field) = match path.rsplit_once('.') {
+        Some((p, f)) => (p, f),
+        None => ("", path),
+    };
+    if !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
     }
-    let digits: String = word.chars().filter(|&c| c != '_').collect();
-    if let Ok(i) = digits.parse::<u64>() {
-        return Value::from(i);
+    let &(start, end) = spans.get(parent)?;
+    let open = (start..end).find(|&i| chars[i] == '(')?;
+    if !chars[start..open]
+        .iter()
+        .all(|c| c.is_alphanumeric() || *c == '_')
+    {
+        return None;
     }
-    if let Ok(i) = digits.parse::<i64>() {
-        return Value::from(i);
-    }
-    if let Ok(f) = digits.parse::<f64>() {
-        if let Some(n) = serde_json::Number::from_f64(f) {
-            return Value::Number(n);
+    let mut text: String = chars[..=open].iter().collect();
+    text.push_str(&format!("{field}: {value_text},"));
+    text.extend(&chars[open + 1..]);
+    ron_options().from_str::<T>(&text).ok()
+}
+
+/// Refuses a value nested more than [`MAX_DEPTH`] levels deep (a pathological value is an
+/// error, not a stack overflow in the parser).
+fn check_depth(text: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
         }
-        // NaN and infinities have no JSON form: keep the word, so the typed read refuses it.
+        match c {
+            '"' => in_string = true,
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(format!(
+                        "the value is nested more than {MAX_DEPTH} levels deep"
+                    ));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
     }
-    Value::String(word.to_string())
+    if depth > 0 || in_string {
+        return Err(format!(
+            "`{text}` ends before the value is complete: is a `)`, `]`, `}}` or closing quote missing?"
+        ));
+    }
+    Ok(())
+}
+
+/// Says why `path` names no field: the nearest part of it that exists, and what is there.
+fn missing_path(locations: &super::locate::Locations, chars: &[char], path: &str) -> String {
+    let spans = locations.spans();
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut known = 0;
+    for i in (1..segments.len()).rev() {
+        if spans.contains_key(&segments[..i].join(".")) {
+            known = i;
+            break;
+        }
+    }
+    let walked = segments[..known].join(".");
+    let seg = segments[known];
+    let where_ = if walked.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("`{walked}`")
+    };
+    let prefix = if walked.is_empty() {
+        String::new()
+    } else {
+        format!("{walked}.")
+    };
+    // The fields directly under `walked`, without the aliases that name an enum variant.
+    let names: Vec<&str> = spans
+        .keys()
+        .filter_map(|k| k.strip_prefix(&prefix))
+        .filter(|rest| !rest.is_empty() && !rest.contains('.'))
+        .filter(|rest| !rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect();
+    let text_at = spans
+        .get(&walked)
+        .map(|&(s, e)| chars[s..e].iter().collect::<String>().trim().to_string());
+    if text_at.as_deref() == Some("None") {
+        return format!(
+            "{where_} is not set (None), so it has no field `{seg}`: set {where_} as a whole"
+        );
+    }
+    let is_list = text_at.as_deref().is_some_and(|t| t.starts_with('['));
+    if is_list {
+        let len = names.len();
+        return match seg.parse::<usize>() {
+            Ok(idx) => format!("{where_} has {len} entries: index {idx} does not exist"),
+            Err(_) => format!("{where_} is a list: expected an index 0..{len}, found `{seg}`"),
+        };
+    }
+    if names.is_empty() {
+        return format!("{where_} is a single value, it has no field `{seg}`");
+    }
+    let hint = super::error::did_you_mean(seg, &names)
+        .map(|s| format!(" Did you mean `{s}`?"))
+        .unwrap_or_default();
+    format!(
+        "there is no field `{seg}` in {where_}.{hint} Fields there: {}",
+        names.join(", ")
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::config::{ExperimentSpec, ModelSpec};
 
-    #[test]
-    fn parses_ron_values() {
-        assert_eq!(parse_value("5").unwrap(), json!(5));
-        assert_eq!(parse_value("-2.5").unwrap(), json!(-2.5));
-        assert_eq!(parse_value("250ms").unwrap(), json!("250ms"));
-        assert_eq!(parse_value("\"250ms\"").unwrap(), json!("250ms"));
-        assert_eq!(parse_value("Lifo").unwrap(), json!("Lifo"));
-        assert_eq!(parse_value("None").unwrap(), json!(null));
-        assert_eq!(parse_value("Some(3)").unwrap(), json!(3));
-        assert_eq!(
-            parse_value("Exp(mean: \"5ms\")").unwrap(),
-            json!({"Exp": {"mean": "5ms"}})
-        );
-        assert_eq!(parse_value("[1, 2]").unwrap(), json!([1, 2]));
-        assert_eq!(parse_value("{\"a\": 1}").unwrap(), json!({"a": 1}));
-        assert!(parse_value("Exp(mean: ").is_err());
-        assert!(parse_value("").is_err());
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(parse_value(&deep).unwrap_err().contains("nested"));
+    fn exp() -> ExperimentSpec {
+        ron_options()
+            .from_str(
+                r#"Experiment(duration: "10s", workload: Open(rate_per_s: 1.0, mix: {"a": 1.0}),
+                   clients: Clients(retry: Retry(max_attempts: 3, backoff: Constant(delay: "1s"), jitter: Full)),
+                   faults: [Crash(node: 0, at: "1s")])"#,
+            )
+            .unwrap()
     }
 
     #[test]
     fn applies_through_enum_variants_and_lists() {
-        let mut t =
-            json!({"workload": {"Open": {"rate_per_s": 1.0}}, "faults": [{"Crash": {"node": 0}}]});
-        apply(&mut t, "workload.rate_per_s", "9").unwrap();
-        apply(&mut t, "faults.0.node", "2").unwrap();
-        assert_eq!(
-            t,
-            json!({"workload": {"Open": {"rate_per_s": 9}}, "faults": [{"Crash": {"node": 2}}]})
-        );
-        apply(&mut t, "workload.Open.rate_per_s", "3.5").unwrap();
-        assert_eq!(t["workload"]["Open"]["rate_per_s"], json!(3.5));
+        let e = apply_typed(&exp(), "workload.rate_per_s", "9").unwrap();
+        let e = apply_typed(&e, "faults.0.node", "2").unwrap();
+        let e = apply_typed(&e, "workload.Open.mix.a", "0.5").unwrap();
+        let e = apply_typed(&e, "duration", "30s").unwrap();
+        let e = apply_typed(&e, "warmup", "\"2s\"").unwrap();
+        let want: ExperimentSpec = ron_options()
+            .from_str(
+                r#"Experiment(duration: "30s", warmup: "2s", workload: Open(rate_per_s: 9.0, mix: {"a": 0.5}),
+                   clients: Clients(retry: Retry(max_attempts: 3, backoff: Constant(delay: "1s"), jitter: Full)),
+                   faults: [Crash(node: 2, at: "1s")])"#,
+            )
+            .unwrap();
+        assert_eq!(e, want);
     }
 
     #[test]
-    fn unknown_paths_are_errors_with_suggestions() {
-        let mut t = json!({"model": {"nodes": {"workers": 4, "count": 1}}});
-        let e = apply(&mut t, "model.nodes.worker", "5").unwrap_err();
-        assert!(
-            e.contains("no field `worker`") && e.contains("Did you mean `workers`?"),
-            "{e}"
+    fn accepts_what_a_file_accepts_none_for_a_unit_variant_and_named_structs() {
+        let e = apply_typed(&exp(), "clients.retry.jitter", "None").unwrap();
+        let e = apply_typed(&e, "clients.retry.backoff", "None").unwrap();
+        let r = e.clients.retry.as_ref().unwrap();
+        assert_eq!(r.jitter, crate::config::experiment::JitterSpec::None);
+        assert_eq!(r.backoff, crate::config::experiment::BackoffSpec::None);
+        // A field the serialiser leaves out at its default is still reachable.
+        let e = apply_typed(&e, "expect", r#"["a.goodput_rps > 0"]"#).unwrap();
+        assert_eq!(e.expect, vec!["a.goodput_rps > 0".to_string()]);
+        let e = apply_typed(&e, "clients.retry", "None").unwrap();
+        assert!(e.clients.retry.is_none());
+        let e = apply_typed(&e, "clients.timeout", "Some(\"2s\")").unwrap();
+        assert_eq!(
+            e.clients.timeout,
+            Some(crate::config::Duration::from_secs(2))
         );
-        let e = apply(&mut t, "model.nodes.workers.x", "5").unwrap_err();
-        assert!(e.contains("single value"), "{e}");
+        let m: ModelSpec = ron_options()
+            .from_str(r#"System(nodes: Nodes(count: 1, workers: 1, service: Exp(mean: "1ms")), dependency: Dependency(workers: 1, service: Exp(mean: "1ms")))"#)
+            .unwrap();
+        let m = apply_typed(
+            &m,
+            "cache",
+            r#"Cache(placement: Shared, capacity_keys: 10, ttl: "1s", hit: Const(value: "1ms"), keys: Keys(count: 10, popularity: Zipf(s: 1.1)))"#,
+        )
+        .unwrap();
+        assert_eq!(m.cache.unwrap().keys.count, 10);
+    }
+
+    #[test]
+    fn unknown_paths_and_bad_values_are_errors_with_suggestions() {
+        let e = exp();
+        let msg = apply_typed(&e, "clients.retry.max_attempt", "5").unwrap_err();
+        assert!(
+            msg.contains("no field `max_attempt`") && msg.contains("Did you mean `max_attempts`?"),
+            "{msg}"
+        );
+        let msg = apply_typed(&e, "duration.x", "5").unwrap_err();
+        assert!(msg.contains("single value"), "{msg}");
+        let msg = apply_typed(&e, "faults.3.at", "5s").unwrap_err();
+        assert!(
+            msg.contains("has 1 entries: index 3 does not exist"),
+            "{msg}"
+        );
+        let msg = apply_typed(&e, "clients.throttle.k", "5").unwrap_err();
+        assert!(msg.contains("is not set (None)"), "{msg}");
+        let msg = apply_typed(&e, "clients.retry.max_attempts", "many").unwrap_err();
+        assert!(msg.contains("`many` is not a valid value here"), "{msg}");
+        let msg = apply_typed(&e, "clients.retry.max_attempts", "[3 4]").unwrap_err();
+        assert!(msg.contains("is not a valid RON value"), "{msg}");
+        let msg = apply_typed(&e, "clients.retry", "Retry(max_attempts: ").unwrap_err();
+        assert!(msg.contains("ends before the value is complete"), "{msg}");
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(apply_typed(&e, "faults", &deep)
+            .unwrap_err()
+            .contains("nested"));
         assert!(Override::parse_flag("model.nodes.workers").is_err());
         assert!(Override::parse_flag("model..workers=3").is_err());
+    }
+
+    #[test]
+    fn structural_fields_are_named_with_what_can_be_set() {
+        for p in [
+            "variants",
+            "variants.a.set.x",
+            "set",
+            "set.duration",
+            "name",
+            "model",
+        ] {
+            let msg = structural_field(p).unwrap_or_else(|| panic!("{p}"));
+            assert!(
+                msg.contains("cannot be overridden") && msg.contains("model.nodes.count"),
+                "{msg}"
+            );
+        }
+        for p in ["model.nodes.count", "duration", "workload.mix.a", "models"] {
+            assert_eq!(structural_field(p), None, "{p}");
+        }
     }
 }

@@ -11,7 +11,6 @@ use super::load::Loaded;
 use super::model::ModelSpec;
 use super::model::{CounterSpec, LogoutScope, PolicySpec, ReadRouting, SessionDesign, StoreSpec};
 use super::overrides::{Override, OverrideSource};
-use serde_json::Value;
 
 /// Where every value of one resolved variant came from, to point errors back at it.
 pub struct Provenance<'a> {
@@ -62,41 +61,46 @@ fn without_variants(path: &str) -> String {
         .join(".")
 }
 
-/// Applies the overrides to the experiment and model and reads them back as typed structs.
+/// Applies the overrides, in order, to the experiment and model: each is read back
+/// through the same typed structs as a file (see [`super::overrides`]).
 pub fn apply_overrides(prov: &Provenance<'_>) -> Result<(ExperimentSpec, ModelSpec), ConfigError> {
-    let mut tree = serde_json::to_value(&prov.experiment.value).expect("config serialises");
-    let model_tree = serde_json::to_value(&prov.model.value).expect("config serialises");
-    tree["model"] = model_tree;
+    let mut experiment = prov.experiment.value.clone();
+    let mut model = prov.model.value.clone();
     for o in prov.overrides {
-        super::overrides::apply(&mut tree, &o.path, &o.value).map_err(|msg| {
-            let origin = match &o.source {
-                OverrideSource::Flag => Origin::Flag(format!("--set {}={}", o.path, o.value)),
-                OverrideSource::File(at) => prov.experiment.origin(at),
-            };
-            ConfigError::new(origin, Some(o.path.clone()), msg)
-        })?;
+        let at = || match &o.source {
+            OverrideSource::Flag => Origin::Flag(format!("--set {}={}", o.path, o.value)),
+            OverrideSource::File(at) => prov.experiment.origin(at),
+        };
+        let fail = |msg: String| ConfigError::new(at(), Some(o.path.clone()), msg);
+        if let Some(msg) = super::overrides::structural_field(&o.path) {
+            return Err(fail(msg));
+        }
+        match o.path.strip_prefix("model.") {
+            Some(rest) => {
+                model = super::overrides::apply_typed(&model, rest, &o.value).map_err(fail)?
+            }
+            None => {
+                experiment =
+                    super::overrides::apply_typed(&experiment, &o.path, &o.value).map_err(fail)?
+            }
+        }
     }
-    let model_tree = tree
-        .as_object_mut()
-        .and_then(|m| m.remove("model"))
-        .unwrap_or(Value::Null);
-    tree["model"] = serde_json::to_value(&prov.experiment.value.model).expect("serialises");
-    let model: ModelSpec = typed(prov, "model.", model_tree)?;
-    let experiment: ExperimentSpec = typed(prov, "", tree)?;
+    if prov.overrides.is_empty() {
+        return Ok((experiment, model));
+    }
+    // RON reads `NaN` and `inf` as a file does; the file's guard then refuses them.
+    for (prefix, found) in [
+        ("model.", super::guard::first_non_finite(&model)),
+        ("", super::guard::first_non_finite(&experiment)),
+    ] {
+        if let Some((field, v)) = found {
+            return Err(prov.error(
+                &format!("{prefix}{field}"),
+                format!("must be a finite number, found {v} (NaN and infinities are not allowed)"),
+            ));
+        }
+    }
     Ok((experiment, model))
-}
-
-fn typed<T: serde::de::DeserializeOwned>(
-    prov: &Provenance<'_>,
-    prefix: &str,
-    tree: Value,
-) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(tree).map_err(|e| {
-        let inner = e.path().to_string();
-        let path = format!("{prefix}{inner}");
-        let path = path.trim_end_matches('.').to_string();
-        prov.error(&path, e.inner().to_string())
-    })
 }
 
 /// Applies the overrides and checks every cross-field rule: the one way from raw files to a
@@ -668,10 +672,17 @@ impl Checker<'_> {
                 );
             }
         }
-        if !m.price_per_node_hour.is_finite() || m.price_per_node_hour < 0.0 {
+        // Bounded so that the cost (price × node-seconds over years of simulated time on
+        // 1,000 nodes) stays a finite number in the summary and the CSVs.
+        if !m.price_per_node_hour.is_finite()
+            || !(0.0..=MAX_PRICE_PER_NODE_HOUR).contains(&m.price_per_node_hour)
+        {
             return self.fail(
                 "model.price_per_node_hour",
-                "must be finite and not negative",
+                format!(
+                    "must be between 0 and {MAX_PRICE_PER_NODE_HOUR} (per node-hour), found {:?}",
+                    m.price_per_node_hour
+                ),
             );
         }
         if let Some(a) = &m.autoscaler {
@@ -919,11 +930,28 @@ impl Checker<'_> {
     }
 }
 
-/// A variant name becomes a directory name: keep it to letters, digits, `-`, `_` and `.`.
+/// The highest price per node-hour: far above any real machine, and low enough that a cost
+/// over the longest run on the most nodes is a finite number.
+pub const MAX_PRICE_PER_NODE_HOUR: f64 = 1e9;
+
+/// The longest variant name, in characters: it names a folder, and plots and sweep files
+/// add to it (`<variant>_latency.svg`), within the 255 bytes most file systems allow.
+pub const MAX_VARIANT_NAME_CHARS: usize = 100;
+
+/// A variant name becomes a directory name: keep it to letters, digits, `-`, `_` and `.`,
+/// and short enough for a file name.
 pub fn check_variant_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name == "." || name == ".." {
         return Err(format!(
             "the variant name \"{name}\" cannot be used as a directory name"
+        ));
+    }
+    let chars = name.chars().count();
+    if chars > MAX_VARIANT_NAME_CHARS {
+        return Err(format!(
+            "the variant name \"{}…\" has {chars} characters: at most {MAX_VARIANT_NAME_CHARS} \
+             fit in a file name with what is added to it",
+            name.chars().take(20).collect::<String>()
         ));
     }
     if let Some(c) = name

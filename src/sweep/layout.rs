@@ -492,6 +492,28 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
     let points = grid::points(&axes, spec.combine, max_points).map_err(|m| err("combine", m))?;
 
     let exp_path = find_experiment(path, &spec.experiment);
+    // A missing or unreadable experiment is reported at the sweep's `experiment:` field.
+    if let Err(e) = crate::config::load::read_text(&exp_path) {
+        let tried = if exp_path.exists() {
+            String::new()
+        } else {
+            let mut places = vec![PathBuf::from(&spec.experiment)];
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                places.push(d.join(&spec.experiment));
+                dir = d.parent();
+            }
+            let places: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+            format!(" (looked for {})", places.join(", "))
+        };
+        return Err(err(
+            "experiment",
+            format!(
+                "the experiment \"{}\" cannot be loaded: {}{tried}",
+                spec.experiment, e.message
+            ),
+        ));
+    }
     // Overrides common to every point: the sweep's `set`, then the flags.
     let mut common: Vec<(Override, Option<String>)> = spec
         .set

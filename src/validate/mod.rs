@@ -94,6 +94,15 @@ pub struct ValidationReport {
     pub seed: u64,
 }
 
+/// The most servers `validate mmc` simulates.
+pub const MAX_SERVERS: u32 = 100_000;
+
+/// The most customers one validation simulates (the default is at most 100 million).
+pub const MAX_CUSTOMERS: u64 = 1_000_000_000;
+
+/// The longest run the clock represents: a duration may be at most 10^18 ns.
+const MAX_HORIZON_NS: u64 = 1_000_000_000_000_000_000;
+
 /// Customers needed for a 95% half-width under about 1% of the mean: the variance of a
 /// queue's mean response grows like 1/(1 − ρ)², so the default grows with it.
 pub fn default_customers(utilisation: f64) -> u64 {
@@ -133,6 +142,23 @@ pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
     if servers == 0 {
         return bad("--servers", "must be at least 1".into());
     }
+    if servers > MAX_SERVERS {
+        return bad(
+            "--servers",
+            format!("at most {MAX_SERVERS} servers (each is a worker the engine tracks), found {servers}"),
+        );
+    }
+    // The service time is written in whole nanoseconds, the engine's clock tick.
+    let service_ns = (p.service_mean_ms * 1e6).round();
+    if service_ns < 1.0 {
+        return bad(
+            "--service-mean-ms",
+            format!(
+                "must be at least 0.000001 ms (1 ns, the clock's resolution), found {}",
+                p.service_mean_ms
+            ),
+        );
+    }
     let utilisation = p.rate_per_s * p.service_mean_ms / 1000.0 / servers as f64;
     if utilisation >= 1.0 {
         return bad(
@@ -149,15 +175,40 @@ pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
             format!("must be at least 1000 for a meaningful interval, found {customers}"),
         );
     }
+    if customers > MAX_CUSTOMERS {
+        return bad(
+            "--customers",
+            format!(
+                "at most {MAX_CUSTOMERS} (minutes of wall time already; for a tighter interval \
+                 compare several --seed runs), found {customers}"
+            ),
+        );
+    }
+    // The run lasts until the customers have drained, with room for the randomness of the
+    // arrivals (ten times the expected span, plus an hour), but never beyond the longest
+    // duration the clock represents: the expected span itself must fit well inside that.
+    let expected_s = customers as f64 / p.rate_per_s;
+    let max_s = MAX_HORIZON_NS as f64 / 1e9;
+    if expected_s * 2.0 > max_s {
+        let flag = if p.customers.is_some() {
+            "--customers"
+        } else {
+            "--rate"
+        };
+        return bad(
+            flag,
+            format!(
+                "{customers} customers at {} per second arrive over about {expected_s:.3e} simulated \
+                 seconds, longer than the simulator can represent ({:.1e} s, about 15 years, \
+                 with room to drain): raise --rate or give fewer --customers",
+                p.rate_per_s,
+                max_s / 2.0
+            ),
+        );
+    }
     let service = match p.model {
-        QueueModel::Md1 => format!(
-            "Const(value: \"{}ns\")",
-            (p.service_mean_ms * 1e6).round() as u64
-        ),
-        _ => format!(
-            "Exp(mean: \"{}ns\")",
-            (p.service_mean_ms * 1e6).round() as u64
-        ),
+        QueueModel::Md1 => format!("Const(value: \"{}ns\")", service_ns as u64),
+        _ => format!("Exp(mean: \"{}ns\")", service_ns as u64),
     };
     let model_text = format!(
         "System(description: \"{} validation queue\", nodes: Nodes(count: 1, workers: {servers}, service: {service}))",
@@ -167,8 +218,7 @@ pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
     // The queue is stable (ρ < 1), so its mean length is ρ/(1 − ρ), about 100 at ρ = 0.99: a
     // limit of 10 M in flight is never reached, and keeps the memory estimate's ceiling for
     // requests in flight (10 M × ~150 B) well inside the default memory limit.
-    let expected_s = customers as f64 / p.rate_per_s;
-    let horizon_ns = ((expected_s * 10.0 + 3600.0) * 1e9) as u64;
+    let horizon_ns = ((expected_s * 10.0 + 3600.0) * 1e9).min(MAX_HORIZON_NS as f64) as u64;
     let warmup_ns = (expected_s * 0.05 * 1e9) as u64;
     let exp_text = format!(
         "Experiment(name: \"validate-{name}\", duration: \"{horizon_ns}ns\", warmup: \"{warmup_ns}ns\", \
@@ -179,7 +229,20 @@ pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
         seed = p.seed,
         rate = p.rate_per_s,
     );
-    let cfg = config::single_run_from_texts(&exp_text, &model_text)?;
+    // The flags were checked above; anything the configuration still refuses is reported
+    // against the command line, not against a text the user never wrote.
+    let cfg = config::single_run_from_texts(&exp_text, &model_text).map_err(|e| {
+        ConfigError::new(
+            config::Origin::Flag(format!(
+                "validate {} --rate {} --servers {servers} --service-mean-ms {} --customers {customers}",
+                p.model.name(),
+                p.rate_per_s,
+                p.service_mean_ms
+            )),
+            e.field,
+            e.message,
+        )
+    })?;
     let mut sim = Simulation::new(&cfg);
     sim.recorder.batches = Some(BatchMeans::new());
     let started = std::time::Instant::now();
