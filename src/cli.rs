@@ -139,6 +139,10 @@ pub struct RunArgs {
     /// Also write DIR/animation.gif of the node queues.
     #[arg(long)]
     pub animate: bool,
+    /// Trace N sampled requests of every variant into DIR/<variant>/trace.json (Chrome Trace
+    /// Event format: open in ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "N")]
+    pub trace: Option<u64>,
 }
 
 /// Arguments of `scalesim validate`.
@@ -277,7 +281,23 @@ pub fn parse_sets(sets: &[String], seed: Option<u64>) -> Result<Vec<Override>, F
     Ok(out)
 }
 
+/// Checks `--trace N`: at least one request, at most `trace::MAX_REQUESTS`.
+fn trace_requests(n: Option<u64>) -> Result<Option<u32>, Failure> {
+    let max = crate::system::trace::MAX_REQUESTS;
+    match n {
+        None => Ok(None),
+        Some(n) if (1..=max as u64).contains(&n) => Ok(Some(n as u32)),
+        Some(n) => Err(Failure {
+            message: format!(
+                "error: --trace {n}: the number of requests to trace must be between 1 and {max} (every traced request is kept in memory in each variant; trace fewer)"
+            ),
+            code: 2,
+        }),
+    }
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
+    let trace = trace_requests(args.trace)?;
     let sets = parse_sets(&args.sets, args.seed)?;
     let exp = config::load_experiment(&args.experiment, &sets)?;
     let dir = args
@@ -318,7 +338,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }));
     // Each variant's files are written as soon as its run ends (an interrupted command
     // keeps every finished variant); results come back in variant order.
-    let outputs = crate::run_experiment(&exp, |cfg, out| {
+    let outputs = crate::run_experiment_traced(&exp, trace, |cfg, out| {
         output::write_variant(&dir, cfg, out).map(drop)
     })
     .map_err(|e| match e {

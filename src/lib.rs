@@ -23,7 +23,20 @@ pub use system::{RunOutput, Simulation};
 
 /// Runs one configuration to its end.
 pub fn run_config(cfg: &RunConfig) -> Result<RunOutput, system::InvariantViolation> {
-    Simulation::new(cfg).run(cfg)
+    run_config_traced(cfg, None)
+}
+
+/// Runs one configuration to its end, tracing `trace` sampled requests if given (the
+/// trace is in [`RunOutput::trace`]).
+pub fn run_config_traced(
+    cfg: &RunConfig,
+    trace: Option<u32>,
+) -> Result<RunOutput, system::InvariantViolation> {
+    let sim = Simulation::new(cfg);
+    match trace {
+        Some(n) => sim.with_trace(n).run(cfg),
+        None => sim.run(cfg),
+    }
 }
 
 /// Why the runs of an experiment did not all finish.
@@ -49,12 +62,24 @@ pub fn run_experiment<F>(exp: &Experiment, each: F) -> Result<Vec<RunOutput>, Ru
 where
     F: Fn(&RunConfig, &RunOutput) -> Result<(), output::OutputError> + Sync,
 {
+    run_experiment_traced(exp, None, each)
+}
+
+/// [`run_experiment`], tracing `trace` sampled requests in every variant if given.
+pub fn run_experiment_traced<F>(
+    exp: &Experiment,
+    trace: Option<u32>,
+    each: F,
+) -> Result<Vec<RunOutput>, RunError>
+where
+    F: Fn(&RunConfig, &RunOutput) -> Result<(), output::OutputError> + Sync,
+{
     use rayon::prelude::*;
     let results: Vec<Result<RunOutput, RunError>> = exp
         .runs
         .par_iter()
         .map(|cfg| {
-            let out = run_config(cfg).map_err(|error| RunError::Violation {
+            let out = run_config_traced(cfg, trace).map_err(|error| RunError::Violation {
                 variant: cfg.variant.clone(),
                 error,
             })?;

@@ -185,7 +185,10 @@ fn an_autoscaler_every_1ns_is_refused() {
         "autoscaler_window",
         EXPERIMENT,
         AUTOSCALED,
-        &["model.autoscaler.every=1ms", "model.autoscaler.window=1000h"],
+        &[
+            "model.autoscaler.every=1ms",
+            "model.autoscaler.window=1000h",
+        ],
         &says,
     );
 }

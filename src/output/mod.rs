@@ -64,7 +64,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     result.map_err(err)
 }
 
-/// Writes one variant's `summary.json`, `timeseries.csv` and `config.json` under `dir/<variant>/`.
+/// Writes one variant's `summary.json`, `timeseries.csv`, `config.json` (and `trace.json`
+/// when the run was traced) under `dir/<variant>/`.
 pub fn write_variant(dir: &Path, cfg: &RunConfig, out: &RunOutput) -> Result<PathBuf, OutputError> {
     let vdir = dir.join(&cfg.variant);
     create_dir(&vdir)?;
@@ -72,6 +73,9 @@ pub fn write_variant(dir: &Path, cfg: &RunConfig, out: &RunOutput) -> Result<Pat
     write_atomic(&vdir.join("timeseries.csv"), out.series.to_csv().as_bytes())?;
     let config = serde_json::to_string_pretty(&cfg.resolved_json()).expect("config serialises");
     write_atomic(&vdir.join("config.json"), config.as_bytes())?;
+    if let Some(trace) = &out.trace {
+        write_atomic(&vdir.join("trace.json"), trace.as_bytes())?;
+    }
     // The summary goes last: its presence says the variant's outputs are complete.
     write_atomic(&vdir.join("summary.json"), (summary + "\n").as_bytes())?;
     Ok(vdir)

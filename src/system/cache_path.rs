@@ -28,6 +28,9 @@ impl Simulation {
         let Some(cache) = &mut self.cache else {
             return false;
         };
+        if let Some(t) = &mut self.tracer {
+            t.phase(now, attempt, "cache");
+        }
         let attempts = &self.attempts;
         match cache.lookup(node, attempt, now, |h| attempts.get(h).is_some()) {
             Lookup::Hit(t) => self.queue.schedule_in(t, Event::CacheHit { node, attempt }),

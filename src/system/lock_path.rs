@@ -36,6 +36,17 @@ impl Simulation {
             return false;
         }
         let row = locks.pick_row();
+        if let Some(t) = &mut self.tracer {
+            t.phase(
+                now,
+                attempt,
+                if locks.locking {
+                    "lock wait"
+                } else {
+                    "counter write"
+                },
+            );
+        }
         if !locks.locking {
             let version = locks.read_version(row);
             let write = locks.sample_write();

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod shape;
 pub mod source;
 pub mod store;
+pub mod trace;
 pub mod users;
 
 mod cache_path;
@@ -147,6 +148,7 @@ pub struct Simulation {
     attempts: Slab<Attempt>,
     end: SimTime,
     warmup: SimTime,
+    seed: u64,
     interval: SimTime,
     interval_start: SimTime,
     deadline_check: bool,
@@ -171,6 +173,8 @@ pub struct Simulation {
     served_after_warmup: u64,
     price_per_node_hour: f64,
     cache: Option<cache::Cache>,
+    /// The request tracer of `run --trace N` (None: no tracing, the hot path unchanged).
+    tracer: Option<trace::Tracer>,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
 }
@@ -322,6 +326,7 @@ impl Simulation {
             attempts: Slab::new(),
             end: spec.duration.0,
             warmup: spec.warmup.0,
+            seed,
             interval,
             interval_start: SimTime::ZERO,
             deadline_check: model.nodes.deadline_check || model.propagate_deadlines,
@@ -355,6 +360,7 @@ impl Simulation {
                 .cache
                 .as_ref()
                 .map(|c| cache::Cache::new(c, max_nodes, seed)),
+            tracer: None,
         };
         if model
             .autoscaler
@@ -366,6 +372,13 @@ impl Simulation {
         sim.balancer.slow_start = model.balancer.slow_start.map(|d| d.0);
         sim.start(model.nodes.count);
         sim
+    }
+
+    /// Traces `requests` sampled requests of this run (see [`trace`]); the trace comes back
+    /// in [`RunOutput::trace`].
+    pub fn with_trace(mut self, requests: u32) -> Simulation {
+        self.tracer = Some(trace::Tracer::new(requests, self.seed, self.warmup));
+        self
     }
 
     /// Schedules the first events: nodes up, arrivals or users, faults, checks, ticks.

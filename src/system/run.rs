@@ -20,6 +20,8 @@ pub struct RunOutput {
     pub series: TimeSeries,
     /// Batch means of response and wait, when they were asked for (validate).
     pub batches: Option<BatchMeans>,
+    /// The request trace (Chrome Trace Event JSON), when one was asked for (`--trace`).
+    pub trace: Option<String>,
 }
 
 /// A bug in the simulator found at the end of a run (never a user error).
@@ -66,6 +68,9 @@ impl Simulation {
                 (instant, at_instant) = (now, 1);
             }
             self.handle(now, event);
+            if let Some(t) = &mut self.tracer {
+                t.sample_busy(now, &self.nodes);
+            }
             if self.requests.len() as u64 > self.max_in_flight {
                 self.stopped_reason = Some(format!(
                     "overload: more than {} requests in flight at {:.3}s (limits.max_in_flight)",
@@ -461,7 +466,9 @@ impl Simulation {
             db,
             warmup_check: crate::metrics::warmup::check(&rec.series, cfg, now.as_secs_f64()),
         };
+        let trace = self.tracer.take().map(|t| t.finish(now));
         Ok(RunOutput {
+            trace,
             summary,
             series: self.recorder.series,
             batches: self.recorder.batches,

@@ -74,6 +74,13 @@ impl Simulation {
                 let n = &self.nodes[node as usize];
                 if n.lifecycle() == lifecycle && n.state() == NodeState::Up {
                     self.faults.random_failure(true);
+                    if let Some(t) = &mut self.tracer {
+                        t.fault(
+                            now,
+                            true,
+                            &serde_json::json!({ "RandomFailure": { "node": node } }),
+                        );
+                    }
                     self.crash(now, node);
                     let ttr = self
                         .random_failures
@@ -153,6 +160,9 @@ impl Simulation {
             session_issued,
             login_done: false,
         });
+        if let Some(t) = &mut self.tracer {
+            t.request_issued(now, request, user, kind);
+        }
         self.send_attempt(now, request);
     }
 
@@ -173,6 +183,9 @@ impl Simulation {
                 r.issued_at,
             )
         };
+        if let Some(t) = &mut self.tracer {
+            t.attempt_sent(now, request, attempt_no);
+        }
         if self.clients.throttled(now) {
             // Refused locally: nothing is sent and the request fails at once.
             self.end_request(now, request, Err(FailReason::Throttled));
@@ -247,13 +260,20 @@ impl Simulation {
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(attempt);
         }
+        if let Some(t) = &mut self.tracer {
+            t.attempt_created(request, attempt, node);
+        }
         let n = &mut self.nodes[node as usize];
         if n.try_take_worker(now) {
             self.begin_service(now, node, attempt);
             return;
         }
         match self.nodes[node as usize].enqueue(attempt, kind) {
-            Enqueued::Queued => {}
+            Enqueued::Queued => {
+                if let Some(t) = &mut self.tracer {
+                    t.phase(now, attempt, "queue wait");
+                }
+            }
             Enqueued::Dropping(victim) => self.attempt_failed(now, victim, FailReason::Rejected),
             Enqueued::Rejected => self.attempt_failed(now, attempt, FailReason::Rejected),
         }
@@ -265,6 +285,9 @@ impl Simulation {
         let n = &mut self.nodes[node as usize];
         let kind = self.attempts.get(attempt).map_or(0, |a| a.kind);
         let (service, failing) = n.service_time(kind, now);
+        if let Some(t) = &mut self.tracer {
+            t.phase(now, attempt, "service");
+        }
         if let Some(a) = self.attempts.get_mut(attempt) {
             a.started_at = now;
             a.failing = failing;
@@ -316,8 +339,14 @@ impl Simulation {
             // The deadline travels with the request: no point calling downstream for it.
             self.recorder.shed_expired += 1;
             self.attempts.remove(attempt);
+            if let Some(t) = &mut self.tracer {
+                t.attempt_ended(now, attempt, "shed");
+            }
             self.free_worker(now, node);
             return;
+        }
+        if let Some(t) = &mut self.tracer {
+            t.phase(now, attempt, "database");
         }
         if self.nodes[node as usize].acquire_connection(attempt) {
             self.call_dependency(now, attempt);
@@ -400,6 +429,9 @@ impl Simulation {
             (Some(s), u) if u != NO_USER => s.last_write(u),
             _ => None,
         };
+        if let Some(t) = &mut self.tracer {
+            t.phase(now, attempt, "session store");
+        }
         let store = self.store.as_mut().expect("the design has a store");
         let pool = if write {
             0
@@ -523,6 +555,9 @@ impl Simulation {
                 Some(a) if check && now >= a.deadline => {
                     self.recorder.shed_expired += 1;
                     self.attempts.remove(next);
+                    if let Some(t) = &mut self.tracer {
+                        t.attempt_ended(now, next, "shed");
+                    }
                     self.release_connection(now, a.node);
                     self.free_worker(now, a.node);
                 }
@@ -557,6 +592,9 @@ impl Simulation {
         let Some(a) = self.attempts.remove(attempt) else {
             return;
         };
+        if let Some(t) = &mut self.tracer {
+            t.attempt_ended(now, attempt, "ok");
+        }
         let Some(r) = self.requests.get_mut(a.request) else {
             self.recorder.wasted_completions += 1;
             return;
@@ -593,6 +631,9 @@ impl Simulation {
                         // Its client has given up: serving it would be wasted work.
                         self.recorder.shed_expired += 1;
                         self.attempts.remove(next);
+                        if let Some(t) = &mut self.tracer {
+                            t.attempt_ended(now, next, "shed");
+                        }
                     }
                     Some(_) => {
                         if let Some(a) = self.attempts.get_mut(next) {
@@ -616,6 +657,9 @@ impl Simulation {
         let Some(a) = self.attempts.remove(attempt) else {
             return;
         };
+        if let Some(t) = &mut self.tracer {
+            t.attempt_ended(now, attempt, reason.name());
+        }
         if a.lock_row != super::lock_path::NO_ROW {
             self.abandon_lock(now, attempt, a.lock_row);
         }
@@ -634,6 +678,9 @@ impl Simulation {
             return;
         };
         r.current = None;
+        if let Some(t) = &mut self.tracer {
+            t.client_failed(now, request, reason.name());
+        }
         if matches!(
             reason,
             FailReason::Unauthenticated | FailReason::LoginFailed | FailReason::LockedOut
@@ -647,6 +694,9 @@ impl Simulation {
             RetryDecision::RetryAfter(wait) => {
                 if let Some(r) = self.requests.get_mut(request) {
                     r.last_backoff = wait;
+                }
+                if let Some(t) = &mut self.tracer {
+                    t.backoff(now, request, wait);
                 }
                 self.queue.schedule_in(wait, Event::Retry { request });
             }
@@ -674,6 +724,9 @@ impl Simulation {
         let Some(r) = self.requests.remove(request) else {
             return;
         };
+        if let Some(t) = &mut self.tracer {
+            t.request_ended(now, request, outcome.map_or_else(|e| e.name(), |()| "ok"));
+        }
         match outcome {
             Ok(()) => self.recorder.succeeded(r.issued_at, now, wait),
             Err(reason) => self.recorder.failed(reason, r.issued_at, now),
@@ -741,6 +794,10 @@ impl Simulation {
     fn fault(&mut self, now: SimTime, index: u32, phase: FaultPhase) {
         let start = phase == FaultPhase::Start;
         self.faults.set_active(index, start, now);
+        if let Some(t) = &mut self.tracer {
+            let spec = serde_json::to_value(self.faults.spec(index)).unwrap_or_default();
+            t.fault(now, start, &spec);
+        }
         match self.faults.spec(index).clone() {
             FaultSpec::Crash { node, .. } => {
                 if start {

@@ -1,0 +1,531 @@
+//! Request traces in the Chrome Trace Event format, for Perfetto and chrome://tracing.
+//!
+//! `scalesim run --trace N` samples N requests and records what happened to each: one track
+//! per request with a `request` span, an `attempt k` span per try, inside it the attempt's
+//! phases at the node (`queue wait`, `service`, `session store`, `cache`, `lock wait`,
+//! `database`), `backoff` spans between attempts, and instant markers for timeouts, retries
+//! and failures; one counter per instance with its busy workers while sampled requests are
+//! in flight; faults as global instants.
+//!
+//! A client that stops waiting (a timeout) does not cancel the server's work: what is left
+//! of that attempt moves to a track of its own, "attempt k after the client left", so every
+//! track's spans nest and the request's attempts stay in order.
+//!
+//! Sampling is a seeded rule on the request's ordinal (the how-manieth request issued), not
+//! on event order: a request issued at or after the warm-up is sampled when the hash of
+//! (seed, ordinal) falls in one bucket of [`SAMPLE_ONE_IN`], until N are sampled. The same
+//! seed samples the same requests every run; open-loop variants of one experiment issue the
+//! same requests in the same order, so they sample the same ones too.
+//!
+//! Memory is bounded: at most [`MAX_REQUESTS`] requests, and once [`MAX_EVENTS`] events are
+//! buffered no new request is sampled and the counters stop (the spans of requests already
+//! sampled still close); `otherData.truncated` says so.
+
+use super::node::Node;
+use super::request::Handle;
+use crate::engine::rng::mix64;
+use crate::engine::SimTime;
+use std::collections::BTreeMap;
+
+/// The largest `--trace N`.
+pub const MAX_REQUESTS: u32 = 100_000;
+/// Events buffered at most before sampling stops (about 100 bytes each once written).
+pub const MAX_EVENTS: usize = 2_000_000;
+/// One request in this many (after the warm-up, by the seeded hash) is a candidate.
+pub const SAMPLE_ONE_IN: u64 = 8;
+
+/// Process id of the request tracks.
+const PID_REQUESTS: u32 = 1;
+/// Process id of the instance counters and fault markers.
+const PID_INSTANCES: u32 = 2;
+
+/// One buffered trace event.
+#[derive(Clone, Debug)]
+struct TraceEvent {
+    /// 'X' complete, 'i' instant, 'C' counter, 'M' metadata.
+    ph: char,
+    ts_ns: u64,
+    dur_ns: u64,
+    pid: u32,
+    tid: u32,
+    name: String,
+    /// The `args` object's members, already JSON (`"k":v,…`), or empty.
+    args: String,
+    /// Instant scope: 't' thread, 'g' global.
+    scope: char,
+}
+
+/// A span opened and not yet closed on a track.
+#[derive(Clone, Debug)]
+struct Open {
+    name: String,
+    start_ns: u64,
+    args: String,
+}
+
+/// A sampled request.
+#[derive(Clone, Debug)]
+struct RequestTrace {
+    tid: u32,
+    ordinal: u64,
+    attempt_no: u32,
+    /// Its latest attempt at a node, if the node has it.
+    current: Option<Handle>,
+}
+
+/// An attempt of a sampled request, while a node has it.
+#[derive(Clone, Debug)]
+struct AttemptTrace {
+    /// The track it is drawn on (the request's, or its own once the client left).
+    tid: u32,
+    /// Depth of its phase span on that track.
+    phase_depth: usize,
+    request_tid: u32,
+    ordinal: u64,
+    attempt_no: u32,
+}
+
+/// The tracer of one run: the sampled requests, their open spans and the event buffer.
+pub struct Tracer {
+    wanted: u32,
+    sampled: u32,
+    seed: u64,
+    warmup: SimTime,
+    ordinal: u64,
+    next_tid: u32,
+    requests: BTreeMap<(u32, u32), RequestTrace>,
+    attempts: BTreeMap<(u32, u32), AttemptTrace>,
+    tracks: BTreeMap<u32, Vec<Open>>,
+    events: Vec<TraceEvent>,
+    metadata: Vec<TraceEvent>,
+    /// Busy workers last written per instance (empty while no sampled request is in flight).
+    last_busy: Vec<Option<u32>>,
+    truncated: bool,
+}
+
+fn key(h: Handle) -> (u32, u32) {
+    (h.idx, h.gen)
+}
+
+/// Microseconds with three decimals, exactly, from integer nanoseconds.
+fn micros(ns: u64) -> String {
+    format!("{}.{:03}", ns / 1000, ns % 1000)
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}
+
+impl Tracer {
+    /// A tracer that samples `wanted` requests issued at or after `warmup` in run `seed`.
+    pub fn new(wanted: u32, seed: u64, warmup: SimTime) -> Tracer {
+        let mut t = Tracer {
+            wanted: wanted.min(MAX_REQUESTS),
+            sampled: 0,
+            seed,
+            warmup,
+            ordinal: 0,
+            next_tid: 1,
+            requests: BTreeMap::new(),
+            attempts: BTreeMap::new(),
+            tracks: BTreeMap::new(),
+            events: Vec::new(),
+            metadata: Vec::new(),
+            last_busy: Vec::new(),
+            truncated: false,
+        };
+        t.meta(PID_REQUESTS, 0, "process_name", "requests");
+        t.meta(PID_INSTANCES, 0, "process_name", "instances");
+        t.meta(PID_INSTANCES, 0, "thread_name", "faults");
+        t
+    }
+
+    /// Names track `tid` and sorts it at `sort_index` (a request's track, then the tracks
+    /// of its attempts' work after the client left).
+    fn name_track(&mut self, tid: u32, name: &str, sort_index: u64) {
+        self.meta(PID_REQUESTS, tid, "thread_name", name);
+        self.metadata.push(TraceEvent {
+            ph: 'M',
+            ts_ns: 0,
+            dur_ns: 0,
+            pid: PID_REQUESTS,
+            tid,
+            name: "thread_sort_index".into(),
+            args: format!("\"sort_index\":{sort_index}"),
+            scope: 't',
+        });
+    }
+
+    fn meta(&mut self, pid: u32, tid: u32, what: &str, name: &str) {
+        self.metadata.push(TraceEvent {
+            ph: 'M',
+            ts_ns: 0,
+            dur_ns: 0,
+            pid,
+            tid,
+            name: what.to_string(),
+            args: format!("\"name\":{}", json_str(name)),
+            scope: 't',
+        });
+    }
+
+    fn push(&mut self, e: TraceEvent) {
+        self.events.push(e);
+        if self.events.len() >= MAX_EVENTS {
+            self.truncated = true;
+        }
+    }
+
+    fn instant(&mut self, now: SimTime, pid: u32, tid: u32, name: &str, args: String, scope: char) {
+        self.push(TraceEvent {
+            ph: 'i',
+            ts_ns: now.0,
+            dur_ns: 0,
+            pid,
+            tid,
+            name: name.to_string(),
+            args,
+            scope,
+        });
+    }
+
+    fn open(&mut self, now: SimTime, tid: u32, name: String, args: String) {
+        self.tracks.entry(tid).or_default().push(Open {
+            name,
+            start_ns: now.0,
+            args,
+        });
+    }
+
+    /// Closes the spans of track `tid` deeper than `depth` (the innermost first), adding
+    /// `extra` to the args of the one at `depth` itself.
+    fn close_to(&mut self, now: SimTime, tid: u32, depth: usize, extra: &str) {
+        let Some(stack) = self.tracks.get_mut(&tid) else {
+            return;
+        };
+        let mut closed = Vec::new();
+        while stack.len() > depth {
+            let o = stack.pop().expect("non-empty");
+            let last = stack.len() == depth;
+            closed.push((o, last));
+        }
+        if stack.is_empty() {
+            self.tracks.remove(&tid);
+        }
+        for (o, last) in closed {
+            let mut args = o.args;
+            if last && !extra.is_empty() {
+                if !args.is_empty() {
+                    args.push(',');
+                }
+                args.push_str(extra);
+            }
+            self.push(TraceEvent {
+                ph: 'X',
+                ts_ns: o.start_ns,
+                dur_ns: now.0 - o.start_ns,
+                pid: PID_REQUESTS,
+                tid,
+                name: o.name,
+                args,
+                scope: 't',
+            });
+        }
+    }
+
+    fn depth(&self, tid: u32) -> usize {
+        self.tracks.get(&tid).map_or(0, |s| s.len())
+    }
+
+    /// A request is issued: it is sampled (and gets its track) if the rule picks it.
+    pub fn request_issued(&mut self, now: SimTime, request: Handle, user: u32, kind: u8) {
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        if now < self.warmup || self.sampled >= self.wanted || self.truncated {
+            return;
+        }
+        if !mix64(self.seed ^ mix64(ordinal)).is_multiple_of(SAMPLE_ONE_IN) {
+            return;
+        }
+        self.sampled += 1;
+        let tid = self.next_tid;
+        self.next_tid += 1;
+        self.name_track(tid, &format!("request #{ordinal}"), tid as u64 * 1000);
+        let who = if user == super::request::NO_USER {
+            String::new()
+        } else {
+            format!(",\"user\":{user}")
+        };
+        self.open(
+            now,
+            tid,
+            "request".into(),
+            format!("\"ordinal\":{ordinal},\"kind\":{kind}{who}"),
+        );
+        self.requests.insert(
+            key(request),
+            RequestTrace {
+                tid,
+                ordinal,
+                attempt_no: 0,
+                current: None,
+            },
+        );
+    }
+
+    /// The client sends attempt `attempt_no` (its backoff, if any, is over).
+    pub fn attempt_sent(&mut self, now: SimTime, request: Handle, attempt_no: u32) {
+        let Some(r) = self.requests.get_mut(&key(request)) else {
+            return;
+        };
+        r.attempt_no = attempt_no;
+        r.current = None;
+        let tid = r.tid;
+        self.close_to(now, tid, 1, "");
+        self.open(now, tid, format!("attempt {attempt_no}"), String::new());
+    }
+
+    /// The node `node` has the request's attempt `attempt` (queued or in service).
+    pub fn attempt_created(&mut self, request: Handle, attempt: Handle, node: u32) {
+        let Some(r) = self.requests.get_mut(&key(request)) else {
+            return;
+        };
+        r.current = Some(attempt);
+        let (tid, ordinal, attempt_no) = (r.tid, r.ordinal, r.attempt_no);
+        if let Some(stack) = self.tracks.get_mut(&tid) {
+            if let Some(o) = stack.last_mut() {
+                o.args = format!("\"instance\":{node}");
+            }
+        }
+        self.attempts.insert(
+            key(attempt),
+            AttemptTrace {
+                tid,
+                phase_depth: 2,
+                request_tid: tid,
+                ordinal,
+                attempt_no,
+            },
+        );
+    }
+
+    /// The attempt enters phase `name` at its node (the previous phase ends).
+    pub fn phase(&mut self, now: SimTime, attempt: Handle, name: &str) {
+        let Some(a) = self.attempts.get(&key(attempt)) else {
+            return;
+        };
+        let (tid, depth) = (a.tid, a.phase_depth);
+        self.close_to(now, tid, depth, "");
+        if self.depth(tid) == depth {
+            self.open(now, tid, name.to_string(), String::new());
+        }
+    }
+
+    /// The node is done with the attempt: answered (`outcome` "ok") or failed.
+    pub fn attempt_ended(&mut self, now: SimTime, attempt: Handle, outcome: &str) {
+        let Some(a) = self.attempts.remove(&key(attempt)) else {
+            return;
+        };
+        if outcome != "ok" {
+            self.instant(
+                now,
+                PID_REQUESTS,
+                a.tid,
+                outcome,
+                format!("\"attempt\":{}", a.attempt_no),
+                't',
+            );
+        }
+        if a.tid == a.request_tid {
+            self.close_to(now, a.tid, a.phase_depth, "");
+        } else {
+            let extra = format!("\"outcome\":{}", json_str(outcome));
+            self.close_to(now, a.tid, 0, &extra);
+        }
+    }
+
+    /// The client stops waiting for the current attempt while a node still has it: what
+    /// is left of the attempt moves to a track of its own.
+    fn client_left(&mut self, now: SimTime, attempt: Handle) {
+        let Some(a) = self.attempts.get(&key(attempt)).cloned() else {
+            return;
+        };
+        if a.tid != a.request_tid {
+            return;
+        }
+        let phase = self
+            .tracks
+            .get(&a.tid)
+            .and_then(|s| s.get(a.phase_depth))
+            .map(|o| o.name.clone());
+        self.close_to(now, a.tid, a.phase_depth, "\"client_left\":true");
+        let tid = self.next_tid;
+        self.next_tid += 1;
+        self.name_track(
+            tid,
+            &format!(
+                "request #{} attempt {} after the client left",
+                a.ordinal, a.attempt_no
+            ),
+            a.request_tid as u64 * 1000 + a.attempt_no.min(999) as u64,
+        );
+        self.open(
+            now,
+            tid,
+            format!("attempt {} (client left)", a.attempt_no),
+            String::new(),
+        );
+        if let Some(p) = phase {
+            self.open(now, tid, p, String::new());
+        }
+        self.attempts.insert(
+            key(attempt),
+            AttemptTrace {
+                tid,
+                phase_depth: 1,
+                ..a
+            },
+        );
+    }
+
+    /// The client's attempt failed with `reason` (a timeout, or a failure the node reported).
+    pub fn client_failed(&mut self, now: SimTime, request: Handle, reason: &str) {
+        let Some(r) = self.requests.get_mut(&key(request)) else {
+            return;
+        };
+        let (tid, current, attempt_no) = (r.tid, r.current.take(), r.attempt_no);
+        if let Some(att) = current {
+            self.client_left(now, att);
+        }
+        if reason == "timeout" {
+            self.instant(
+                now,
+                PID_REQUESTS,
+                tid,
+                "timeout",
+                format!("\"attempt\":{attempt_no}"),
+                't',
+            );
+        }
+        if self.depth(tid) > 1 {
+            self.close_to(now, tid, 1, &format!("\"result\":{}", json_str(reason)));
+        }
+    }
+
+    /// The client will retry after `wait`.
+    pub fn backoff(&mut self, now: SimTime, request: Handle, wait: SimTime) {
+        let Some(r) = self.requests.get(&key(request)) else {
+            return;
+        };
+        let (tid, next) = (r.tid, r.attempt_no + 1);
+        self.instant(
+            now,
+            PID_REQUESTS,
+            tid,
+            "retry",
+            format!("\"next_attempt\":{next},\"backoff_us\":{}", micros(wait.0)),
+            't',
+        );
+        self.close_to(now, tid, 1, "");
+        self.open(now, tid, "backoff".into(), String::new());
+    }
+
+    /// The request ends: succeeded (`outcome` "ok") or failed with the reason named.
+    pub fn request_ended(&mut self, now: SimTime, request: Handle, outcome: &str) {
+        let Some(r) = self.requests.remove(&key(request)) else {
+            return;
+        };
+        if let Some(att) = r.current {
+            self.client_left(now, att);
+        }
+        if self.depth(r.tid) > 1 {
+            self.close_to(now, r.tid, 1, &format!("\"result\":{}", json_str(outcome)));
+        }
+        let extra = format!(
+            "\"outcome\":{},\"attempts\":{}",
+            json_str(outcome),
+            r.attempt_no
+        );
+        self.close_to(now, r.tid, 0, &extra);
+    }
+
+    /// A fault starts or ends (or a node fails at random): a global marker named after the
+    /// fault's kind, with the fault as written in the experiment (`spec`) in its args.
+    pub fn fault(&mut self, now: SimTime, start: bool, spec: &serde_json::Value) {
+        let kind = match spec {
+            serde_json::Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+            serde_json::Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        let name = format!("{kind} {}", if start { "starts" } else { "ends" });
+        let args = format!("\"fault\":{spec}");
+        self.instant(now, PID_INSTANCES, 0, &name, args, 'g');
+    }
+
+    /// Writes each instance's busy workers when it changed, while a sampled request (or
+    /// work left by one) is in flight; called after every event.
+    pub fn sample_busy(&mut self, now: SimTime, nodes: &[Node]) {
+        if self.requests.is_empty() && self.attempts.is_empty() || self.truncated {
+            self.last_busy.clear();
+            return;
+        }
+        if self.last_busy.len() != nodes.len() {
+            self.last_busy = vec![None; nodes.len()];
+        }
+        for (i, n) in nodes.iter().enumerate() {
+            let busy = n.busy();
+            if self.last_busy[i] != Some(busy) {
+                self.last_busy[i] = Some(busy);
+                self.push(TraceEvent {
+                    ph: 'C',
+                    ts_ns: now.0,
+                    dur_ns: 0,
+                    pid: PID_INSTANCES,
+                    tid: 0,
+                    name: format!("instance {i} busy workers"),
+                    args: format!("\"busy\":{busy}"),
+                    scope: 't',
+                });
+            }
+        }
+    }
+
+    /// Closes every span still open at the end of the run (marked `unfinished`) and
+    /// returns the trace as Chrome Trace Event JSON.
+    pub fn finish(mut self, now: SimTime) -> String {
+        let tids: Vec<u32> = self.tracks.keys().copied().collect();
+        for tid in tids {
+            self.close_to(now, tid, 0, "\"unfinished\":true");
+        }
+        let mut out = String::with_capacity(100 * (self.events.len() + self.metadata.len()));
+        out.push_str(&format!(
+            "{{\"displayTimeUnit\":\"ms\",\"otherData\":{{\"sampled_requests\":{},\"sample_one_in\":{},\"truncated\":{}}},\"traceEvents\":[\n",
+            self.sampled, SAMPLE_ONE_IN, self.truncated
+        ));
+        let mut first = true;
+        for e in self.metadata.iter().chain(self.events.iter()) {
+            if !first {
+                out.push_str(",\n");
+            }
+            first = false;
+            out.push_str(&format!(
+                "{{\"ph\":\"{}\",\"pid\":{},\"tid\":{},\"name\":{}",
+                e.ph,
+                e.pid,
+                e.tid,
+                json_str(&e.name)
+            ));
+            if e.ph != 'M' {
+                out.push_str(&format!(",\"ts\":{}", micros(e.ts_ns)));
+            }
+            match e.ph {
+                'X' => out.push_str(&format!(",\"dur\":{}", micros(e.dur_ns))),
+                'i' => out.push_str(&format!(",\"s\":\"{}\"", e.scope)),
+                _ => {}
+            }
+            out.push_str(&format!(",\"args\":{{{}}}}}", e.args));
+        }
+        out.push_str("\n]}\n");
+        out
+    }
+}

@@ -1,0 +1,354 @@
+//! `scalesim run --trace N`: the retry storm's `trace.json` is valid Chrome Trace Event JSON
+//! whose spans nest, whose times never go back, and whose retried requests show their
+//! attempts in order; the same requests are sampled every run and in every variant.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scalesim-trace-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// The retry storm cut short: sampling starts 0.2 s before the dependency stalls (at 60 s),
+/// so the sampled requests time out and are retried.
+fn traced_storm(out: &Path, seed: &str) {
+    let o = run(&[
+        "run",
+        "experiments/retry_storm.ron",
+        "--set",
+        "warmup=59.8s",
+        "--set",
+        "duration=66s",
+        "--seed",
+        seed,
+        "--trace",
+        "50",
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A complete span: [start, end] in nanoseconds (parsed back from the microsecond floats).
+#[derive(Clone, Debug)]
+struct Span {
+    name: String,
+    start_ns: i64,
+    end_ns: i64,
+    args: Value,
+}
+
+fn ns(v: &Value) -> i64 {
+    (v.as_f64().expect("a number") * 1000.0).round() as i64
+}
+
+/// Per (pid, tid): the complete spans and instants, in file order.
+type Tracks = BTreeMap<(u64, u64), (Vec<Span>, Vec<Span>)>;
+
+/// Parses `trace.json`, checks the shape of every event, and returns the tracks.
+fn parse(path: &Path) -> (Value, Tracks) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: Value = serde_json::from_str(&text).expect("trace.json is JSON");
+    let events = doc["traceEvents"].as_array().expect("a traceEvents array");
+    assert!(!events.is_empty());
+    let mut tracks: Tracks = BTreeMap::new();
+    for e in events {
+        let ph = e["ph"].as_str().expect("ph");
+        assert!(e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
+        assert!(e["name"].is_string(), "{e}");
+        let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+        match ph {
+            "M" => assert!(e["args"]["name"].is_string() || e["args"]["sort_index"].is_u64()),
+            "X" => {
+                let dur = e["dur"].as_f64().expect("dur");
+                assert!(dur >= 0.0 && e["ts"].as_f64().unwrap() >= 0.0, "{e}");
+                let start_ns = ns(&e["ts"]);
+                tracks.entry(key).or_default().0.push(Span {
+                    name: e["name"].as_str().unwrap().to_string(),
+                    start_ns,
+                    end_ns: start_ns + ns(&e["dur"]),
+                    args: e["args"].clone(),
+                });
+            }
+            "i" => {
+                assert!(matches!(e["s"].as_str(), Some("t" | "g")), "{e}");
+                let t = ns(&e["ts"]);
+                tracks.entry(key).or_default().1.push(Span {
+                    name: e["name"].as_str().unwrap().to_string(),
+                    start_ns: t,
+                    end_ns: t,
+                    args: e["args"].clone(),
+                });
+            }
+            "C" => assert!(
+                e["args"]["busy"].is_u64() && e["ts"].as_f64().is_some(),
+                "{e}"
+            ),
+            other => panic!("unexpected phase {other}: {e}"),
+        }
+    }
+    (doc, tracks)
+}
+
+/// Spans on one track either nest or are disjoint (touching allowed).
+fn assert_nested(track: &(u64, u64), spans: &[Span]) {
+    let mut sorted = spans.to_vec();
+    sorted.sort_by_key(|s| (s.start_ns, -(s.end_ns - s.start_ns)));
+    let mut stack: Vec<Span> = Vec::new();
+    for s in sorted {
+        while stack.last().is_some_and(|top| top.end_ns <= s.start_ns) {
+            stack.pop();
+        }
+        if let Some(parent) = stack.last() {
+            assert!(
+                s.end_ns <= parent.end_ns,
+                "track {track:?}: {} [{}, {}] overlaps its parent {} [{}, {}]",
+                s.name,
+                s.start_ns,
+                s.end_ns,
+                parent.name,
+                parent.start_ns,
+                parent.end_ns
+            );
+        }
+        stack.push(s);
+    }
+}
+
+#[test]
+fn retry_storm_trace_is_valid_nested_monotone_and_deterministic() {
+    let dir = tmp("storm");
+    traced_storm(&dir.join("a"), "11");
+    let path = dir.join("a/no-mitigation/trace.json");
+    let (doc, tracks) = parse(&path);
+    assert_eq!(doc["otherData"]["sampled_requests"], 50);
+    assert_eq!(doc["otherData"]["truncated"], false);
+    let names: BTreeMap<(u64, u64), String> = doc["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| {
+            (
+                (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap()),
+                e["args"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+
+    let (mut requests, mut retried, mut left) = (0, 0, 0);
+    for (track, (spans, instants)) in &tracks {
+        if track.0 != 1 {
+            continue;
+        }
+        assert_nested(track, spans);
+        // Spans are written as they close, and the clock never goes back.
+        for w in spans.windows(2) {
+            assert!(w[0].end_ns <= w[1].end_ns, "track {track:?}: {w:?}");
+        }
+        for w in instants.windows(2) {
+            assert!(w[0].start_ns <= w[1].start_ns, "track {track:?}: {w:?}");
+        }
+        let name = &names[track];
+        let outer: Vec<&Span> = spans
+            .iter()
+            .filter(|s| s.name == "request" || s.name.ends_with("(client left)"))
+            .collect();
+        assert_eq!(outer.len(), 1, "track {name}: one outer span");
+        let outer = outer[0];
+        for s in spans.iter().chain(instants) {
+            assert!(
+                outer.start_ns <= s.start_ns && s.end_ns <= outer.end_ns,
+                "track {name}: {} outside its {}",
+                s.name,
+                outer.name
+            );
+        }
+        if outer.name != "request" {
+            left += 1;
+            assert!(name.contains("after the client left"), "{name}");
+            continue;
+        }
+        requests += 1;
+        let attempts: Vec<&Span> = spans
+            .iter()
+            .filter(|s| s.name.starts_with("attempt "))
+            .collect();
+        assert_eq!(
+            outer.args["attempts"].as_u64().unwrap() as usize,
+            attempts.len(),
+            "track {name}"
+        );
+        for (i, a) in attempts.iter().enumerate() {
+            assert_eq!(a.name, format!("attempt {}", i + 1), "track {name}");
+        }
+        if attempts.len() >= 2 {
+            retried += 1;
+            for (i, w) in attempts.windows(2).enumerate() {
+                // In order, and between them the retry: a marker and the backoff span.
+                assert!(w[0].end_ns <= w[1].start_ns, "track {name}: {w:?}");
+                assert!(
+                    instants.iter().any(|r| r.name == "retry"
+                        && r.args["next_attempt"] == i as u64 + 2
+                        && w[0].end_ns <= r.start_ns
+                        && r.start_ns <= w[1].start_ns),
+                    "track {name}: no retry marker before attempt {}",
+                    i + 2
+                );
+                assert!(
+                    spans.iter().any(|b| b.name == "backoff"
+                        && w[0].end_ns <= b.start_ns
+                        && b.end_ns <= w[1].start_ns),
+                    "track {name}: no backoff span before attempt {}",
+                    i + 2
+                );
+            }
+            // The storm's attempts end in timeouts: each has its marker.
+            let timeouts = instants.iter().filter(|t| t.name == "timeout").count();
+            let timed_out = attempts
+                .iter()
+                .filter(|a| a.args["result"] == "timeout")
+                .count();
+            assert_eq!(timeouts, timed_out, "track {name}");
+        }
+        // The attempt's phases at the node lie in their attempt.
+        for p in spans.iter().filter(|s| {
+            matches!(
+                s.name.as_str(),
+                "queue wait" | "service" | "database" | "cache" | "lock wait"
+            )
+        }) {
+            assert!(
+                attempts
+                    .iter()
+                    .any(|a| a.start_ns <= p.start_ns && p.end_ns <= a.end_ns),
+                "track {name}: {} outside every attempt",
+                p.name
+            );
+        }
+    }
+    assert_eq!(requests, 50);
+    assert!(
+        retried >= 10,
+        "only {retried} sampled requests were retried"
+    );
+    assert!(left >= 10, "only {left} attempts outlived their client");
+
+    // One counter per instance (the storm's model has 4), and the stall as a global marker.
+    let events = doc["traceEvents"].as_array().unwrap();
+    let counters: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "C")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(counters.len() >= 4, "{counters:?}");
+    assert!(counters.contains("instance 0 busy workers"), "{counters:?}");
+    assert!(events.iter().any(|e| e["ph"] == "i"
+        && e["s"] == "g"
+        && e["name"] == "StallDependency starts"
+        && e["ts"].as_f64() == Some(60_000_000.0)));
+
+    // The same bytes on a second run; the same requests sampled in another variant.
+    traced_storm(&dir.join("b"), "11");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(dir.join("b/no-mitigation/trace.json")).unwrap()
+    );
+    let sampled = |p: &Path| -> Vec<String> {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        doc["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["args"]["name"].as_str())
+            .filter(|n| n.starts_with("request #") && !n.contains("attempt"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        sampled(&path),
+        sampled(&dir.join("a/load-shedding/trace.json"))
+    );
+    // Another seed samples other requests.
+    traced_storm(&dir.join("c"), "12");
+    assert_ne!(
+        sampled(&path),
+        sampled(&dir.join("c/no-mitigation/trace.json"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_variant_of_a_traced_run_gets_a_trace_and_an_untraced_run_none() {
+    let dir = tmp("variants");
+    traced_storm(&dir.join("t"), "11");
+    for v in [
+        "no-mitigation",
+        "retry-budget",
+        "jittered-backoff",
+        "deadlines",
+        "load-shedding",
+        "lifo",
+    ] {
+        let (_, tracks) = parse(&dir.join("t").join(v).join("trace.json"));
+        for (track, (spans, _)) in &tracks {
+            assert_nested(track, spans);
+        }
+    }
+    let o = run(&[
+        "run",
+        "experiments/mm10.ron",
+        "--set",
+        "duration=5s",
+        "--set",
+        "warmup=1s",
+        "--no-plots",
+        "--out",
+        dir.join("u").to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let untraced: Vec<_> = std::fs::read_dir(dir.join("u"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("trace.json").exists())
+        .collect();
+    assert!(untraced.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn trace_counts_out_of_bounds_are_refused_naming_the_flag() {
+    let dir = tmp("bounds");
+    for n in ["0", "100001"] {
+        let o = run(&[
+            "run",
+            "experiments/mm10.ron",
+            "--trace",
+            n,
+            "--no-plots",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("--trace {n}")) && err.contains("100000"),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
