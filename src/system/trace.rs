@@ -17,9 +17,11 @@
 //! seed samples the same requests every run; open-loop variants of one experiment issue the
 //! same requests in the same order, so they sample the same ones too.
 //!
-//! Memory is bounded: at most [`MAX_REQUESTS`] requests, and once [`MAX_EVENTS`] events are
-//! buffered no new request is sampled and the counters stop (the spans of requests already
-//! sampled still close); `otherData.truncated` says so.
+//! Events are written to the JSON text as they happen (a span when it closes), so the
+//! trace costs its own size in memory and little more. That size is bounded: at most
+//! [`MAX_REQUESTS`] requests, and once the text reaches [`MAX_TRACE_BYTES`] no new request is
+//! sampled and the counters stop (the spans of requests already sampled still close);
+//! `otherData.truncated` says so.
 
 use super::node::Node;
 use super::request::Handle;
@@ -29,8 +31,8 @@ use std::collections::BTreeMap;
 
 /// The largest `--trace N`.
 pub const MAX_REQUESTS: u32 = 100_000;
-/// Events buffered at most before sampling stops (about 100 bytes each once written).
-pub const MAX_EVENTS: usize = 2_000_000;
+/// The size of a variant's trace text after which sampling stops (about 100 bytes an event).
+pub const MAX_TRACE_BYTES: usize = 128 << 20;
 /// One request in this many (after the warm-up, by the seeded hash) is a candidate.
 pub const SAMPLE_ONE_IN: u64 = 8;
 
@@ -39,7 +41,7 @@ const PID_REQUESTS: u32 = 1;
 /// Process id of the instance counters and fault markers.
 const PID_INSTANCES: u32 = 2;
 
-/// One buffered trace event.
+/// One trace event, on its way to the text.
 #[derive(Clone, Debug)]
 struct TraceEvent {
     /// 'X' complete, 'i' instant, 'C' counter, 'M' metadata.
@@ -96,11 +98,15 @@ pub struct Tracer {
     requests: BTreeMap<(u32, u32), RequestTrace>,
     attempts: BTreeMap<(u32, u32), AttemptTrace>,
     tracks: BTreeMap<u32, Vec<Open>>,
-    events: Vec<TraceEvent>,
-    metadata: Vec<TraceEvent>,
+    /// The JSON text so far: the header and the events written.
+    out: String,
+    /// No event written yet (the next one needs no separating comma).
+    empty: bool,
     /// Busy workers last written per instance (empty while no sampled request is in flight).
     last_busy: Vec<Option<u32>>,
     truncated: bool,
+    /// The text's size at which sampling stops ([`MAX_TRACE_BYTES`]; smaller in tests).
+    max_bytes: usize,
 }
 
 fn key(h: Handle) -> (u32, u32) {
@@ -129,10 +135,11 @@ impl Tracer {
             requests: BTreeMap::new(),
             attempts: BTreeMap::new(),
             tracks: BTreeMap::new(),
-            events: Vec::new(),
-            metadata: Vec::new(),
+            out: String::from("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"),
+            empty: true,
             last_busy: Vec::new(),
             truncated: false,
+            max_bytes: MAX_TRACE_BYTES,
         };
         t.meta(PID_REQUESTS, 0, "process_name", "requests");
         t.meta(PID_INSTANCES, 0, "process_name", "instances");
@@ -144,7 +151,7 @@ impl Tracer {
     /// of its attempts' work after the client left).
     fn name_track(&mut self, tid: u32, name: &str, sort_index: u64) {
         self.meta(PID_REQUESTS, tid, "thread_name", name);
-        self.metadata.push(TraceEvent {
+        self.push(TraceEvent {
             ph: 'M',
             ts_ns: 0,
             dur_ns: 0,
@@ -157,7 +164,7 @@ impl Tracer {
     }
 
     fn meta(&mut self, pid: u32, tid: u32, what: &str, name: &str) {
-        self.metadata.push(TraceEvent {
+        self.push(TraceEvent {
             ph: 'M',
             ts_ns: 0,
             dur_ns: 0,
@@ -169,9 +176,36 @@ impl Tracer {
         });
     }
 
+    /// Writes one event (metadata events may come anywhere in the array).
     fn push(&mut self, e: TraceEvent) {
-        self.events.push(e);
-        if self.events.len() >= MAX_EVENTS {
+        use std::fmt::Write;
+        let out = &mut self.out;
+        if !self.empty {
+            out.push_str(",\n");
+        }
+        self.empty = false;
+        let _ = write!(
+            out,
+            "{{\"ph\":\"{}\",\"pid\":{},\"tid\":{},\"name\":{}",
+            e.ph,
+            e.pid,
+            e.tid,
+            json_str(&e.name)
+        );
+        if e.ph != 'M' {
+            let _ = write!(out, ",\"ts\":{}", micros(e.ts_ns));
+        }
+        match e.ph {
+            'X' => {
+                let _ = write!(out, ",\"dur\":{}", micros(e.dur_ns));
+            }
+            'i' => {
+                let _ = write!(out, ",\"s\":\"{}\"", e.scope);
+            }
+            _ => {}
+        }
+        let _ = write!(out, ",\"args\":{{{}}}}}", e.args);
+        if out.len() >= self.max_bytes {
             self.truncated = true;
         }
     }
@@ -495,37 +529,113 @@ impl Tracer {
     pub fn finish(mut self, now: SimTime) -> String {
         let tids: Vec<u32> = self.tracks.keys().copied().collect();
         for tid in tids {
-            self.close_to(now, tid, 0, "\"unfinished\":true");
+            // One at a time, the innermost first, so that each is marked.
+            for depth in (0..self.depth(tid)).rev() {
+                self.close_to(now, tid, depth, "\"unfinished\":true");
+            }
         }
-        let mut out = String::with_capacity(100 * (self.events.len() + self.metadata.len()));
+        let mut out = self.out;
         out.push_str(&format!(
-            "{{\"displayTimeUnit\":\"ms\",\"otherData\":{{\"sampled_requests\":{},\"sample_one_in\":{},\"truncated\":{}}},\"traceEvents\":[\n",
+            "\n],\"otherData\":{{\"sampled_requests\":{},\"sample_one_in\":{},\"truncated\":{}}}}}\n",
             self.sampled, SAMPLE_ONE_IN, self.truncated
         ));
-        let mut first = true;
-        for e in self.metadata.iter().chain(self.events.iter()) {
-            if !first {
-                out.push_str(",\n");
-            }
-            first = false;
-            out.push_str(&format!(
-                "{{\"ph\":\"{}\",\"pid\":{},\"tid\":{},\"name\":{}",
-                e.ph,
-                e.pid,
-                e.tid,
-                json_str(&e.name)
-            ));
-            if e.ph != 'M' {
-                out.push_str(&format!(",\"ts\":{}", micros(e.ts_ns)));
-            }
-            match e.ph {
-                'X' => out.push_str(&format!(",\"dur\":{}", micros(e.dur_ns))),
-                'i' => out.push_str(&format!(",\"s\":\"{}\"", e.scope)),
-                _ => {}
-            }
-            out.push_str(&format!(",\"args\":{{{}}}}}", e.args));
-        }
-        out.push_str("\n]}\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(idx: u32) -> Handle {
+        Handle { idx, gen: 0 }
+    }
+
+    /// Issues `n` requests one microsecond apart, each answered at once.
+    fn drive(t: &mut Tracer, n: u32) {
+        for i in 0..n {
+            let now = SimTime(1000 * i as u64);
+            t.request_issued(now, h(i), super::super::request::NO_USER, 0);
+            t.attempt_sent(now, h(i), 1);
+            t.attempt_created(h(i), h(i), 0);
+            t.phase(now, h(i), "service");
+            t.attempt_ended(now, h(i), "ok");
+            t.request_ended(now, h(i), "ok");
+        }
+    }
+
+    #[test]
+    fn sampling_is_a_seeded_one_in_eight_and_stops_at_n() {
+        let mut t = Tracer::new(10, 7, SimTime::ZERO);
+        drive(&mut t, 80);
+        assert_eq!(t.sampled, 10);
+        let mut t = Tracer::new(1000, 7, SimTime::ZERO);
+        drive(&mut t, 8000);
+        // One in eight of 8000, give or take the hash's spread.
+        assert!((900..=1100).contains(&t.sampled), "{}", t.sampled);
+        let again = {
+            let mut u = Tracer::new(1000, 7, SimTime::ZERO);
+            drive(&mut u, 8000);
+            u.finish(SimTime(8_000_000))
+        };
+        assert_eq!(t.finish(SimTime(8_000_000)), again);
+    }
+
+    #[test]
+    fn a_full_trace_samples_no_more_and_stays_valid_json() {
+        let mut t = Tracer::new(MAX_REQUESTS, 7, SimTime::ZERO);
+        t.max_bytes = 10_000;
+        drive(&mut t, 8000);
+        assert!(t.truncated);
+        let sampled = t.sampled;
+        assert!(sampled > 5 && sampled < 100, "{sampled}");
+        // A request already sampled still closes its spans after the limit.
+        let text = t.finish(SimTime(8_000_000));
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(doc["otherData"]["truncated"], true);
+        assert_eq!(doc["otherData"]["sampled_requests"], sampled);
+        let requests = doc["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["name"] == "request" && e["ph"] == "X")
+            .count();
+        assert_eq!(requests as u32, sampled);
+    }
+
+    #[test]
+    fn spans_still_open_at_the_end_close_marked_unfinished() {
+        let mut t = Tracer::new(MAX_REQUESTS, 7, SimTime::ZERO);
+        // Find a sampled request, and leave it in its queue wait.
+        let mut i = 0;
+        while t.sampled == 0 {
+            t.request_issued(SimTime::ZERO, h(i), 0, 0);
+            i += 1;
+        }
+        let r = h(i - 1);
+        t.attempt_sent(SimTime::ZERO, r, 1);
+        t.attempt_created(r, h(99), 0);
+        t.phase(SimTime(5), h(99), "queue wait");
+        let doc: serde_json::Value = serde_json::from_str(&t.finish(SimTime(2_000))).unwrap();
+        let open: Vec<_> = doc["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["args"]["unfinished"] == true)
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["dur"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            open,
+            vec![
+                ("queue wait".to_string(), 1.995),
+                ("attempt 1".to_string(), 2.0),
+                ("request".to_string(), 2.0)
+            ]
+        );
     }
 }
