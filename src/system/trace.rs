@@ -1,6 +1,7 @@
 //! Request traces in the Chrome Trace Event format, for Perfetto and chrome://tracing.
 //!
-//! `scalesim run --trace N` samples N requests and records what happened to each: one track
+//! `scalesim run --trace N` samples N requests and records what happened to each, as begin
+//! and end events written in the order of the clock: one track
 //! per request with a `request` span, an `attempt k` span per try, inside it the attempt's
 //! phases at the node (`queue wait`, `service`, `session store`, `cache`, `lock wait`,
 //! `database`), `backoff` spans between attempts, and instant markers for timeouts, retries
@@ -44,10 +45,9 @@ const PID_INSTANCES: u32 = 2;
 /// One trace event, on its way to the text.
 #[derive(Clone, Debug)]
 struct TraceEvent {
-    /// 'X' complete, 'i' instant, 'C' counter, 'M' metadata.
+    /// 'B' begin, 'E' end, 'i' instant, 'C' counter, 'M' metadata.
     ph: char,
     ts_ns: u64,
-    dur_ns: u64,
     pid: u32,
     tid: u32,
     name: String,
@@ -61,8 +61,8 @@ struct TraceEvent {
 #[derive(Clone, Debug)]
 struct Open {
     name: String,
-    start_ns: u64,
-    args: String,
+    /// Args learnt while it was open, written with its end (viewers merge them).
+    close_args: String,
 }
 
 /// A sampled request.
@@ -154,7 +154,6 @@ impl Tracer {
         self.push(TraceEvent {
             ph: 'M',
             ts_ns: 0,
-            dur_ns: 0,
             pid: PID_REQUESTS,
             tid,
             name: "thread_sort_index".into(),
@@ -167,7 +166,6 @@ impl Tracer {
         self.push(TraceEvent {
             ph: 'M',
             ts_ns: 0,
-            dur_ns: 0,
             pid,
             tid,
             name: what.to_string(),
@@ -195,14 +193,8 @@ impl Tracer {
         if e.ph != 'M' {
             let _ = write!(out, ",\"ts\":{}", micros(e.ts_ns));
         }
-        match e.ph {
-            'X' => {
-                let _ = write!(out, ",\"dur\":{}", micros(e.dur_ns));
-            }
-            'i' => {
-                let _ = write!(out, ",\"s\":\"{}\"", e.scope);
-            }
-            _ => {}
+        if e.ph == 'i' {
+            let _ = write!(out, ",\"s\":\"{}\"", e.scope);
         }
         let _ = write!(out, ",\"args\":{{{}}}}}", e.args);
         if out.len() >= self.max_bytes {
@@ -214,7 +206,6 @@ impl Tracer {
         self.push(TraceEvent {
             ph: 'i',
             ts_ns: now.0,
-            dur_ns: 0,
             pid,
             tid,
             name: name.to_string(),
@@ -223,11 +214,21 @@ impl Tracer {
         });
     }
 
+    /// Begins a span on track `tid` (written at once: the events of a track are in the
+    /// order of the clock, as the format asks of begin and end events).
     fn open(&mut self, now: SimTime, tid: u32, name: String, args: String) {
+        self.push(TraceEvent {
+            ph: 'B',
+            ts_ns: now.0,
+            pid: PID_REQUESTS,
+            tid,
+            name: name.clone(),
+            args,
+            scope: 't',
+        });
         self.tracks.entry(tid).or_default().push(Open {
             name,
-            start_ns: now.0,
-            args,
+            close_args: String::new(),
         });
     }
 
@@ -247,7 +248,7 @@ impl Tracer {
             self.tracks.remove(&tid);
         }
         for (o, last) in closed {
-            let mut args = o.args;
+            let mut args = o.close_args;
             if last && !extra.is_empty() {
                 if !args.is_empty() {
                     args.push(',');
@@ -255,9 +256,8 @@ impl Tracer {
                 args.push_str(extra);
             }
             self.push(TraceEvent {
-                ph: 'X',
-                ts_ns: o.start_ns,
-                dur_ns: now.0 - o.start_ns,
+                ph: 'E',
+                ts_ns: now.0,
                 pid: PID_REQUESTS,
                 tid,
                 name: o.name,
@@ -328,7 +328,7 @@ impl Tracer {
         let (tid, ordinal, attempt_no) = (r.tid, r.ordinal, r.attempt_no);
         if let Some(stack) = self.tracks.get_mut(&tid) {
             if let Some(o) = stack.last_mut() {
-                o.args = format!("\"instance\":{node}");
+                o.close_args = format!("\"instance\":{node}");
             }
         }
         self.attempts.insert(
@@ -513,7 +513,6 @@ impl Tracer {
                 self.push(TraceEvent {
                     ph: 'C',
                     ts_ns: now.0,
-                    dur_ns: 0,
                     pid: PID_INSTANCES,
                     tid: 0,
                     name: format!("instance {i} busy workers"),
@@ -598,7 +597,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["name"] == "request" && e["ph"] == "X")
+            .filter(|e| e["name"] == "request" && e["ph"] == "E")
             .count();
         assert_eq!(requests as u32, sampled);
     }
@@ -625,14 +624,14 @@ mod tests {
             .map(|e| {
                 (
                     e["name"].as_str().unwrap().to_string(),
-                    e["dur"].as_f64().unwrap(),
+                    e["ts"].as_f64().unwrap(),
                 )
             })
             .collect();
         assert_eq!(
             open,
             vec![
-                ("queue wait".to_string(), 1.995),
+                ("queue wait".to_string(), 2.0),
                 ("attempt 1".to_string(), 2.0),
                 ("request".to_string(), 2.0)
             ]
