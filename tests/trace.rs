@@ -326,6 +326,13 @@ fn every_variant_of_a_traced_run_gets_a_trace_and_an_untraced_run_none() {
         for (track, (spans, _)) in &tracks {
             assert_nested(track, spans);
         }
+        // With a retry budget, the stall's retries are refused and the trace says so.
+        let denied = tracks
+            .values()
+            .flat_map(|(_, instants)| instants)
+            .filter(|i| i.name == "retry denied by the budget")
+            .count();
+        assert_eq!(denied > 0, v == "retry-budget", "{v}: {denied} denials");
     }
     let o = run(&[
         "run",

@@ -464,6 +464,13 @@ impl Tracer {
         self.open(now, tid, "backoff".into(), String::new());
     }
 
+    /// An instant marker `what` on the request's track.
+    pub fn mark(&mut self, now: SimTime, request: Handle, what: &str) {
+        if let Some(tid) = self.requests.get(&key(request)).map(|r| r.tid) {
+            self.instant(now, PID_REQUESTS, tid, what, String::new(), 't');
+        }
+    }
+
     /// The request ends: succeeded (`outcome` "ok") or failed with the reason named.
     pub fn request_ended(&mut self, now: SimTime, request: Handle, outcome: &str) {
         let Some(r) = self.requests.remove(&key(request)) else {

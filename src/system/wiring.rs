@@ -702,6 +702,9 @@ impl Simulation {
             }
             RetryDecision::BudgetDenied => {
                 self.recorder.budget_denied += 1;
+                if let Some(t) = &mut self.tracer {
+                    t.mark(now, request, "retry denied by the budget");
+                }
                 self.end_request(now, request, Err(reason));
             }
             RetryDecision::Exhausted => self.end_request(now, request, Err(reason)),
