@@ -377,3 +377,34 @@ fn trace_counts_out_of_bounds_are_refused_naming_the_flag() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn traces_of_the_cache_lock_and_session_paths_pair_up_and_show_their_phases() {
+    let dir = tmp("paths");
+    for (experiment, variant, phase) in [
+        ("thundering_herd", "coalescing", "cache"),
+        ("lock_convoy", "global", "lock wait"),
+        ("login_logout_race", "this-device", "session store"),
+    ] {
+        let out = dir.join(experiment);
+        let o = run(&[
+            "run",
+            &format!("experiments/{experiment}.ron"),
+            "--trace",
+            "200",
+            "--no-plots",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (doc, tracks) = parse(&out.join(variant).join("trace.json"));
+        assert_eq!(doc["otherData"]["sampled_requests"], 200, "{experiment}");
+        let mut phases = 0;
+        for (track, (spans, _)) in &tracks {
+            assert_nested(track, spans);
+            phases += spans.iter().filter(|s| s.name == phase).count();
+        }
+        assert!(phases > 0, "{experiment}: no {phase} span");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
