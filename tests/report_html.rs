@@ -146,32 +146,134 @@ fn plotting_never_changes_the_run_outputs() {
     assert!(dir.join("report.html").is_file());
 }
 
-#[test]
-fn plot_draws_a_sweep_from_points_csv() {
-    let dir = tmp("sweep");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sweep");
-    for f in ["points.csv", "sweep.json"] {
-        std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
-    }
+/// Runs a small real sweep of the retry storm (stall length × load, 2 variants, 2 seeds,
+/// 60 s runs) into `dir` with `scalesim sweep`: the plots are tested on what the sweep
+/// writes, not on a hand-written file.
+fn sweep_into(dir: &Path, combine: &str, rates: &str) {
+    let experiment = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/retry_storm.ron");
+    let file = dir.join("small.ron");
+    std::fs::write(
+        &file,
+        format!(
+            r#"Sweep(
+    description: "a small retry-storm sweep for the plot tests",
+    experiment: "{}",
+    seed: 1,
+    replications: 2,
+    combine: {combine},
+    variants: ["no-mitigation", "retry-budget"],
+    axes: [
+        Axis(path: "faults.0.lasting", values: List(["500ms", "2s", "4s"])),
+        Axis(path: "workload.rate_per_s", values: {rates}),
+    ],
+    baseline: "no-mitigation",
+    set: {{"duration": "60s", "warmup": "10s", "faults.0.at": "20s"}},
+)
+"#,
+            experiment.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
     ok(bin()
-        .args(["plot", dir.to_str().unwrap()])
+        .args([
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap());
-    let names = svg_names(&dir);
+}
+
+/// The data lines of an SVG plot (stroke width 2): each line's points as (x, y) pixels.
+fn data_lines(svg: &str) -> Vec<Vec<(i64, i64)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|e| e.contains("stroke-width=\"2\""))
+        .map(|e| points_of(e))
+        .collect()
+}
+
+fn points_of(element: &str) -> Vec<(i64, i64)> {
+    let start = element.find("points=\"").unwrap() + 8;
+    let end = start + element[start..].find('"').unwrap();
+    element[start..end]
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+fn distinct<T: Ord + Copy>(v: impl IntoIterator<Item = T>) -> usize {
+    let mut v: Vec<T> = v.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v.len()
+}
+
+/// An attribute of an SVG element as a number.
+fn attr(element: &str, name: &str) -> i64 {
+    let key = format!(" {name}=\"");
+    let start = element.find(&key).unwrap() + key.len();
+    let end = start + element[start..].find('"').unwrap();
+    element[start..end].parse().unwrap()
+}
+
+#[test]
+fn plot_draws_a_real_sweep_with_bands_and_a_duration_axis() {
+    let dir = tmp("sweep");
+    sweep_into(&dir, "Grid", "List([500.0, 900.0])");
+    let out = dir.join("out");
+    ok(bin()
+        .args(["plot", out.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let names = svg_names(&out);
     assert!(
-        names.contains(&"sweep_never_recovered_vs_load".to_string()),
+        names.contains(&"sweep_never_recovered_vs_faults_0_lasting".to_string()),
         "{names:?}"
     );
-    assert!(names.contains(&"heatmap_never_recovered_load_trigger_s_no-mitigation".to_string()));
+    // Lines against the duration axis: a panel per variant, a line per load, each with the
+    // 3 stall lengths as 3 distinct x positions, and each with its 95% band behind it.
+    let svg = std::fs::read_to_string(out.join("plots/sweep_goodput_rps_vs_faults_0_lasting.svg"))
+        .unwrap();
+    let lines = data_lines(&svg);
+    assert_eq!(lines.len(), 4, "2 variants × 2 loads");
+    for l in &lines {
+        assert_eq!(distinct(l.iter().map(|p| p.0)), 3, "x positions of {l:?}");
+    }
+    assert_eq!(svg.matches("<polygon").count(), 4, "one band per line");
+    assert!(
+        svg.contains("faults.0.lasting (s)"),
+        "axis named with its unit"
+    );
+    // The heat map: 3 stall lengths × 2 loads, not one collapsed row.
+    let hm = std::fs::read_to_string(out.join(
+        "plots/heatmap_never_recovered_faults_0_lasting_workload_rate_per_s_no-mitigation.svg",
+    ))
+    .unwrap();
+    let cells: Vec<&str> = hm
+        .split("<rect")
+        .skip(1)
+        .filter(|r| attr(r, "width") > 30 && attr(r, "width") < 900)
+        .collect();
+    assert_eq!(cells.len(), 6, "heat-map cells");
+    assert_eq!(distinct(cells.iter().map(|r| attr(r, "x"))), 3);
+    assert_eq!(distinct(cells.iter().map(|r| attr(r, "y"))), 2);
     // Choosing the figure and axes explicitly.
     let dir2 = tmp("sweep2");
-    std::fs::copy(fixture.join("points.csv"), dir2.join("points.csv")).unwrap();
+    for f in ["points.csv", "sweep.json"] {
+        std::fs::copy(out.join(f), dir2.join(f)).unwrap();
+    }
     ok(bin()
         .args([
             "plot",
             dir2.to_str().unwrap(),
             "--x",
-            "trigger_s",
+            "workload.rate_per_s",
             "--figure",
             "goodput_rps",
         ])
@@ -180,9 +282,9 @@ fn plot_draws_a_sweep_from_points_csv() {
     assert_eq!(
         svg_names(&dir2),
         [
-            "heatmap_goodput_rps_trigger_s_load_no-mitigation",
-            "heatmap_goodput_rps_trigger_s_load_retry-budget",
-            "sweep_goodput_rps_vs_trigger_s"
+            "heatmap_goodput_rps_workload_rate_per_s_faults_0_lasting_no-mitigation",
+            "heatmap_goodput_rps_workload_rate_per_s_faults_0_lasting_retry-budget",
+            "sweep_goodput_rps_vs_workload_rate_per_s"
         ]
     );
     let bad = bin()
@@ -190,6 +292,31 @@ fn plot_draws_a_sweep_from_points_csv() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn zipped_axes_plot_as_one_curve() {
+    let dir = tmp("zip");
+    sweep_into(&dir, "Zip", "List([500.0, 700.0, 900.0])");
+    let out = dir.join("out");
+    ok(bin()
+        .args(["plot", out.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let names = svg_names(&out);
+    assert!(
+        !names.iter().any(|n| n.starts_with("heatmap_")),
+        "a zipped sweep has no grid to map: {names:?}"
+    );
+    let svg = std::fs::read_to_string(out.join("plots/sweep_goodput_rps_vs_faults_0_lasting.svg"))
+        .unwrap();
+    let lines = data_lines(&svg);
+    assert_eq!(lines.len(), 2, "one curve per variant");
+    for l in &lines {
+        assert_eq!(distinct(l.iter().map(|p| p.0)), 3, "{l:?}");
+    }
+    assert!(!svg.contains("<circle"), "isolated dots drawn");
+    assert!(svg.contains("with workload.rate_per_s zipped"));
 }
 
 /// Renders report.html in headless Chromium: no console message, every plot in the DOM.
