@@ -448,3 +448,39 @@ fn charts_follow_the_columns_present() {
     );
     assert!(dir.join("report.html").is_file());
 }
+
+/// A long run is plotted from a bounded number of points (issue 14): 500,000 intervals of
+/// goodput with a one-interval outage give a goodput line of at most a few thousand points,
+/// and the outage still reaches the bottom of the plot.
+#[test]
+fn a_long_series_plots_from_a_bounded_number_of_points() {
+    let dir = tmp("long");
+    let v = dir.join("baseline");
+    std::fs::create_dir_all(&v).unwrap();
+    let rows = 500_000u32;
+    let mut csv = String::with_capacity(rows as usize * 24);
+    csv.push_str("t_s,offered_rps,goodput_rps,active_faults\n");
+    for i in 0..rows {
+        let g = if i == 123_457 { 0 } else { 100 + i % 5 };
+        csv.push_str(&format!("{i},105,{g},\n"));
+    }
+    std::fs::write(v.join("timeseries.csv"), csv).unwrap();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let svg = std::fs::read_to_string(dir.join("plots/goodput.svg")).unwrap();
+    let lines = data_lines(&svg);
+    assert!(!lines.is_empty());
+    // The goodput line is the one long polyline (the offered load is dashed: short pieces).
+    let goodput = lines.iter().max_by_key(|l| l.len()).unwrap();
+    assert!(
+        goodput.len() > 1_000 && goodput.len() <= 4_000,
+        "{} points drawn for {rows} rows (limit 4,000 per series)",
+        goodput.len()
+    );
+    // The outage (goodput 0) is drawn: the line reaches the plot's lowest pixel, y = 0.
+    let bottom = goodput.iter().map(|p| p.1).max().unwrap();
+    let top = goodput.iter().map(|p| p.1).min().unwrap();
+    assert!(bottom - top > 200, "outage lost: y from {top} to {bottom}");
+}
