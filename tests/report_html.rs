@@ -484,3 +484,143 @@ fn a_long_series_plots_from_a_bounded_number_of_points() {
     let top = goodput.iter().map(|p| p.1).min().unwrap();
     assert!(bottom - top > 200, "outage lost: y from {top} to {bottom}");
 }
+
+/// report.html puts the headline figures first, then the claims (when the run wrote
+/// `claims.json`), then the plots, then every figure grouped by component; a component the
+/// model does not have shows nowhere, not as zeros.
+#[test]
+fn report_puts_headline_and_claims_first_and_hides_absent_components() {
+    let dir = tmp("layout");
+    run_into(&dir, &[]);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let pos = |s: &str| {
+        html.find(s)
+            .unwrap_or_else(|| panic!("{s} not in report.html"))
+    };
+    assert!(pos("id=\"headline\"") < pos("id=\"plots\""));
+    assert!(pos("id=\"plots\"") < pos("id=\"summary\""));
+    assert!(
+        pos("id=\"headline\"") < pos("<svg"),
+        "a plot before the headline"
+    );
+    assert!(
+        !html.contains("id=\"claims\""),
+        "claims without claims.json"
+    );
+    // The headline table: goodput and the success share of each variant.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("round-robin/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let headline = &html[pos("id=\"headline\"")..pos("id=\"plots\"")];
+    assert!(headline.contains("goodput (req/s)") && headline.contains("success share"));
+    let share = summary["availability"]["requests_share"].as_f64().unwrap() * 100.0;
+    assert!(
+        headline.contains(&format!("{share:.1}%")) || headline.contains(&format!("{share:.3}%")),
+        "success share {share} not in {headline}"
+    );
+    // balancer_policies has no sessions, locks, cache or dependency: no row of theirs.
+    for absent in [
+        "spurious",
+        "lost_updates",
+        "hit_ratio",
+        "peak_qps",
+        "accepted after",
+    ] {
+        assert!(
+            !html.contains(absent),
+            "{absent} shown for an absent component"
+        );
+    }
+    // The full table is grouped by component.
+    let table = &html[pos("id=\"summary\"")..];
+    for group in ["run", "requests", "latency_ms", "availability", "nodes"] {
+        assert!(
+            table.contains(&format!(
+                "<tr class=\"group\"><th colspan=\"4\">{group}</th>"
+            )),
+            "no group {group}"
+        );
+    }
+    // Claims, as the run writes them: first, with what held and what did not.
+    std::fs::write(
+        dir.join("claims.json"),
+        r#"{"claims": [
+            {"text": "least-conn.latency_ms.p99 < round-robin.latency_ms.p99", "held": true, "detail": "least-conn: 41.2, round-robin: 97.5"},
+            {"text": "round-robin.requests.failed == 0", "held": false, "detail": "round-robin: 12"}
+        ]}"#,
+    )
+    .unwrap();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let claims = html.find("id=\"claims\"").expect("claims section");
+    assert!(html.find("id=\"headline\"").unwrap() < claims);
+    assert!(claims < html.find("id=\"plots\"").unwrap());
+    assert!(html.contains("Claims: 1 of 2 held"));
+    assert!(html.contains(
+        "✓ held</b> <code>least-conn.latency_ms.p99 &lt; round-robin.latency_ms.p99</code>"
+    ));
+    assert!(html.contains("✗ not held</b> <code>round-robin.requests.failed == 0</code>"));
+    assert!(html.contains("(round-robin: 12)"));
+}
+
+/// An instantaneous fault (thundering_herd's FlushCache at 60 s) is a line at its time, not a
+/// span shaded to the end of the run.
+#[test]
+fn an_instant_fault_is_a_line() {
+    let dir = tmp("instant");
+    ok(bin()
+        .args([
+            "run",
+            "experiments/thundering_herd.ron",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap());
+    let svg = std::fs::read_to_string(dir.join("plots/db_qps.svg")).unwrap();
+    assert!(svg.contains("flush-cache"));
+    let lines: Vec<Vec<(i64, i64)>> = svg
+        .split("<polyline")
+        .skip(1)
+        .filter(|e| e.contains("opacity=\"0.9\" stroke=\"#D62728\" stroke-width=\"2\""))
+        .map(points_of)
+        .collect();
+    assert_eq!(lines.len(), 1, "one line for the flush");
+    assert_eq!(lines[0][0].0, lines[0][1].0, "vertical");
+    assert!(
+        !svg.split("<rect").any(|r| r.contains("fill=\"#D62728\"")),
+        "the flush is shaded as a span"
+    );
+}
+
+/// The sessions plots show requests accepted after logout, and the workload's ramp is a
+/// labelled span (logout_storm, shortened to 90 s).
+#[test]
+fn sessions_plots_show_accepted_after_logout() {
+    let dir = tmp("sessions");
+    ok(bin()
+        .args([
+            "run",
+            "experiments/logout_storm.ron",
+            "--set",
+            "duration=90s",
+            "--set",
+            "faults.0.at=30s",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap());
+    let sessions = std::fs::read_to_string(dir.join("plots/sessions.svg")).unwrap();
+    assert!(sessions.contains("accepted after logout"));
+    let own = std::fs::read_to_string(dir.join("plots/accepted_after_logout.svg")).unwrap();
+    assert!(own.contains("signed-token"));
+    assert!(
+        own.contains("ramp x0.3→x1"),
+        "the workload ramp is not marked"
+    );
+}

@@ -260,6 +260,17 @@ pub const CHARTS: &[ChartSpec] = &[
             ]),
         )
     },
+    // On its own axis too: a few violations per interval vanish beside thousands of lost
+    // sessions in the chart above.
+    ChartSpec {
+        per_second: true,
+        ..overlay(
+            "accepted_after_logout",
+            "Requests accepted after their user logged out (security violations)",
+            "requests per second",
+            &[("accepted_after_logout", "accepted after logout")],
+        )
+    },
 ];
 
 /// The columns of `spec` that some variant has with a non-zero value: (column, label).

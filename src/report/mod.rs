@@ -13,6 +13,7 @@ pub mod animate;
 pub mod charts;
 pub mod draw;
 pub mod faults;
+pub mod headline;
 pub mod html;
 pub mod raster;
 pub mod series;
