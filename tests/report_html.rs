@@ -191,7 +191,7 @@ fn data_lines(svg: &str) -> Vec<Vec<(i64, i64)>> {
     svg.split("<polyline")
         .skip(1)
         .filter(|e| e.contains("stroke-width=\"2\""))
-        .map(|e| points_of(e))
+        .map(points_of)
         .collect()
 }
 

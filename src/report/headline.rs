@@ -171,7 +171,7 @@ pub fn cell(v: Option<&Value>, format: Format) -> String {
             match format {
                 Format::Percent => {
                     let p = x * 100.0;
-                    if p >= 99.0 && p < 100.0 {
+                    if (99.0..100.0).contains(&p) {
                         format!("{p:.3}%")
                     } else {
                         format!("{p:.1}%")
