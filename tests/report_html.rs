@@ -377,6 +377,14 @@ fn report_renders_in_headless_chromium() {
             "figure {n} not in the DOM"
         );
     }
+    // The headline figures come before the first plot in the rendered page.
+    let headline = dom
+        .find("id=\"headline\"")
+        .expect("headline section in the DOM");
+    assert!(
+        headline < dom.find("<svg").unwrap(),
+        "a plot above the headline"
+    );
 }
 
 /// Plotting a 10-minute run (death_spiral: 600 intervals, 2 variants) takes under 2 s.

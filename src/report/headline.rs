@@ -331,6 +331,8 @@ pub fn grouped(summaries: &[Value]) -> Vec<Group> {
             }
         }
     }
+    // The run-wide figures first, then the components in summary.json's order.
+    groups.sort_by_key(|g| g.name != "run");
     groups
 }
 
