@@ -375,12 +375,16 @@ mod tests {
                 "run",
                 "availability",
                 "latency_ms",
+                "nodes",
                 "requests",
-                "sessions",
-                "nodes"
+                "sessions"
             ]
         );
-        assert_eq!(groups[5].rows[0].label, "node 0 served");
-        assert_eq!(groups[4].rows[0].cells, ["40", "–"]);
+        assert_eq!(groups[3].rows[0].label, "node 0 served");
+        let logouts = groups[5]
+            .rows
+            .iter()
+            .find(|r| r.label == "spurious_logouts");
+        assert_eq!(logouts.unwrap().cells, ["40", "–"]);
     }
 }
