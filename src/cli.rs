@@ -6,9 +6,8 @@ use crate::output::{self, table};
 use crate::report;
 use crate::sweep;
 use crate::validate::{self, QueueModel, ValidationParams};
-use crate::{run_config, Summary};
+use crate::Summary;
 use clap::{Args, Parser, Subcommand};
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A deterministic discrete-event simulator of a horizontally scaled web system.
@@ -296,27 +295,19 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         default_hook(info);
         eprintln!("this is a bug in scalesim (seed {seed}); reproduce with:\n  {hook_reproduce}");
     }));
-    // One whole simulation per rayon task, whose files are written as soon as it ends (an
-    // interrupted command keeps every finished variant); results come back in variant order.
-    let results: Vec<Result<Summary, Failure>> = exp
-        .runs
-        .par_iter()
-        .map(|cfg| {
-            let out = run_config(cfg).map_err(|e| Failure {
-                message: format!(
-                    "error: variant {}: {e}\n  reproduce with: {reproduce}",
-                    cfg.variant
-                ),
-                code: 1,
-            })?;
-            output::write_variant(&dir, cfg, &out)?;
-            Ok(out.summary)
-        })
-        .collect();
-    let mut summaries: Vec<Summary> = Vec::with_capacity(results.len());
-    for result in results {
-        summaries.push(result?);
-    }
+    // Each variant's files are written as soon as its run ends (an interrupted command
+    // keeps every finished variant); results come back in variant order.
+    let outputs = crate::run_experiment(&exp, |cfg, out| {
+        output::write_variant(&dir, cfg, out).map(drop)
+    })
+    .map_err(|e| match e {
+        crate::RunError::Violation { variant, error } => Failure {
+            message: format!("error: variant {variant}: {error}\n  reproduce with: {reproduce}"),
+            code: 1,
+        },
+        crate::RunError::Output(e) => Failure::from(e),
+    })?;
+    let summaries: Vec<Summary> = outputs.into_iter().map(|o| o.summary).collect();
     output::write_atomic(
         &dir.join("comparison.csv"),
         output::comparison_csv(&summaries).as_bytes(),
@@ -333,6 +324,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             code: crate::interrupt::EXIT_CODE,
         });
     }
+    // A claim that does not hold is a finding about the run, not an error: exit 0.
+    let claims = crate::claims::check(&exp.claims, &summaries);
+    let claims_json = crate::claims::to_json(&claims);
+    output::write_atomic(
+        &dir.join("claims.json"),
+        (serde_json::to_string_pretty(&claims_json).expect("serialises") + "\n").as_bytes(),
+    )?;
     // Plots are drawn from the files just written, after them: they never change them.
     let plotted = if args.no_plots {
         None
@@ -362,6 +360,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             "experiment": exp.name,
             "seed": exp.runs.first().map(|r| r.seed()).unwrap_or(0),
             "variants": variants,
+            "claims": claims_json["claims"],
         });
         println!("{}", serde_json::to_string(&obj).expect("serialises"));
     } else {
@@ -371,6 +370,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
         println!();
         print!("{}", table::side_by_side(&summaries));
+        let claims_text = crate::claims::render(&claims);
+        if !claims_text.is_empty() {
+            print!("\n{claims_text}");
+        }
         println!("\nwrote {}", dir.display());
         if let Some(p) = plotted {
             let n = p

@@ -5,6 +5,7 @@
 //! CSV and tables ([`output`]). The same seed always gives the same bytes. Parameter sweeps,
 //! shards and capacity plans run many such simulations in parallel ([`sweep`]).
 
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -23,4 +24,43 @@ pub use system::{RunOutput, Simulation};
 /// Runs one configuration to its end.
 pub fn run_config(cfg: &RunConfig) -> Result<RunOutput, system::InvariantViolation> {
     Simulation::new(cfg).run(cfg)
+}
+
+/// Why the runs of an experiment did not all finish.
+#[derive(Debug)]
+pub enum RunError {
+    /// A variant's run broke an invariant (a bug in scalesim).
+    Violation {
+        /// The variant's name.
+        variant: String,
+        /// What broke.
+        error: system::InvariantViolation,
+    },
+    /// A variant's outputs could not be written.
+    Output(output::OutputError),
+}
+
+/// Runs every variant of `exp` on its seed, in parallel (one whole single-threaded
+/// simulation per rayon task), and returns their outputs in variant order. `each` sees
+/// every variant's output as soon as its run ends: `scalesim run` writes the variant's
+/// files there, so an interrupted command keeps every finished variant; the Python
+/// package passes a no-op. With several failures, the first variant's is returned.
+pub fn run_experiment<F>(exp: &Experiment, each: F) -> Result<Vec<RunOutput>, RunError>
+where
+    F: Fn(&RunConfig, &RunOutput) -> Result<(), output::OutputError> + Sync,
+{
+    use rayon::prelude::*;
+    let results: Vec<Result<RunOutput, RunError>> = exp
+        .runs
+        .par_iter()
+        .map(|cfg| {
+            let out = run_config(cfg).map_err(|error| RunError::Violation {
+                variant: cfg.variant.clone(),
+                error,
+            })?;
+            each(cfg, &out).map_err(RunError::Output)?;
+            Ok(out)
+        })
+        .collect();
+    results.into_iter().collect()
 }

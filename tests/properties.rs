@@ -167,6 +167,12 @@ proptest! {
                 prop_assert!(v.is_nan() == s.recovery_seconds.is_none(), "recovery_seconds {}", v);
                 continue;
             }
+            // A component the model does not have gives NaN (an empty cell) in its columns.
+            let absent = s.is_absent_figure(&name);
+            if absent {
+                prop_assert!(v.is_nan(), "figure {} of an absent component is {}", name, v);
+                continue;
+            }
             prop_assert!(v.is_finite(), "figure {} is {}", name, v);
         }
         for n in &s.nodes {

@@ -199,7 +199,13 @@ fn every_bundled_experiment_is_deterministic_and_conserves_requests() {
             let r = &x.summary.requests;
             assert_eq!(r.issued, r.succeeded + r.failed + r.in_flight, "{ctx}");
             for (k, v) in x.summary.figures() {
-                assert!(!v.is_nan() || k == "recovery_seconds", "{ctx}: {k} is NaN");
+                // NaN exactly for no recovery and for a component the model does not have.
+                assert_eq!(
+                    v.is_nan(),
+                    x.summary.is_absent_figure(&k)
+                        || (k == "recovery_seconds" && x.summary.recovery_seconds.is_none()),
+                    "{ctx}: {k}"
+                );
             }
         }
     }

@@ -64,6 +64,10 @@ pub struct ExperimentSpec {
     /// Safety limits that end a run early instead of exhausting the machine.
     #[serde(default)]
     pub limits: LimitsSpec,
+    /// What the run shows, as claims checked on it (`"a.locks.lost_updates > 0"`; the
+    /// language is in `src/claims`). They do not change the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<String>,
 }
 
 /// One design in a side-by-side comparison.

@@ -80,6 +80,8 @@ pub struct Experiment {
     pub comment: String,
     /// One validated configuration per variant.
     pub runs: Vec<RunConfig>,
+    /// Its `expect` claims, validated against its variants and the summary's shape.
+    pub claims: Vec<crate::claims::Claim>,
 }
 
 /// The leading `//` comment block of a file, without the slashes.
@@ -119,7 +121,15 @@ pub fn stable_hash_hex(bytes: &[u8]) -> String {
 fn config_hash(spec: &ExperimentSpec, model: &ModelSpec) -> String {
     let mut tree = serde_json::to_value(spec).expect("serialises");
     let obj = tree.as_object_mut().expect("a struct");
-    for key in ["seed", "name", "description", "variants", "set", "model"] {
+    for key in [
+        "seed",
+        "name",
+        "description",
+        "variants",
+        "set",
+        "model",
+        "expect",
+    ] {
         obj.remove(key);
     }
     let mut model = serde_json::to_value(model).expect("serialises");
@@ -229,12 +239,26 @@ pub fn load_experiment(path: &Path, cli_sets: &[Override]) -> Result<Experiment,
             config_hash,
         });
     }
+    let names: Vec<String> = runs.iter().map(|r| r.variant.clone()).collect();
+    let mut claims = Vec::with_capacity(exp.value.expect.len());
+    for (i, text) in exp.value.expect.iter().enumerate() {
+        let field = format!("expect.{i}");
+        let claim = crate::claims::parse(text, &names).map_err(|m| {
+            ConfigError::new(
+                exp.origin(&field),
+                Some(field.clone()),
+                format!("claim \"{text}\": {m}"),
+            )
+        })?;
+        claims.push(claim);
+    }
     Ok(Experiment {
         name,
         path: path.to_path_buf(),
         description,
         comment,
         runs,
+        claims,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod latency;
 pub mod recorder;
 pub mod summary;
 pub mod timeseries;
+pub mod warmup;
 
 pub use latency::LatencyStats;
 pub use recorder::Recorder;

@@ -37,6 +37,8 @@ pub struct Recorder {
     pub failed: [u64; REASONS],
     /// Latency of requests issued after the warm-up that succeeded.
     pub latency: LatencyStats,
+    /// Latency (issue to failure) of requests issued after the warm-up that failed.
+    pub latency_failed: LatencyStats,
     /// Successes (issued after the warm-up) counted in `latency`.
     pub succeeded_after_warmup: u64,
     /// Total queueing wait of those successes, ns.
@@ -70,6 +72,7 @@ impl Recorder {
             recent_latency: None,
             failed: [0; REASONS],
             latency: LatencyStats::new(),
+            latency_failed: LatencyStats::new(),
             succeeded_after_warmup: 0,
             wait_sum_ns: 0,
             batches: None,
@@ -127,11 +130,14 @@ impl Recorder {
         }
     }
 
-    /// A request failed for `reason`.
+    /// A request issued at `issued_at` failed at `now` for `reason`.
     #[inline]
-    pub fn failed(&mut self, reason: FailReason) {
+    pub fn failed(&mut self, reason: FailReason, issued_at: SimTime, now: SimTime) {
         self.failed[reason.index()] += 1;
         self.iv_failed[reason.index()] += 1;
+        if issued_at >= self.warmup {
+            self.latency_failed.record(now.since(issued_at).0);
+        }
     }
 
     /// Requests failed for every reason.

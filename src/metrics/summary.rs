@@ -1,4 +1,17 @@
 //! The run summary written as `summary.json`: what a run did, in figures.
+//!
+//! **One measured window.** Every per-second figure (`throughput_rps`, `goodput_rps`,
+//! `db.mean_qps`, `db.peak_qps`, `sessions.store.ops_per_s`, `sessions.store.peak_ops_per_s`,
+//! `locks.committed_per_s`) covers the same window: from the end of the warm-up to the end
+//! of the run. Figures counted per metrics interval (the cache's, the database's, the
+//! store's operations and the lock commits) start at the first interval boundary at or
+//! after the warm-up — the same instant when the warm-up is a whole number of intervals, as
+//! in every bundled experiment. Counts without "per second" (`requests`, `locks.committed`,
+//! `sessions.*`) cover the whole run.
+//!
+//! **Absent components.** A component the model does not have (`dependency`, `sessions`,
+//! `sessions.store`, `locks`, `cache`, `db`) is `null` in the JSON and an empty cell in
+//! every CSV file ([`Summary::figures`] gives NaN for its columns), never a 0.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -16,9 +29,13 @@ pub struct RequestCounts {
     pub in_flight: u64,
 }
 
-/// Latency of successful requests issued after the warm-up, in milliseconds.
+/// Latency of one population of requests issued after the warm-up (the successes, or the
+/// failures: issue to the failure the user saw), in milliseconds; all 0 when `count` is 0.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
+    /// Requests counted.
+    #[serde(default)]
+    pub count: u64,
     /// Exact mean.
     pub mean: f64,
     /// Median.
@@ -152,8 +169,12 @@ pub struct StoreSummary {
     pub replica_reads: u64,
     /// The most operations running or waiting at once (connections in use).
     pub peak_connections: u64,
-    /// Reads and writes per simulated second.
+    /// Reads and writes per simulated second, over the measured window (after the warm-up).
     pub ops_per_s: f64,
+    /// The most reads and writes started in one metrics interval after the warm-up ÷ the
+    /// interval length, per second.
+    #[serde(default)]
+    pub peak_ops_per_s: f64,
     /// Share of worker time busy.
     pub utilisation: f64,
     /// Longest queue.
@@ -171,7 +192,7 @@ pub struct LocksSummary {
     pub max_waiters: u64,
     /// Increments committed to the counter.
     pub committed: u64,
-    /// Increments committed per simulated second.
+    /// Increments committed per simulated second over the measured window (after the warm-up).
     pub committed_per_s: f64,
     /// Increments lost (racing unlocked writes, writes after a lease expired, unwritten
     /// batches of crashed nodes).
@@ -206,7 +227,8 @@ pub struct CacheSummary {
     pub peak_misses_per_key: u64,
 }
 
-/// The database's load as the cache sends it, over the intervals after the warm-up.
+/// The database behind the look-aside cache: the load the cache sends it, over the
+/// intervals after the warm-up. (The session store's figures are in `sessions.store`.)
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DbSummary {
     /// The most queries started in one metrics interval ÷ the interval length, per second.
@@ -215,12 +237,6 @@ pub struct DbSummary {
     pub queries: u64,
     /// Mean queries per second.
     pub mean_qps: f64,
-    /// Reads from a replica that had not caught up with the latest write (session store).
-    #[serde(default)]
-    pub stale_reads: u64,
-    /// The most connections (operations running or waiting) at once (session store).
-    #[serde(default)]
-    pub peak_connections: u64,
 }
 
 /// Turns a share (0..1) into nines, capped at 9 for a perfect record.
@@ -257,8 +273,12 @@ pub struct Summary {
     pub requests: RequestCounts,
     /// Failed requests by reason.
     pub failed_by_reason: BTreeMap<String, u64>,
-    /// Latency of successes after the warm-up, ms.
+    /// Latency of successes issued after the warm-up, ms.
     pub latency_ms: LatencySummary,
+    /// Latency of failures issued after the warm-up (issue to failure), ms: the design
+    /// that fails most can look fastest in `latency_ms` alone.
+    #[serde(default)]
+    pub latency_failed_ms: LatencySummary,
     /// Queueing wait of the same requests, ms.
     pub wait_ms: WaitSummary,
     /// Attempts completed by nodes per simulated second after the warm-up, useful or not.
@@ -303,12 +323,14 @@ pub struct Summary {
     /// Per-node figures.
     pub nodes: Vec<NodeSummary>,
     /// The look-aside cache, if the model has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub cache: Option<CacheSummary>,
-    /// The database: the load the cache sends it, and the session store's replicas and
-    /// connections; present when the model has a cache or a session store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The database behind the cache, when the model has a cache.
+    #[serde(default)]
     pub db: Option<DbSummary>,
+    /// Whether the warm-up looks long enough (MSER-5 on the goodput and latency series).
+    #[serde(default)]
+    pub warmup_check: super::warmup::WarmupCheck,
 }
 
 impl Summary {
@@ -337,6 +359,10 @@ impl Summary {
             ("latency_ms_p99".into(), self.latency_ms.p99),
             ("latency_ms_p999".into(), self.latency_ms.p999),
             ("latency_ms_max".into(), self.latency_ms.max),
+            ("latency_success_share".into(), self.success_share()),
+            ("latency_failed_ms_mean".into(), self.latency_failed_ms.mean),
+            ("latency_failed_ms_p50".into(), self.latency_failed_ms.p50),
+            ("latency_failed_ms_p99".into(), self.latency_failed_ms.p99),
             ("wait_ms_mean".into(), self.wait_ms.mean),
             ("throughput_rps".into(), self.throughput_rps),
             ("goodput_rps".into(), self.goodput_rps),
@@ -379,65 +405,113 @@ impl Summary {
             ("peak_nodes".into(), self.cost.peak_nodes as f64),
             ("node_load_imbalance".into(), self.node_load_imbalance),
         ]);
-        let ss = self.sessions.clone().unwrap_or_default();
-        let st = ss.store.clone().unwrap_or_default();
+        // Absent components give NaN (an empty CSV cell), never a 0 that reads as a figure.
+        let opt = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        let ss = self.sessions.as_ref();
+        let st = ss.and_then(|s| s.store.as_ref());
+        let sf = |g: &dyn Fn(&SessionsSummary) -> f64| opt(ss.map(g));
+        let stf = |g: &dyn Fn(&StoreSummary) -> f64| opt(st.map(g));
         f.extend([
             (
                 "sessions_spurious_logouts".into(),
-                ss.spurious_logouts as f64,
+                sf(&|x| x.spurious_logouts as f64),
             ),
             (
                 "sessions_spurious_logout_fraction".into(),
-                ss.spurious_logout_fraction,
+                sf(&|x| x.spurious_logout_fraction),
             ),
-            ("sessions_lost_on_crash".into(), ss.lost_on_crash as f64),
+            (
+                "sessions_lost_on_crash".into(),
+                sf(&|x| x.lost_on_crash as f64),
+            ),
             (
                 "sessions_accepted_after_logout".into(),
-                ss.accepted_after_logout as f64,
+                sf(&|x| x.accepted_after_logout as f64),
             ),
             (
                 "sessions_duplicate_sessions".into(),
-                ss.duplicate_sessions as f64,
+                sf(&|x| x.duplicate_sessions as f64),
             ),
-            ("sessions_logins".into(), ss.logins as f64),
+            ("sessions_logins".into(), sf(&|x| x.logins as f64)),
             (
                 "sessions_authenticated_requests".into(),
-                ss.authenticated_requests as f64,
+                sf(&|x| x.authenticated_requests as f64),
             ),
-            ("sessions_stale_reads".into(), ss.stale_reads as f64),
-            ("sessions_lost_writes".into(), ss.lost_writes as f64),
+            ("sessions_stale_reads".into(), sf(&|x| x.stale_reads as f64)),
+            ("sessions_lost_writes".into(), sf(&|x| x.lost_writes as f64)),
             (
                 "sessions_race_login_survived_logout_all".into(),
-                ss.race_login_survived_logout_all as f64,
+                sf(&|x| x.race_login_survived_logout_all as f64),
             ),
             (
                 "sessions_race_login_lost_to_earlier_logout".into(),
-                ss.race_login_lost_to_earlier_logout as f64,
+                sf(&|x| x.race_login_lost_to_earlier_logout as f64),
             ),
-            ("store_ops_per_s".into(), st.ops_per_s),
-            ("store_utilisation".into(), st.utilisation),
+            ("store_ops_per_s".into(), stf(&|x| x.ops_per_s)),
+            ("store_peak_ops_per_s".into(), stf(&|x| x.peak_ops_per_s)),
+            ("store_utilisation".into(), stf(&|x| x.utilisation)),
+            (
+                "store_peak_connections".into(),
+                stf(&|x| x.peak_connections as f64),
+            ),
         ]);
-        let lk = self.locks.clone().unwrap_or_default();
+        let lk = self.locks.as_ref();
+        let lf = |g: &dyn Fn(&LocksSummary) -> f64| opt(lk.map(g));
         f.extend([
-            ("locks_wait_ms_p99".into(), lk.wait_ms_p99),
-            ("locks_max_waiters".into(), lk.max_waiters as f64),
-            ("locks_committed_per_s".into(), lk.committed_per_s),
-            ("locks_lost_updates".into(), lk.lost_updates as f64),
-            ("locks_timeouts".into(), lk.timeouts as f64),
+            ("locks_wait_ms_p99".into(), lf(&|x| x.wait_ms_p99)),
+            ("locks_max_waiters".into(), lf(&|x| x.max_waiters as f64)),
+            ("locks_committed".into(), lf(&|x| x.committed as f64)),
+            ("locks_committed_per_s".into(), lf(&|x| x.committed_per_s)),
+            ("locks_lost_updates".into(), lf(&|x| x.lost_updates as f64)),
+            ("locks_timeouts".into(), lf(&|x| x.timeouts as f64)),
         ]);
-        let c = self.cache.clone().unwrap_or_default();
-        let db = self.db.clone().unwrap_or_default();
+        let c = self.cache.as_ref();
+        let cf = |g: &dyn Fn(&CacheSummary) -> f64| opt(c.map(g));
+        let db = self.db.as_ref();
+        let df = |g: &dyn Fn(&DbSummary) -> f64| opt(db.map(g));
         f.extend([
-            ("cache_hit_ratio".into(), c.hit_ratio),
+            ("cache_hit_ratio".into(), cf(&|x| x.hit_ratio)),
             (
                 "cache_peak_misses_per_key".into(),
-                c.peak_misses_per_key as f64,
+                cf(&|x| x.peak_misses_per_key as f64),
             ),
-            ("cache_coalesced".into(), c.coalesced as f64),
-            ("db_peak_qps".into(), db.peak_qps),
-            ("db_mean_qps".into(), db.mean_qps),
+            ("cache_coalesced".into(), cf(&|x| x.coalesced as f64)),
+            ("db_peak_qps".into(), df(&|x| x.peak_qps)),
+            ("db_mean_qps".into(), df(&|x| x.mean_qps)),
         ]);
+        let dep = self.dependency.as_ref();
+        f.push((
+            "dependency_utilisation".into(),
+            opt(dep.map(|d| d.utilisation)),
+        ));
         f
+    }
+
+    /// Whether the column `name` of [`Summary::figures`] belongs to a component this run's
+    /// model does not have (its value is then NaN, an empty CSV cell).
+    pub fn is_absent_figure(&self, name: &str) -> bool {
+        let store = self.sessions.as_ref().is_some_and(|s| s.store.is_some());
+        [
+            ("sessions_", self.sessions.is_some()),
+            ("store_", store),
+            ("locks_", self.locks.is_some()),
+            ("cache_", self.cache.is_some()),
+            ("db_", self.db.is_some()),
+            ("dependency_", self.dependency.is_some()),
+        ]
+        .iter()
+        .any(|(prefix, present)| name.starts_with(prefix) && !present)
+    }
+
+    /// The share of requests issued after the warm-up and ended that succeeded: the
+    /// population split between `latency_ms` and `latency_failed_ms` (1 when none ended).
+    pub fn success_share(&self) -> f64 {
+        let ended = self.latency_ms.count + self.latency_failed_ms.count;
+        if ended == 0 {
+            1.0
+        } else {
+            self.latency_ms.count as f64 / ended as f64
+        }
     }
 
     /// The JSON text with `wall_seconds` zeroed: identical for identical runs.

@@ -1,6 +1,104 @@
 //! The side-by-side summary table printed by `scalesim run`: one column per variant.
 
+use crate::metrics::summary::LatencySummary;
 use crate::metrics::Summary;
+use serde_json::Value;
+
+type LatencyField = fn(&LatencySummary) -> f64;
+
+/// The latency rows, label and field.
+const LATENCY_ROWS: [(&str, LatencyField); 6] = [
+    ("mean", |l| l.mean),
+    ("p50", |l| l.p50),
+    ("p95", |l| l.p95),
+    ("p99", |l| l.p99),
+    ("p99.9", |l| l.p999),
+    ("max", |l| l.max),
+];
+
+/// The latency rows also shown for failures.
+const FAILED_ROWS: [&str; 3] = ["mean", "p50", "p99"];
+
+/// The optional components, by their dotted path in `summary.json`, and their heading.
+pub const COMPONENTS: [(&str, &str); 6] = [
+    ("dependency", "dependency"),
+    ("sessions", "sessions"),
+    ("sessions.store", "session store"),
+    ("locks", "locks"),
+    ("cache", "cache"),
+    ("db", "database behind the cache"),
+];
+
+/// A heading row, then a row for every figure of every component some variant has, read
+/// from the summary itself (so a figure added to a component is shown without a change
+/// here). Figures that are 0 in every variant are left out: they tell nothing apart. A
+/// variant without the component shows "-".
+fn component_rows(summaries: &[Summary]) -> Vec<(String, Vec<String>)> {
+    let trees: Vec<Value> = summaries
+        .iter()
+        .map(|s| serde_json::to_value(s).expect("summary serialises"))
+        .collect();
+    let mut rows = Vec::new();
+    for (path, heading) in COMPONENTS {
+        let parts: Vec<Option<&serde_json::Map<String, Value>>> = trees
+            .iter()
+            .map(|t| {
+                path.split('.')
+                    .try_fold(t, |v, k| v.get(k))
+                    .and_then(Value::as_object)
+            })
+            .collect();
+        let Some(first) = parts.iter().flatten().next() else {
+            continue;
+        };
+        rows.push((heading.to_string(), vec![String::new(); summaries.len()]));
+        for (key, sample) in first.iter() {
+            if sample.is_object() || sample.is_array() {
+                continue; // a nested component has its own heading
+            }
+            let values: Vec<Option<&Value>> =
+                parts.iter().map(|p| p.and_then(|m| m.get(key))).collect();
+            let all_zero = values
+                .iter()
+                .all(|v| v.is_none_or(|v| v.as_f64() == Some(0.0) || v.is_null()));
+            if all_zero {
+                continue;
+            }
+            let cells = values
+                .iter()
+                .map(|v| v.map_or("-".into(), |v| format_value(key, v)))
+                .collect();
+            rows.push((format!("  {}", key.replace('_', " ")), cells));
+        }
+    }
+    rows
+}
+
+/// A figure for the table: counts as integers, shares as percentages, others with two
+/// decimals (none from 1000 on).
+fn format_value(key: &str, v: &Value) -> String {
+    match v {
+        Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            let share = ["fraction", "ratio", "utilisation", "share"]
+                .iter()
+                .any(|w| key.contains(w));
+            if share {
+                format!("{:.1}%", x * 100.0)
+            } else if x.abs() >= 1000.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        }
+        // A design's name, without its parameters (they are in config.json).
+        Value::String(s) => s.split([' ', '{', '(']).next().unwrap_or(s).to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
 
 /// Renders the summaries as a fixed-width table, figures down the side, variants across.
 pub fn side_by_side(summaries: &[Summary]) -> String {
@@ -79,24 +177,30 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
             },
         );
     }
-    push(&mut rows, "latency mean (ms)", &|s| {
-        format!("{:.2}", s.latency_ms.mean)
+    // Latency counts one population at a time: the share beside it says which part of
+    // the traffic it describes, and the failures' latency is shown too, so the design that
+    // fails most does not look fastest.
+    push(&mut rows, "succeeded (after warm-up)", &|s| {
+        format!("{:.1}%", s.success_share() * 100.0)
     });
-    push(&mut rows, "latency p50 (ms)", &|s| {
-        format!("{:.2}", s.latency_ms.p50)
-    });
-    push(&mut rows, "latency p95 (ms)", &|s| {
-        format!("{:.2}", s.latency_ms.p95)
-    });
-    push(&mut rows, "latency p99 (ms)", &|s| {
-        format!("{:.2}", s.latency_ms.p99)
-    });
-    push(&mut rows, "latency p99.9 (ms)", &|s| {
-        format!("{:.2}", s.latency_ms.p999)
-    });
-    push(&mut rows, "latency max (ms)", &|s| {
-        format!("{:.2}", s.latency_ms.max)
-    });
+    push(&mut rows, "latency of successes", &|_| String::new());
+    for (label, get) in LATENCY_ROWS {
+        push(&mut rows, &format!("  {label} (ms)"), &|s| {
+            format!("{:.2}", get(&s.latency_ms))
+        });
+    }
+    if any(&|s| s.latency_failed_ms.count > 0) {
+        push(&mut rows, "latency of failures", &|_| String::new());
+        for (label, get) in LATENCY_ROWS.iter().filter(|(l, _)| FAILED_ROWS.contains(l)) {
+            push(&mut rows, &format!("  {label} (ms)"), &|s| {
+                if s.latency_failed_ms.count == 0 {
+                    "-".into()
+                } else {
+                    format!("{:.2}", get(&s.latency_failed_ms))
+                }
+            });
+        }
+    }
     push(&mut rows, "queue wait mean (ms)", &|s| {
         format!("{:.2}", s.wait_ms.mean)
     });
@@ -113,85 +217,13 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
             u.join(" ")
         }
     });
-    if any(&|s| s.sessions.is_some()) {
-        let sess = |s: &Summary| s.sessions.clone().unwrap_or_default();
-        push(&mut rows, "logins", &|s| sess(s).logins.to_string());
-        push(&mut rows, "authenticated requests", &|s| {
-            sess(s).authenticated_requests.to_string()
-        });
-        push(&mut rows, "spurious logouts", &|s| {
-            let x = sess(s);
-            format!(
-                "{} ({:.1}%)",
-                x.spurious_logouts,
-                x.spurious_logout_fraction * 100.0
-            )
-        });
-        push(&mut rows, "sessions lost on crash", &|s| {
-            sess(s).lost_on_crash.to_string()
-        });
-        push(&mut rows, "accepted after logout", &|s| {
-            sess(s).accepted_after_logout.to_string()
-        });
-        push(&mut rows, "duplicate sessions", &|s| {
-            sess(s).duplicate_sessions.to_string()
-        });
-        push(&mut rows, "stale session reads", &|s| {
-            sess(s).stale_reads.to_string()
-        });
-        let raced = |s: &Summary| {
-            s.sessions.as_ref().is_some_and(|x| {
-                x.race_login_survived_logout_all + x.race_login_lost_to_earlier_logout > 0
-            })
-        };
-        if any(&raced) {
-            push(&mut rows, "login kept after logout-all", &|s| {
-                sess(s).race_login_survived_logout_all.to_string()
-            });
-            push(&mut rows, "login lost to earlier logout", &|s| {
-                sess(s).race_login_lost_to_earlier_logout.to_string()
-            });
-        }
-        push(&mut rows, "session store load", &|s| match sess(s).store {
-            Some(st) => format!("{:.0} ops/s, {:.0}%", st.ops_per_s, st.utilisation * 100.0),
-            None => "-".into(),
-        });
-    }
     push(&mut rows, "node load imbalance", &|s| {
         format!("{:.2}", s.node_load_imbalance)
     });
     push(&mut rows, "availability (nines)", &|s| {
         format!("{:.2}", s.availability.requests_nines)
     });
-    if any(&|s| s.dependency.is_some()) {
-        push(&mut rows, "dependency utilisation", &|s| {
-            s.dependency
-                .as_ref()
-                .map_or("-".into(), |d| format!("{:.0}%", d.utilisation * 100.0))
-        });
-    }
-    if any(&|s| s.cache.is_some()) {
-        push(&mut rows, "cache hit ratio", &|s| {
-            s.cache
-                .as_ref()
-                .map_or("-".into(), |c| format!("{:.1}%", c.hit_ratio * 100.0))
-        });
-        push(&mut rows, "cache misses (coalesced)", &|s| {
-            s.cache
-                .as_ref()
-                .map_or("-".into(), |c| format!("{} ({})", c.misses, c.coalesced))
-        });
-        push(&mut rows, "peak misses per key", &|s| {
-            s.cache
-                .as_ref()
-                .map_or("-".into(), |c| c.peak_misses_per_key.to_string())
-        });
-        push(&mut rows, "db queries/s peak (mean)", &|s| {
-            s.db.as_ref().map_or("-".into(), |d| {
-                format!("{:.0} ({:.0})", d.peak_qps, d.mean_qps)
-            })
-        });
-    }
+    rows.extend(component_rows(summaries));
     if any(&|s| s.cost.peak_nodes != s.nodes.len() as u32 || s.cost.peak_nodes > 8) {
         push(&mut rows, "peak nodes", &|s| s.cost.peak_nodes.to_string());
     }
@@ -245,5 +277,130 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
             out.push_str(&format!("note: {} stopped early: {r}\n", s.variant));
         }
     }
+    for s in summaries {
+        if let Some(w) = warmup_warning(s) {
+            out.push_str(&w);
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// The warning line of a run whose warm-up looks too short, if it does.
+pub fn warmup_warning(s: &Summary) -> Option<String> {
+    let w = &s.warmup_check;
+    if !w.too_short {
+        return None;
+    }
+    let point = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t}s"));
+    Some(format!(
+        "warning: {}: the warm-up ({}s) looks too short: MSER-5 truncates the first {} of goodput and {} of latency (raise `warmup`)",
+        s.variant,
+        w.configured_s,
+        point(w.goodput_truncation_s),
+        point(w.latency_truncation_s)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::summary::{LocksSummary, SessionsSummary, StoreSummary};
+
+    fn row<'a>(table: &'a str, label: &str) -> Option<&'a str> {
+        table.lines().find(|l| l.trim_start().starts_with(label))
+    }
+
+    /// The cells of the row `label` after the label, one per variant.
+    fn cells(table: &str, label: &str) -> Vec<String> {
+        let line = row(table, label).unwrap_or_else(|| panic!("no row {label}:\n{table}"));
+        let rest = line.trim_start().strip_prefix(label).unwrap();
+        rest.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn each_present_components_figures_are_shown() {
+        let global = Summary {
+            variant: "global".into(),
+            locks: Some(LocksSummary {
+                committed: 68208,
+                max_waiters: 127,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let unlocked = Summary {
+            variant: "unlocked".into(),
+            locks: Some(LocksSummary {
+                committed: 41643,
+                lost_updates: 60445,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let t = side_by_side(&[global, unlocked]);
+        assert_eq!(cells(&t, "lost updates"), ["0", "60445"]);
+        assert_eq!(cells(&t, "committed"), ["68208", "41643"]);
+        // A figure that is 0 everywhere tells nothing apart.
+        assert!(row(&t, "timeouts").is_none(), "{t}");
+        // No session or cache part in these summaries: no rows for them.
+        assert!(
+            row(&t, "sessions").is_none() && row(&t, "cache").is_none(),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn nested_and_absent_parts_are_told_apart() {
+        let with_store = Summary {
+            variant: "lag-spike".into(),
+            sessions: Some(SessionsSummary {
+                design: "Externalized { fail_open: false }".into(),
+                lost_writes: 1002,
+                store: Some(StoreSummary {
+                    peak_connections: 26,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let without = Summary {
+            variant: "none".into(),
+            ..Default::default()
+        };
+        let t = side_by_side(&[with_store, without]);
+        assert_eq!(cells(&t, "lost writes"), ["1002", "-"]);
+        assert_eq!(cells(&t, "design"), ["Externalized", "-"]);
+        assert!(row(&t, "session store").is_some(), "{t}");
+        assert_eq!(cells(&t, "peak connections"), ["26", "-"]);
+    }
+
+    #[test]
+    fn the_success_share_and_failure_latency_are_beside_latency() {
+        let mut s = Summary {
+            variant: "v".into(),
+            ..Default::default()
+        };
+        s.latency_ms.count = 46;
+        s.latency_ms.p99 = 480.77;
+        s.latency_failed_ms.count = 54;
+        s.latency_failed_ms.p99 = 6002.05;
+        let t = side_by_side(&[s]);
+        assert!(
+            row(&t, "succeeded (after warm-up)")
+                .unwrap()
+                .ends_with("46.0%"),
+            "{t}"
+        );
+        let p99: Vec<&str> = t
+            .lines()
+            .filter(|l| l.trim_start().starts_with("p99 (ms)"))
+            .collect();
+        assert_eq!(p99.len(), 2, "{t}");
+        assert!(
+            p99[0].ends_with("480.77") && p99[1].ends_with("6002.05"),
+            "{t}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub mod csv;
 pub mod grid;
 pub mod journal;
 pub mod layout;
+pub mod memory;
 pub mod merge;
 pub mod plan;
 pub mod runner;

@@ -113,6 +113,15 @@ enum Workload {
     Closed(Users),
 }
 
+/// Where the measured window of interval-counted figures begins: the first metrics
+/// interval starting at or after the warm-up, and the counters at that instant.
+#[derive(Clone, Debug)]
+struct WindowStart {
+    at: SimTime,
+    store_ops: u64,
+    committed: u64,
+}
+
 /// One whole single-threaded simulation of one (experiment, variant, seed).
 pub struct Simulation {
     queue: EventQueue<Event>,
@@ -130,6 +139,7 @@ pub struct Simulation {
     last_session_counts: sessions::SessionCounts,
     store_ops_seen: u64,
     store_peak_ops: u64,
+    window_start: Option<WindowStart>,
     autoscaler: Option<Autoscaler>,
     faults: Faults,
     random_failures: Option<RandomFailures>,
@@ -299,6 +309,7 @@ impl Simulation {
             last_session_counts: Default::default(),
             store_ops_seen: 0,
             store_peak_ops: 0,
+            window_start: None,
             autoscaler: model.autoscaler.as_ref().map(Autoscaler::new),
             faults: Faults::new(&spec.faults),
             random_failures: spec

@@ -155,9 +155,24 @@ impl Simulation {
             gauges.db_queries = counts.db_queries;
             self.recorder.series.cache = true;
         }
+        if self.window_start.is_none() && start >= self.warmup {
+            // The first interval of the measured window: the counters as it began.
+            self.window_start = Some(super::WindowStart {
+                at: start,
+                store_ops: self.store_ops_seen,
+                committed: self
+                    .recorder
+                    .series
+                    .rows
+                    .last()
+                    .map_or(0, |r| r.gauges.counter_committed),
+            });
+        }
         if let Some(st) = &self.store {
             let ops = st.reads() + st.writes();
-            self.store_peak_ops = self.store_peak_ops.max(ops - self.store_ops_seen);
+            if start >= self.warmup {
+                self.store_peak_ops = self.store_peak_ops.max(ops - self.store_ops_seen);
+            }
             self.store_ops_seen = ops;
         }
         self.recorder.close_interval(start, gauges);
@@ -236,10 +251,25 @@ impl Simulation {
             .map(|r| r.attempts as f64 / r.offered as f64)
             .fold(0.0, f64::max);
         let (node_seconds, cost) = self.cost_so_far(now);
+        // Interval-counted figures: from the first interval boundary at or after the warm-up
+        // (the warm-up itself when it is a whole number of intervals) to the end.
+        let window = self.window_start.clone().unwrap_or(super::WindowStart {
+            at: now,
+            store_ops: 0,
+            committed: 0,
+        });
+        let window_s = now.since(window.at).as_secs_f64();
+        let per_window_s = |x: u64| {
+            if window_s > 0.0 {
+                x as f64 / window_s
+            } else {
+                0.0
+            }
+        };
+        let interval_s = self.interval.as_secs_f64().max(1e-9);
         let (cache, db) = match &self.cache {
             Some(c) => {
                 let m = &c.measured;
-                let interval_s = self.interval.as_secs_f64();
                 (
                     Some(crate::metrics::summary::CacheSummary {
                         hit_ratio: m.hit_ratio(),
@@ -255,33 +285,20 @@ impl Simulation {
                     Some(crate::metrics::summary::DbSummary {
                         peak_qps: c.peak_db_queries as f64 / interval_s,
                         queries: m.db_queries,
-                        mean_qps: per_s(m.db_queries),
-                        stale_reads: 0,
-                        peak_connections: 0,
+                        mean_qps: per_window_s(m.db_queries),
                     }),
                 )
             }
             None => (None, None),
         };
-        // The session store is a database too: its queries, stale reads and connections.
-        let db = match (&self.store, db) {
-            (Some(st), db) => {
-                let mut d = db.unwrap_or_else(|| crate::metrics::summary::DbSummary {
-                    peak_qps: self.store_peak_ops as f64 / self.interval.as_secs_f64().max(1e-9),
-                    queries: st.reads() + st.writes(),
-                    mean_qps: if now.0 == 0 {
-                        0.0
-                    } else {
-                        (st.reads() + st.writes()) as f64 / now.as_secs_f64()
-                    },
-                    stale_reads: 0,
-                    peak_connections: 0,
-                });
-                d.stale_reads = self.sessions.as_ref().map_or(0, |s| s.counts.stale_reads);
-                d.peak_connections = st.peak_connections() as u64;
-                Some(d)
-            }
-            (None, db) => db,
+        let latency = |l: &crate::metrics::LatencyStats| LatencySummary {
+            count: l.count(),
+            mean: l.mean_ms(),
+            p50: l.quantile_ms(0.5),
+            p95: l.quantile_ms(0.95),
+            p99: l.quantile_ms(0.99),
+            p999: l.quantile_ms(0.999),
+            max: l.max_ms(),
         };
         let summary = Summary {
             experiment: cfg.experiment.clone(),
@@ -302,14 +319,8 @@ impl Simulation {
                 .iter()
                 .map(|r| (r.name().to_string(), rec.failed[r.index()]))
                 .collect(),
-            latency_ms: LatencySummary {
-                mean: l.mean_ms(),
-                p50: l.quantile_ms(0.5),
-                p95: l.quantile_ms(0.95),
-                p99: l.quantile_ms(0.99),
-                p999: l.quantile_ms(0.999),
-                max: l.max_ms(),
-            },
+            latency_ms: latency(l),
+            latency_failed_ms: latency(&rec.latency_failed),
             wait_ms: WaitSummary {
                 mean: if rec.succeeded_after_warmup == 0 {
                     0.0
@@ -378,11 +389,8 @@ impl Simulation {
                         failed: st.failed(),
                         replica_reads: st.replica_reads(),
                         peak_connections: st.peak_connections() as u64,
-                        ops_per_s: if now.0 == 0 {
-                            0.0
-                        } else {
-                            (st.reads() + st.writes()) as f64 / now.as_secs_f64()
-                        },
+                        ops_per_s: per_window_s(st.reads() + st.writes() - window.store_ops),
+                        peak_ops_per_s: self.store_peak_ops as f64 / interval_s,
                         utilisation: st.utilisation(now),
                         peak_queue: st.peak_queue() as u64,
                     }),
@@ -393,11 +401,7 @@ impl Simulation {
                 wait_ms_mean: l.waits.mean_ms(),
                 max_waiters: l.max_waiters as u64,
                 committed: l.committed,
-                committed_per_s: if now.0 == 0 {
-                    0.0
-                } else {
-                    l.committed as f64 / now.as_secs_f64()
-                },
+                committed_per_s: per_window_s(l.committed - window.committed),
                 lost_updates: l.lost_updates,
                 timeouts: l.timeouts,
                 leases_expired: l.leases_expired,
@@ -441,6 +445,7 @@ impl Simulation {
                 .collect(),
             cache,
             db,
+            warmup_check: crate::metrics::warmup::check(&rec.series, cfg, now.as_secs_f64()),
         };
         Ok(RunOutput {
             summary,

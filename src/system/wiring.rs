@@ -675,7 +675,7 @@ impl Simulation {
         };
         match outcome {
             Ok(()) => self.recorder.succeeded(r.issued_at, now, wait),
-            Err(reason) => self.recorder.failed(reason),
+            Err(reason) => self.recorder.failed(reason, r.issued_at, now),
         }
         if let Some(s) = &mut self.sessions {
             if r.user != NO_USER {
