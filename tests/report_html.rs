@@ -511,10 +511,27 @@ fn report_puts_headline_and_claims_first_and_hides_absent_components() {
         pos("id=\"headline\"") < pos("<svg"),
         "a plot before the headline"
     );
+    // The run checked the experiment's claims and wrote claims.json: the report shows them.
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("claims.json")).unwrap()).unwrap();
+    let claims = written["claims"].as_array().unwrap();
+    let held = claims.iter().filter(|c| c["held"] == true).count();
+    assert!(html.contains(&format!("Claims: {held} of {} held", claims.len())));
+    // Without claims.json, no claims section.
+    std::fs::remove_file(dir.join("claims.json")).unwrap();
+    ok(bin()
+        .args(["plot", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(
         !html.contains("id=\"claims\""),
         "claims without claims.json"
     );
+    let pos = |s: &str| {
+        html.find(s)
+            .unwrap_or_else(|| panic!("{s} not in report.html"))
+    };
     // The headline table: goodput and the success share of each variant.
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("round-robin/summary.json")).unwrap(),
