@@ -851,7 +851,10 @@ fn check_plan_flags(args: &PlanArgs) -> Result<(), Failure> {
     if args.replications == 0 || args.replications > crate::sweep::plan::MAX_REPLICATIONS {
         return Err(bad(
             format!("--replications {}", args.replications),
-            &format!("must be between 1 and {crate::sweep::plan::MAX_REPLICATIONS}"),
+            &format!(
+                "must be between 1 and {}",
+                crate::sweep::plan::MAX_REPLICATIONS
+            ),
         ));
     }
     if args.max_nodes == 0 || args.max_nodes > 1000 {
