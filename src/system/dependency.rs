@@ -116,6 +116,32 @@ impl Dependency {
         self.stalled_until = Some(until);
     }
 
+    /// Calls waiting, in queue order (some may be of attempts whose node has crashed).
+    pub fn queued(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.queue.iter().copied()
+    }
+
+    /// Panics (debug builds) when more workers are busy than it has or the queue is over
+    /// its limit.
+    pub fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        assert!(
+            self.busy.busy() <= self.workers,
+            "dependency: busy {} > workers {}",
+            self.busy.busy(),
+            self.workers
+        );
+        if let Some(limit) = self.queue_limit {
+            assert!(
+                self.queue.len() <= limit,
+                "dependency: queue {} > limit {limit}",
+                self.queue.len()
+            );
+        }
+    }
+
     /// Calls waiting.
     pub fn queue_len(&self) -> usize {
         self.queue.len()
