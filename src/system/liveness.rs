@@ -77,6 +77,8 @@ struct Pending {
     store: BTreeSet<u8>,
     /// Lock rows whose holder will hand the lock on (write done or lease expiry).
     locks: BTreeSet<u32>,
+    /// Writes under a lock that will finish, as (row, grant serial).
+    lock_writes: BTreeSet<(u32, u32)>,
     /// Users with a wake-up scheduled.
     users: BTreeSet<u32>,
     /// New requests can still arrive (open-loop arrival or a user waking).
@@ -118,7 +120,12 @@ impl Simulation {
                     p.attempts.insert(key(attempt));
                     p.store.insert(pool);
                 }
-                Event::LockWriteDone { row, .. } | Event::LeaseExpiry { row, .. } => {
+                Event::LockWriteDone { row, serial } => {
+                    p.locks.insert(row);
+                    p.lock_writes.insert((row, serial));
+                    p.lock_writes.insert((u32::MAX, serial));
+                }
+                Event::LeaseExpiry { row, .. } => {
                     p.locks.insert(row);
                 }
                 Event::RandomFailure { node, lifecycle } => {
@@ -150,6 +157,14 @@ impl Simulation {
                 | Event::HealthCheck { .. }
                 | Event::Autoscale
                 | Event::MetricsTick => {}
+            }
+        }
+        // A lock holder is named by its write's completion (by row and grant serial).
+        if let Some(l) = &self.locks {
+            for (row, serial, a) in l.writing_attempts() {
+                if p.lock_writes.contains(&(row, serial)) {
+                    p.attempts.insert(key(a));
+                }
             }
         }
         p

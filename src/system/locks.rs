@@ -250,6 +250,25 @@ impl Locks {
         })
     }
 
+    /// Attempts whose write under a lock is under way, as (row, grant serial, attempt): the
+    /// holders, and those whose lease ran out before their write finished.
+    pub fn writing_attempts(&self) -> impl Iterator<Item = (u32, u32, Handle)> + '_ {
+        let holders = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(row, r)| match r.holder {
+                Some((Holder::Attempt(a), _, serial)) => Some((row as u32, serial, a)),
+                _ => None,
+            });
+        let expired = self.expired.iter().filter_map(|&(serial, h)| match h {
+            // The row is not kept with an expired grant; any row's write-done of that serial.
+            Holder::Attempt(a) => Some((u32::MAX, serial, a)),
+            Holder::Flush { .. } => None,
+        });
+        holders.chain(expired)
+    }
+
     /// Panics (debug builds) when a row has waiters but no holder (nobody would ever hand
     /// the lock on), or when a holder also waits for the row it holds.
     pub fn check_invariants(&self) {
