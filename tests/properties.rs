@@ -350,35 +350,3 @@ fn swarm_configurations_are_valid_and_cover_every_part() {
     let missing: Vec<_> = parts.iter().filter(|p| !seen.contains(*p)).collect();
     assert!(missing.is_empty(), "never drawn: {missing:?}");
 }
-#[test]
-fn tmp_swarm_stats() {
-    for seed in (0..400u64).filter(|s| std::env::var("ONE").map_or(true, |o| o == s.to_string())) {
-        if std::env::var("ONE").is_ok() {
-            eprintln!("{:?}", swarm::generate(seed));
-        }
-        let c = swarm::generate(seed);
-        let cfg = config::single_run_from_texts(&c.experiment, &c.model).unwrap();
-        eprintln!("start {seed}");
-        let a = match scalesim::run_config(&cfg) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("seed {seed}: ERR {e}");
-                continue;
-            }
-        };
-        let s = &a.summary;
-        eprintln!(
-            "seed {seed}: issued {} ok {} failed {} inflight {} events {} stopped {:?} {:?}",
-            s.requests.issued,
-            s.requests.succeeded,
-            s.requests.failed,
-            s.requests.in_flight,
-            s.events,
-            s.stopped_reason,
-            s.failed_by_reason
-                .iter()
-                .filter(|(_, v)| **v > 0)
-                .collect::<Vec<_>>()
-        );
-    }
-}

@@ -44,6 +44,8 @@ pub struct Node {
     lifecycle: u32,
     workers: u32,
     capacity: u32,
+    /// The workers left by each capacity cut now on (overlapping cuts: the deepest wins).
+    cuts: Vec<u32>,
     busy: u32,
     queue: VecDeque<(Handle, u8)>,
     queue_limit: Option<usize>,
@@ -81,6 +83,7 @@ impl Node {
             lifecycle: 0,
             workers: spec.workers,
             capacity: spec.workers,
+            cuts: Vec::new(),
             busy: 0,
             queue: VecDeque::new(),
             queue_limit: spec.queue_limit.map(|q| q as usize),
@@ -424,10 +427,22 @@ impl Node {
         self.slow_factor = factor;
     }
 
-    /// Cuts the workers to `workers` (or restores them with `None`).
-    pub fn set_capacity(&mut self, workers: Option<u32>, now: SimTime) {
+    /// A cut to `workers` starts (`on`) or ends. While cuts overlap the deepest holds, and
+    /// the end of one leaves the others on (it used to restore every worker).
+    pub fn cut_capacity(&mut self, workers: u32, on: bool, now: SimTime) {
         self.account(now);
-        self.capacity = workers.unwrap_or(self.workers).min(self.workers);
+        if on {
+            self.cuts.push(workers);
+        } else if let Some(i) = self.cuts.iter().position(|&w| w == workers) {
+            self.cuts.remove(i);
+        }
+        self.capacity = self
+            .cuts
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(self.workers)
+            .min(self.workers);
     }
 
     /// Spare workers after a capacity change (so waiting attempts can start).

