@@ -74,7 +74,8 @@ fn check_laws(cfg: &config::RunConfig) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The swarm seeds to try: `SCALESIM_SWARM_SEED=N` runs that one case alone.
+/// The swarm seeds to try: `SCALESIM_SWARM_SEED=N` runs that one case alone
+/// (`SCALESIM_SWARM_VERBOSE=1` names each seed before its run).
 fn swarm_seeds() -> BoxedStrategy<u64> {
     match std::env::var("SCALESIM_SWARM_SEED")
         .ok()
@@ -265,6 +266,10 @@ proptest! {
     /// Whole configurations drawn from one seed each: every component and fault kind.
     #[test]
     fn swarm_experiments_keep_the_laws(c in swarm_seeds().prop_map(swarm::generate)) {
+        if std::env::var_os("SCALESIM_SWARM_VERBOSE").is_some() {
+            // A hang prints nothing else: the last seed named is the one that hangs.
+            eprintln!("swarm seed {}", c.seed);
+        }
         let cfg = config::single_run_from_texts(&c.experiment, &c.model)
             .map_err(|e| TestCaseError::fail(format!("a generated experiment was refused: {e}")))?;
         check_laws(&cfg)?;
