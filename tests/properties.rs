@@ -75,7 +75,7 @@ fn check_laws(cfg: &config::RunConfig) -> Result<(), TestCaseError> {
 }
 
 /// The swarm seeds to try: `SCALESIM_SWARM_SEED=N` runs that one case alone
-/// (`SCALESIM_SWARM_VERBOSE=1` names each seed before its run).
+/// (`SCALESIM_SWARM_VERBOSE=1` prints each case before its run).
 fn swarm_seeds() -> BoxedStrategy<u64> {
     match std::env::var("SCALESIM_SWARM_SEED")
         .ok()
@@ -261,14 +261,14 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(Config { cases: 300, ..proptest_config() })]
+    #![proptest_config(Config { cases: 1000, ..proptest_config() })]
 
     /// Whole configurations drawn from one seed each: every component and fault kind.
     #[test]
     fn swarm_experiments_keep_the_laws(c in swarm_seeds().prop_map(swarm::generate)) {
         if std::env::var_os("SCALESIM_SWARM_VERBOSE").is_some() {
-            // A hang prints nothing else: the last seed named is the one that hangs.
-            eprintln!("swarm seed {}", c.seed);
+            // A hang prints nothing else: the last case printed is the one that hangs.
+            eprintln!("{c:?}");
         }
         let cfg = config::single_run_from_texts(&c.experiment, &c.model)
             .map_err(|e| TestCaseError::fail(format!("a generated experiment was refused: {e}")))?;
