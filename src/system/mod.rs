@@ -27,6 +27,7 @@ pub mod store;
 pub mod users;
 
 mod cache_path;
+mod liveness;
 mod lock_path;
 mod run;
 mod wiring;
