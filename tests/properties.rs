@@ -42,7 +42,12 @@ fn check_laws(cfg: &config::RunConfig) -> Result<(), TestCaseError> {
         }
         // A component the model does not have gives NaN (an empty cell) in its columns.
         if s.is_absent_figure(&name) {
-            prop_assert!(v.is_nan(), "figure {} of an absent component is {}", name, v);
+            prop_assert!(
+                v.is_nan(),
+                "figure {} of an absent component is {}",
+                name,
+                v
+            );
             continue;
         }
         prop_assert!(v.is_finite(), "figure {} is {}", name, v);

@@ -630,7 +630,7 @@ pub fn check_together(runs: &[super::RunConfig]) -> Result<(), String> {
         .zip(&estimates)
         .map(|(r, e)| (r.variant.as_str(), own(e)))
         .collect();
-    by_size.sort_by(|a, b| b.1.cmp(&a.1));
+    by_size.sort_by_key(|&(_, b)| std::cmp::Reverse(b));
     let mut each: Vec<String> = by_size
         .iter()
         .take(5)
