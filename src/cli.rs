@@ -840,9 +840,6 @@ fn plan_cmd(args: PlanArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The most replications per node count `plan` runs (each multiplies its run time).
-pub const MAX_PLAN_REPLICATIONS: u32 = 1000;
-
 /// Refuses `plan` flags that would give a wrong conclusion or an endless search: a share
 /// given as a percentage (`--min-success 99` for 0.99), a margin that is not a number.
 fn check_plan_flags(args: &PlanArgs) -> Result<(), Failure> {
@@ -871,10 +868,13 @@ fn check_plan_flags(args: &PlanArgs) -> Result<(), Failure> {
             "must be a share between 0 and 10 (0.2 plans for 20% above the peak)",
         ));
     }
-    if args.replications == 0 || args.replications > MAX_PLAN_REPLICATIONS {
+    if args.replications == 0 || args.replications > crate::sweep::plan::MAX_REPLICATIONS {
         return Err(bad(
             format!("--replications {}", args.replications),
-            &format!("must be between 1 and {MAX_PLAN_REPLICATIONS}"),
+            &format!(
+                "must be between 1 and {}",
+                crate::sweep::plan::MAX_REPLICATIONS
+            ),
         ));
     }
     if args.max_nodes == 0 || args.max_nodes > 1000 {

@@ -434,7 +434,7 @@ fn a_plan_with_1e9_replications_is_refused() {
             "--replications",
             "1000000000",
         ],
-        &["--replications 1000000000", "at most 100000", "max_runs"],
+        &["--replications 1000000000", "between 1 and 1000"],
     );
 }
 

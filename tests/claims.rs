@@ -3,26 +3,10 @@
 //! claim that does not hold is a finding). That every bundled experiment's claims hold on
 //! its own seed is checked in tests/golden.rs, on the runs that pin its trajectory.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scalesim");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("scalesim-claims-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn scalesim(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+use common::cli::{scalesim, scratch, ROOT};
 
 /// A short two-variant M/M/10 experiment whose `expect` list is `claims` (one a line, the
 /// first on line 8).

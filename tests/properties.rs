@@ -6,10 +6,107 @@
 //! The generator is seeded (`SCALESIM_PROPTEST_SEED`, default 1) so CI is reproducible;
 //! set another seed to explore further. A failure prints the seed, the minimal experiment
 //! and model texts proptest shrank it to, and the command that reproduces it.
+//!
+//! `swarm_experiments_keep_the_laws` draws the whole configuration — every component and
+//! every fault kind — from one seed (tests/support/swarm.rs); a failure prints that seed and
+//! both texts.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use scalesim::config;
+
+#[path = "support/swarm.rs"]
+mod swarm;
+
+/// The laws every run must keep; the run itself checks liveness (every request in flight can
+/// still end) and, in this debug build, every component's invariants after every event.
+fn check_laws(cfg: &config::RunConfig) -> Result<(), TestCaseError> {
+    let a = scalesim::run_config(cfg).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let s = &a.summary;
+    prop_assert_eq!(
+        s.requests.issued,
+        s.requests.succeeded + s.requests.failed + s.requests.in_flight,
+        "request conservation"
+    );
+    prop_assert_eq!(s.failed_by_reason.values().sum::<u64>(), s.requests.failed);
+    for (name, v) in s.figures() {
+        // recovery_seconds is NaN exactly when there is no recovery to measure (written
+        // as an empty CSV cell); every other figure is always a finite number.
+        if name == "recovery_seconds" {
+            prop_assert!(
+                v.is_nan() == s.recovery_seconds.is_none(),
+                "recovery_seconds {}",
+                v
+            );
+            continue;
+        }
+        // A component the model does not have gives NaN (an empty cell) in its columns.
+        if s.is_absent_figure(&name) {
+            prop_assert!(
+                v.is_nan(),
+                "figure {} of an absent component is {}",
+                name,
+                v
+            );
+            continue;
+        }
+        prop_assert!(v.is_finite(), "figure {} is {}", name, v);
+    }
+    // Percentiles are ordered and never above the exact maximum (nor the mean above it).
+    let l = &s.latency_ms;
+    let order = [l.p50, l.p95, l.p99, l.p999, l.max];
+    prop_assert!(
+        order.windows(2).all(|w| w[0] <= w[1]) && l.mean <= l.max && l.p50 >= 0.0,
+        "latency p50 {} p95 {} p99 {} p999 {} max {} mean {}",
+        l.p50,
+        l.p95,
+        l.p99,
+        l.p999,
+        l.max,
+        l.mean
+    );
+    let f = &s.latency_failed_ms;
+    let order = [f.p50, f.p95, f.p99, f.p999, f.max];
+    prop_assert!(
+        order.windows(2).all(|w| w[0] <= w[1]) && f.mean <= f.max,
+        "failed latency p50 {} p95 {} p99 {} p999 {} max {} mean {}",
+        f.p50,
+        f.p95,
+        f.p99,
+        f.p999,
+        f.max,
+        f.mean
+    );
+    for n in &s.nodes {
+        prop_assert!(
+            (0.0..=1.0 + 1e-9).contains(&n.utilisation),
+            "utilisation {}",
+            n.utilisation
+        );
+    }
+    let csv = a.series.to_csv();
+    prop_assert!(
+        !csv.contains("NaN") && !csv.contains("inf"),
+        "timeseries.csv has NaN/inf"
+    );
+    // Determinism: the same configuration and seed again gives the same bytes.
+    let b = scalesim::run_config(cfg).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(s.deterministic_json(), b.summary.deterministic_json());
+    prop_assert_eq!(csv, b.series.to_csv());
+    Ok(())
+}
+
+/// The swarm seeds to try: `SCALESIM_SWARM_SEED=N` runs that one case alone
+/// (`SCALESIM_SWARM_VERBOSE=1` prints each case before its run).
+fn swarm_seeds() -> BoxedStrategy<u64> {
+    match std::env::var("SCALESIM_SWARM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(seed) => Just(seed).boxed(),
+        None => any::<u64>().boxed(),
+    }
+}
 
 fn generator_seed() -> u64 {
     std::env::var("SCALESIM_PROPTEST_SEED")
@@ -152,38 +249,7 @@ proptest! {
     fn random_valid_experiments_keep_the_laws(c in case()) {
         let cfg = config::single_run_from_texts(&c.experiment, &c.model)
             .map_err(|e| TestCaseError::fail(format!("a generated experiment was refused: {e}")))?;
-        let a = scalesim::run_config(&cfg).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let s = &a.summary;
-        prop_assert_eq!(
-            s.requests.issued,
-            s.requests.succeeded + s.requests.failed + s.requests.in_flight,
-            "request conservation"
-        );
-        prop_assert_eq!(s.failed_by_reason.values().sum::<u64>(), s.requests.failed);
-        for (name, v) in s.figures() {
-            // recovery_seconds is NaN exactly when there is no recovery to measure (written
-            // as an empty CSV cell); every other figure is always a finite number.
-            if name == "recovery_seconds" {
-                prop_assert!(v.is_nan() == s.recovery_seconds.is_none(), "recovery_seconds {}", v);
-                continue;
-            }
-            // A component the model does not have gives NaN (an empty cell) in its columns.
-            let absent = s.is_absent_figure(&name);
-            if absent {
-                prop_assert!(v.is_nan(), "figure {} of an absent component is {}", name, v);
-                continue;
-            }
-            prop_assert!(v.is_finite(), "figure {} is {}", name, v);
-        }
-        for n in &s.nodes {
-            prop_assert!((0.0..=1.0 + 1e-9).contains(&n.utilisation), "utilisation {}", n.utilisation);
-        }
-        let csv = a.series.to_csv();
-        prop_assert!(!csv.contains("NaN") && !csv.contains("inf"), "timeseries.csv has NaN/inf");
-        // Determinism: the same configuration and seed again gives the same bytes.
-        let b = scalesim::run_config(&cfg).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(s.deterministic_json(), b.summary.deterministic_json());
-        prop_assert_eq!(csv, b.series.to_csv());
+        check_laws(&cfg)?;
     }
 }
 
@@ -214,4 +280,100 @@ proptest! {
         let b = scalesim::run_config(&in_file).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(a.summary.deterministic_json(), b.summary.deterministic_json());
     }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 1000, ..proptest_config() })]
+
+    /// Whole configurations drawn from one seed each: every component and fault kind.
+    #[test]
+    fn swarm_experiments_keep_the_laws(c in swarm_seeds().prop_map(swarm::generate)) {
+        if std::env::var_os("SCALESIM_SWARM_VERBOSE").is_some() {
+            // A hang prints nothing else: the last case printed is the one that hangs.
+            eprintln!("{c:?}");
+        }
+        let cfg = config::single_run_from_texts(&c.experiment, &c.model)
+            .map_err(|e| TestCaseError::fail(format!("a generated experiment was refused: {e}")))?;
+        check_laws(&cfg)?;
+    }
+}
+
+/// The swarm generator writes only valid configurations (a refused one would test nothing),
+/// and its coins do switch every component and fault kind on somewhere in the first seeds.
+#[test]
+fn swarm_configurations_are_valid_and_cover_every_part() {
+    let mut refused = std::collections::BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let parts = [
+        "dependency:",
+        "cache:",
+        "sessions:",
+        "locks:",
+        "autoscaler:",
+        "Users(",
+        "Open(",
+        "Retry(",
+        "Throttle(",
+        "idempotency_keys: true",
+        "ConsistentHash",
+        "Sticky",
+        "Decorrelated",
+        "Equal",
+        "Full",
+        "TokenBucket",
+        "Ratio(",
+        "HealthCheck(",
+        "InMemory",
+        "Externalized",
+        "SignedToken",
+        "Replicas(",
+        "ReadYourWrites",
+        "Sharded",
+        "Batched",
+        "Global",
+        "LatencyP99",
+        "QueueLength",
+        "Cpu",
+        "Crash(",
+        "Slow(",
+        "CutCapacity(",
+        "Partition(",
+        "FailRequests(",
+        "StallDependency(",
+        "StoreOutage(",
+        "ReplicationLagSpike(",
+        "PrimaryFailover(",
+        "SlowLockHolder(",
+        "FlushCache(",
+        "RandomFailures(",
+        "Piecewise",
+        "Spike(",
+        "Ramp(",
+        "Step(",
+        "coalescing: true",
+        "lease_retry: \"",
+        "PerNode",
+    ];
+    for seed in 0..2000u64 {
+        let c = swarm::generate(seed);
+        if let Err(e) = config::single_run_from_texts(&c.experiment, &c.model) {
+            let msg = e.to_string();
+            let key = msg.split(": field").nth(1).unwrap_or(&msg).to_string();
+            refused.entry(key).or_insert(c);
+            continue;
+        }
+        for p in parts {
+            if c.model.contains(p) || c.experiment.contains(p) {
+                seen.insert(p);
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "{} kinds of refusal, e.g. {:#?}",
+        refused.len(),
+        refused
+    );
+    let missing: Vec<_> = parts.iter().filter(|p| !seen.contains(*p)).collect();
+    assert!(missing.is_empty(), "never drawn: {missing:?}");
 }

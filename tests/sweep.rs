@@ -1,37 +1,11 @@
 //! Sweeps: identical files for any thread count and any sharding, resume after a kill,
 //! and confidence intervals checked against known answers.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scalesim");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// A fresh, empty scratch folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("scalesim-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn scalesim(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = scalesim(args);
-    assert!(
-        out.status.success(),
-        "scalesim {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod common;
+use common::cli::{ok, scalesim, scratch, BIN, ROOT};
 
 fn write(path: &Path, text: &str) -> String {
     std::fs::write(path, text).unwrap();

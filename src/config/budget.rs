@@ -605,8 +605,10 @@ pub fn check_together(runs: &[super::RunConfig]) -> Result<(), String> {
     }
     // What the sizes allocate is summed; the ceilings (in flight, pending events) once, for
     // the variant with the highest: overload stops a run, and all at once is unlikely.
+    // The program itself (`BASE_BYTES`, in every estimate) is there once, however many run.
     let estimates: Vec<Estimate> = runs.iter().map(|r| estimate(&r.spec, &r.model)).collect();
-    let sized: u128 = estimates.iter().map(Estimate::sized).sum();
+    let own = |e: &Estimate| e.sized().saturating_sub(BASE_BYTES);
+    let sized: u128 = BASE_BYTES + estimates.iter().map(own).sum::<u128>();
     let ceiling = estimates
         .iter()
         .map(|e| e.total() - e.sized())
@@ -622,11 +624,21 @@ pub fn check_together(runs: &[super::RunConfig]) -> Result<(), String> {
     if need <= limit {
         return Ok(());
     }
-    let each: Vec<String> = runs
+    // The largest few variants name the cause; a long list would bury the message.
+    let mut by_size: Vec<(&str, u128)> = runs
         .iter()
         .zip(&estimates)
-        .map(|(r, e)| format!("{} {}", r.variant, bytes_text(e.sized())))
+        .map(|(r, e)| (r.variant.as_str(), own(e)))
         .collect();
+    by_size.sort_by_key(|&(_, b)| std::cmp::Reverse(b));
+    let mut each: Vec<String> = by_size
+        .iter()
+        .take(5)
+        .map(|(v, b)| format!("{v} {}", bytes_text(*b)))
+        .collect();
+    if by_size.len() > 5 {
+        each.push(format!("{} more", by_size.len() - 5));
+    }
     let mb = round_up(need.div_ceil(1 << 20));
     Err(format!(
         "the {} variants run side by side and together need about {} ({}, and up to {} for the requests in flight and pending events of one); the limit is {} (limits.max_memory_mb: {max_mb}): run fewer or smaller variants, or raise the limit with `limits: Limits(max_memory_mb: {mb})` or `--set limits.max_memory_mb={mb}` if the machine has the memory",

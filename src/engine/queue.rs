@@ -124,6 +124,15 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Every pending event with its time, in no particular order (for the end-of-run
+    /// liveness check, which asks what is still scheduled).
+    pub fn pending(&self) -> impl Iterator<Item = (SimTime, &E)> + '_ {
+        self.heap
+            .iter()
+            .chain(self.lane.iter())
+            .map(|e| (time_of(e.key), &e.event))
+    }
+
     /// The time of the next event, if any, without removing it.
     pub fn peek_time(&self) -> Option<SimTime> {
         let h = self.heap.first().map(|e| e.key);

@@ -33,6 +33,7 @@ impl BusyTime {
     /// A worker becomes idle at `now`.
     #[inline]
     pub fn release(&mut self, now: SimTime) {
+        debug_assert!(self.busy > 0, "a worker released with none busy");
         self.account(now);
         self.busy = self.busy.saturating_sub(1);
     }

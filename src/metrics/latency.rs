@@ -1,5 +1,9 @@
 //! Latency statistics: an exact mean (from the sum) and percentiles from an HDR histogram,
 //! whose relative error is bounded (0.1%) whatever the range and the run length.
+//!
+//! A histogram quantile is the top of its bucket, so it can lie up to 0.1% above the largest
+//! value recorded (a p99 of 3001.02 ms beside a max of 2999.9998 ms); quantiles are clamped to
+//! the exact minimum and maximum, so `min <= p50 <= ... <= max` always holds.
 
 use hdrhistogram::Histogram;
 
@@ -12,6 +16,7 @@ pub struct LatencyStats {
     hist: Histogram<u64>,
     sum_ns: u128,
     count: u64,
+    min_ns: u64,
     max_ns: u64,
 }
 
@@ -28,6 +33,7 @@ impl LatencyStats {
             hist: Histogram::new_with_bounds(1, HIGHEST_NS, 3).expect("valid histogram bounds"),
             sum_ns: 0,
             count: 0,
+            min_ns: u64::MAX,
             max_ns: 0,
         }
     }
@@ -38,6 +44,7 @@ impl LatencyStats {
         self.hist.saturating_record(ns.max(1));
         self.sum_ns += ns as u128;
         self.count += 1;
+        self.min_ns = self.min_ns.min(ns);
         self.max_ns = self.max_ns.max(ns);
     }
 
@@ -55,12 +62,26 @@ impl LatencyStats {
         }
     }
 
-    /// The `q` quantile (0..=1) in milliseconds (0 when empty).
+    /// The `q` quantile (0..=1) in milliseconds (0 when empty), within the exact minimum and
+    /// maximum recorded (the histogram's bucket top may lie above the maximum).
     pub fn quantile_ms(&self, q: f64) -> f64 {
         if self.count == 0 {
             0.0
         } else {
-            self.hist.value_at_quantile(q) as f64 / 1e6
+            let ns = self
+                .hist
+                .value_at_quantile(q)
+                .clamp(self.min_ns, self.max_ns);
+            ns as f64 / 1e6
+        }
+    }
+
+    /// The exact minimum in milliseconds (0 when empty).
+    pub fn min_ms(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.min_ns as f64 / 1e6
         }
     }
 
@@ -75,6 +96,7 @@ impl LatencyStats {
             self.hist.reset();
             self.sum_ns = 0;
             self.count = 0;
+            self.min_ns = u64::MAX;
             self.max_ns = 0;
         }
     }
@@ -102,5 +124,33 @@ mod tests {
         l.reset();
         assert_eq!(l.count(), 0);
         assert_eq!(l.quantile_ms(0.5), 0.0);
+    }
+
+    #[test]
+    fn quantiles_never_lie_outside_the_exact_min_and_max() {
+        // The retry_storm `deadlines` case: every latency just under 3 s. The histogram's
+        // bucket for 2999.9998 ms tops out at 3001.02 ms; the quantile must not exceed max.
+        let mut l = LatencyStats::new();
+        for _ in 0..100 {
+            l.record(2_999_999_800);
+        }
+        assert_eq!(l.max_ms(), 2999.9998);
+        for q in [0.0, 0.5, 0.95, 0.99, 0.999, 1.0] {
+            assert_eq!(l.quantile_ms(q), 2999.9998, "q {q}");
+        }
+        // And from below: a single small value's bucket bottom is not below the min.
+        let mut l = LatencyStats::new();
+        for ns in [123_456_789u64, 123_456_789, 987_654_321] {
+            l.record(ns);
+        }
+        assert_eq!(l.min_ms(), 123.456789);
+        assert!(l.quantile_ms(0.0) >= l.min_ms(), "{}", l.quantile_ms(0.0));
+        assert!(l.quantile_ms(1.0) <= l.max_ms(), "{}", l.quantile_ms(1.0));
+        let qs: Vec<f64> = [0.5, 0.95, 0.99, 0.999]
+            .iter()
+            .map(|&q| l.quantile_ms(q))
+            .collect();
+        assert!(qs.windows(2).all(|w| w[0] <= w[1]), "{qs:?}");
+        assert!(l.min_ms() <= qs[0] && qs[3] <= l.max_ms(), "{qs:?}");
     }
 }

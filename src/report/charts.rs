@@ -49,6 +49,9 @@ pub struct ChartSpec {
     pub columns: Columns,
     /// A column drawn dashed in black for reference (e.g. the offered load under goodput).
     pub reference: Option<(&'static str, &'static str)>,
+    /// Once the chart is drawn, draw its all-zero columns too (a flat zero is the finding:
+    /// no request accepted after logout).
+    pub draw_zero_columns: bool,
 }
 
 const fn overlay(
@@ -66,6 +69,7 @@ const fn overlay(
         layout: Layout::Overlay,
         columns: Columns::List(column),
         reference: None,
+        draw_zero_columns: false,
     }
 }
 
@@ -84,6 +88,7 @@ const fn per_variant(
         layout: Layout::PerVariant,
         columns,
         reference: None,
+        draw_zero_columns: false,
     }
 }
 
@@ -242,15 +247,30 @@ pub const CHARTS: &[ChartSpec] = &[
             &[("lock_wait_ms_p99", "p99")],
         )
     },
-    per_variant(
-        "sessions",
-        "Sessions lost and spurious logouts",
-        "sessions",
-        Columns::List(&[
-            ("sessions_lost", "sessions lost"),
-            ("spurious_logouts", "spurious logouts"),
-        ]),
-    ),
+    ChartSpec {
+        draw_zero_columns: true,
+        ..per_variant(
+            "sessions",
+            "Sessions lost, spurious logouts and requests accepted after logout, per interval",
+            "per interval",
+            Columns::List(&[
+                ("sessions_lost", "sessions lost"),
+                ("spurious_logouts", "spurious logouts"),
+                ("accepted_after_logout", "accepted after logout"),
+            ]),
+        )
+    },
+    // On its own axis too: a few violations per interval vanish beside thousands of lost
+    // sessions in the chart above.
+    ChartSpec {
+        per_second: true,
+        ..overlay(
+            "accepted_after_logout",
+            "Requests accepted after their user logged out (security violations)",
+            "requests per second",
+            &[("accepted_after_logout", "accepted after logout")],
+        )
+    },
 ];
 
 /// The columns of `spec` that some variant has with a non-zero value: (column, label).
@@ -258,8 +278,10 @@ pub fn present_columns(spec: &ChartSpec, run: &RunDir) -> Vec<(String, String)> 
     let mut out: Vec<(String, String)> = Vec::new();
     match spec.columns {
         Columns::List(list) => {
+            let any = list.iter().any(|(c, _)| run.has_signal(c));
             for (c, l) in list {
-                if run.has_signal(c) {
+                let present = run.variants.iter().any(|v| v.table.has(c));
+                if run.has_signal(c) || (any && spec.draw_zero_columns && present) {
                     out.push((c.to_string(), l.to_string()));
                 }
             }

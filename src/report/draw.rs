@@ -2,7 +2,7 @@
 //! title, one or more stacked panels, fault spans shaded with their labels above the plot
 //! area, and the legend in its own column on the right so it never covers a line.
 
-use super::faults::FaultSpan;
+use super::faults::{FaultSpan, SpanKind};
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -300,24 +300,45 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .bold_line_style(RGBColor(205, 205, 205))
         .draw());
-    // Fault spans behind the lines, labels above the plot area.
-    let shade = RGBColor(214, 39, 40).mix(0.13);
+    // Fault spans and workload events behind the lines, labels above the plot area: a fault
+    // is shaded red, a change of the offered load shaded blue, an instant is a line.
+    let red = RGBColor(214, 39, 40);
+    let blue = RGBColor(31, 119, 180);
     for (s, row) in plot.spans.iter().zip(rows) {
-        tri!(chart.draw_series(std::iter::once(Rectangle::new(
-            [(s.start_s, yr.0), (s.end_s, yr.1)],
-            shade.filled(),
-        ))));
-        tri!(chart.draw_series(std::iter::once(PathElement::new(
-            vec![(s.start_s, yr.0), (s.start_s, yr.1)],
-            RGBColor(214, 39, 40).mix(0.6).stroke_width(1),
-        ))));
+        let (tint, text) = match s.kind {
+            SpanKind::Fault | SpanKind::Instant => (red, RGBColor(170, 20, 20)),
+            SpanKind::Workload => (blue, RGBColor(20, 80, 150)),
+        };
+        match s.kind {
+            SpanKind::Fault | SpanKind::Workload => {
+                let alpha = if s.kind == SpanKind::Fault {
+                    0.13
+                } else {
+                    0.08
+                };
+                tri!(chart.draw_series(std::iter::once(Rectangle::new(
+                    [(s.start_s, yr.0), (s.end_s, yr.1)],
+                    tint.mix(alpha).filled(),
+                ))));
+                tri!(chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(s.start_s, yr.0), (s.start_s, yr.1)],
+                    tint.mix(0.6).stroke_width(1),
+                ))));
+            }
+            SpanKind::Instant => {
+                tri!(chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(s.start_s, yr.0), (s.start_s, yr.1)],
+                    tint.mix(0.9).stroke_width(2),
+                ))));
+            }
+        }
         if let Some((row, px)) = row {
             let (left, top) = chart.backend_coord(&(chart.x_range().start, yr.1));
             let pos = (left + *px as i32, top - 4 - 15 * *row as i32 - 12);
             tri!(root.draw(&Text::new(
                 s.label.clone(),
                 pos,
-                (FONT, 12).into_font().color(&RGBColor(170, 20, 20)),
+                (FONT, 12).into_font().color(&text),
             )));
         }
     }
@@ -436,6 +457,7 @@ mod tests {
             label: l.into(),
             start_s: s,
             end_s: s + 1.0,
+            ..FaultSpan::default()
         };
         let spans = [
             span("crash(node 1)", 10.0),

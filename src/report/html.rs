@@ -1,10 +1,11 @@
-//! `report.html`: one self-contained page (inline SVG and CSS, no script, no network) with
-//! the experiment's description, the side-by-side summary table, the plots, the seed and
-//! configuration hash, and the command that reproduces the run.
+//! `report.html`: one self-contained page (inline SVG and CSS, no script, no network): the
+//! headline figures and the experiment's checked claims first, then the plots, then every
+//! figure grouped by component, the experiment's words, the seed and configuration hash,
+//! and the command that reproduces the run.
 
+use super::headline;
 use super::series::RunDir;
 use crate::metrics::Summary;
-use crate::output::format_figure;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -93,19 +94,102 @@ pre{background:#f6f6f6;padding:.8em;white-space:pre-wrap;font-size:.9em}\
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}thead th{background:#f0f0f0;position:sticky;top:0}\
 figure{margin:1.5em 0}figcaption{color:#777;font-size:.8em}svg{max-width:100%;height:auto}\
-nav a{margin-right:1em}.meta td{text-align:left}";
+nav a{margin-right:1em}.meta td{text-align:left}\
+.lead{font-size:1.05em}details summary{cursor:pointer;color:#555}\
+tr.group th{background:#fafafa;text-align:left;font-weight:bold;padding-top:.6em}\
+ul.claims{list-style:none;padding-left:0}ul.claims li{margin:.2em 0}\
+.held b{color:#1a7f37}.failed b,p.failed{color:#b3261e}.detail{color:#666}";
 
-/// The report page of a run.
+/// Each variant's `summary.json` as JSON, in the run's variant order (missing ones skipped).
+pub fn read_summary_values(dir: &Path, run: &RunDir) -> Vec<serde_json::Value> {
+    run.variants
+        .iter()
+        .filter_map(|v| {
+            let text = std::fs::read_to_string(dir.join(&v.variant).join("summary.json")).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+        .collect()
+}
+
+/// One claim of the experiment as the run checked it (`DIR/claims.json`).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Claim {
+    /// The claim as the experiment states it, e.g. `in-memory.sessions.spurious_logout_fraction > 0.7`.
+    pub text: String,
+    /// Whether the run shows it.
+    pub held: bool,
+    /// The figures it was checked on, e.g. `in-memory: 0.87`.
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ClaimsFile {
+    claims: Vec<Claim>,
+}
+
+/// The run's checked claims: `None` when `DIR/claims.json` does not exist; an error naming
+/// the file when it cannot be read.
+pub fn read_claims(dir: &Path) -> Option<Result<Vec<Claim>, String>> {
+    let path = dir.join("claims.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(Err(format!("{}: cannot read: {e}", path.display()))),
+    };
+    Some(
+        serde_json::from_str::<ClaimsFile>(&text)
+            .map(|c| c.claims)
+            .map_err(|e| format!("{}: {e}", path.display())),
+    )
+}
+
+fn push_rows_table(
+    h: &mut String,
+    id: &str,
+    variants: &[String],
+    groups: &[(Option<&str>, &[headline::Row])],
+) {
+    let _ = write!(h, "<table id=\"{id}\"><thead><tr><th>figure</th>");
+    for v in variants {
+        let _ = write!(h, "<th>{}</th>", esc(v));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for (name, rows) in groups {
+        if let Some(n) = name {
+            let _ = write!(
+                h,
+                "<tr class=\"group\"><th colspan=\"{}\">{}</th></tr>",
+                variants.len() + 1,
+                esc(n)
+            );
+        }
+        for r in *rows {
+            let _ = write!(h, "<tr><td>{}</td>", esc(&r.label));
+            for c in &r.cells {
+                let _ = write!(h, "<td>{}</td>", esc(c));
+            }
+            h.push_str("</tr>");
+        }
+    }
+    h.push_str("</tbody></table>");
+}
+
+/// The report page of a run: the headline figures and the claims first, then the plots,
+/// then every figure grouped by component, the experiment's words and how to reproduce it.
 pub fn run_report(
     dir: &Path,
     run: &RunDir,
     figures: &[Figure],
     context: &super::ReportContext,
 ) -> Result<String, super::PlotError> {
-    let summaries = read_summaries(dir, run);
+    let summaries = read_summary_values(dir, run);
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let variants: Vec<String> = summaries.iter().map(|s| text(s, "variant")).collect();
     let name = summaries
         .first()
-        .map(|s| s.experiment.clone())
+        .map(|s| text(s, "experiment"))
+        .filter(|n| !n.is_empty())
         .unwrap_or_else(|| {
             dir.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -121,23 +205,88 @@ pub fn run_report(
     );
     let _ = writeln!(h, "<h1>{}</h1>", esc(&name));
     if !context.comment.is_empty() {
+        // The first line is the experiment's one-line summary; the rest folds away so the
+        // figures and the plots come first.
+        let first = context.comment.lines().next().unwrap_or_default();
         let _ = writeln!(
             h,
-            "<section id=\"description\"><h2>What it shows</h2><pre>{}</pre></section>",
+            "<section id=\"description\"><p class=\"lead\">{}</p>\
+             <details><summary>What it shows and what to look for</summary><pre>{}</pre></details></section>",
+            esc(first),
             esc(&context.comment)
         );
+    }
+    let head = headline::headline(&summaries);
+    if !head.is_empty() {
+        h.push_str("<section id=\"headline\"><h2>Headline figures</h2>");
+        push_rows_table(&mut h, "headline-table", &variants, &[(None, &head)]);
+        h.push_str("</section>\n");
+    }
+    match read_claims(dir) {
+        None => {}
+        Some(Err(e)) => {
+            let _ = writeln!(
+                h,
+                "<section id=\"claims\"><h2>Claims</h2><p class=\"failed\">{}</p></section>",
+                esc(&e)
+            );
+        }
+        Some(Ok(claims)) => {
+            let held = claims.iter().filter(|c| c.held).count();
+            let _ = write!(
+                h,
+                "<section id=\"claims\"><h2>Claims: {held} of {} held</h2><ul class=\"claims\">",
+                claims.len()
+            );
+            for c in &claims {
+                let (class, mark) = if c.held {
+                    ("held", "✓ held")
+                } else {
+                    ("failed", "✗ not held")
+                };
+                let _ = write!(
+                    h,
+                    "<li class=\"{class}\"><b>{mark}</b> <code>{}</code>",
+                    esc(&c.text)
+                );
+                if !c.detail.is_empty() {
+                    let _ = write!(h, " <span class=\"detail\">({})</span>", esc(&c.detail));
+                }
+                h.push_str("</li>");
+            }
+            h.push_str("</ul></section>\n");
+        }
+    }
+    h.push_str("<section id=\"plots\"><h2>Plots</h2><nav>");
+    for f in figures {
+        let _ = write!(h, "<a href=\"#fig-{}\">{}</a> ", esc(&f.name), esc(&f.name));
+    }
+    h.push_str("</nav>\n");
+    for f in figures {
+        push_figure(&mut h, f);
+    }
+    h.push_str("</section>\n");
+    let groups = headline::grouped(&summaries);
+    if !groups.is_empty() {
+        h.push_str("<section id=\"summary\"><h2>Every figure, by component</h2>");
+        let parts: Vec<(Option<&str>, &[headline::Row])> = groups
+            .iter()
+            .map(|g| (Some(g.name.as_str()), g.rows.as_slice()))
+            .collect();
+        push_rows_table(&mut h, "summary-table", &variants, &parts);
+        h.push_str("</section>\n");
     }
     // Reproduce.
     h.push_str("<section id=\"reproduce\"><h2>Reproduce</h2><table class=\"meta\">");
     if let Some(s) = summaries.first() {
-        let _ = write!(h, "<tr><th>seed</th><td>{}</td></tr>", s.seed);
+        let _ = write!(h, "<tr><th>seed</th><td>{}</td></tr>", s["seed"]);
     }
     for s in &summaries {
         let _ = write!(
             h,
             "<tr><th>config hash of {}</th><td><code>{}</code></td></tr>",
-            esc(&s.variant),
-            esc(&s.config_hash)
+            esc(&text(s, "variant")),
+            esc(&text(s, "config_hash"))
         );
     }
     if !context.command.is_empty() {
@@ -148,40 +297,8 @@ pub fn run_report(
         );
     }
     h.push_str("</table></section>\n");
-    // Summary table: figures down, variants across.
-    if !summaries.is_empty() {
-        h.push_str("<section id=\"summary\"><h2>Summary, side by side</h2><table><thead><tr><th>figure</th>");
-        for s in &summaries {
-            let _ = write!(h, "<th>{}</th>", esc(&s.variant));
-        }
-        h.push_str("</tr></thead><tbody>");
-        let names: Vec<String> = summaries[0].figures().into_iter().map(|(n, _)| n).collect();
-        let all: Vec<Vec<(String, f64)>> = summaries.iter().map(Summary::figures).collect();
-        for n in &names {
-            let _ = write!(h, "<tr><td>{}</td>", esc(n));
-            for f in &all {
-                let v = f.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
-                let cell = v.map(format_figure).unwrap_or_default();
-                let _ = write!(
-                    h,
-                    "<td>{}</td>",
-                    if cell.is_empty() { "–".into() } else { cell }
-                );
-            }
-            h.push_str("</tr>");
-        }
-        h.push_str("</tbody></table></section>\n");
-    }
-    h.push_str("<section id=\"plots\"><h2>Plots</h2><nav>");
-    for f in figures {
-        let _ = write!(h, "<a href=\"#fig-{}\">{}</a> ", esc(&f.name), esc(&f.name));
-    }
-    h.push_str("</nav>\n");
-    for f in figures {
-        push_figure(&mut h, f);
-    }
     h.push_str(
-        "</section>\n<footer><p>Written by scalesim from the files in this directory; \
+        "<footer><p>Written by scalesim from the files in this directory; \
                 the plots are also in <code>plots/</code>.</p></footer>\n</body></html>\n",
     );
     Ok(h)

@@ -3,16 +3,20 @@
 //! drew, and drawing never changes a run's outputs: plots go to `DIR/plots/`, the report to
 //! `DIR/report.html`; `summary.json`, `timeseries.csv` and `comparison.csv` are only read.
 //!
-//! - [`series`] reads the CSV files back; [`faults`] turns `active_faults` into spans;
+//! - [`series`] reads the CSV files back (a long series decimated to a few thousand rows);
+//!   [`faults`] turns `active_faults` into spans, and `config.json` into instantaneous
+//!   faults and workload events;
 //! - [`charts`] is the table of run charts, each drawn only where its columns have data;
 //! - [`draw`] draws a figure with plotters (SVG by default, PNG on request);
 //! - [`sweep`] draws a sweep's `points.csv` (lines with confidence bands, heat maps);
+//! - [`headline`] picks the figures at the top of the report and groups the full table;
 //! - [`html`] writes the self-contained report; [`animate`] the optional GIF.
 
 pub mod animate;
 pub mod charts;
 pub mod draw;
 pub mod faults;
+pub mod headline;
 pub mod html;
 pub mod raster;
 pub mod series;

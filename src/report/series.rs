@@ -1,7 +1,15 @@
 //! Reading the CSV files `scalesim` wrote back into columns: the plots are drawn from the
 //! files on disk, so `scalesim plot DIR` draws exactly what `scalesim run` drew.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+
+/// The most rows of one time series kept for plotting. A longer series is decimated as it is
+/// read: its rows are cut into `MAX_PLOT_ROWS / 2` consecutive buckets and each bucket becomes
+/// two rows, the minimum and the maximum of every column, so a one-row spike stays visible
+/// while a 10-million-row run is plotted from a few thousand points in a few megabytes.
+/// Plots are at most about 750 pixels wide: 2,000 buckets are more than one per pixel.
+pub const MAX_PLOT_ROWS: usize = 4000;
 
 /// A CSV file read into columns: numeric cells as `f64` (empty or non-numeric → NaN), and
 /// the raw text kept for the columns that are text (e.g. `active_faults`, `variant`).
@@ -80,6 +88,151 @@ impl Table {
         self.numbers(name)
             .is_some_and(|v| v.iter().any(|x| x.is_finite() && *x != 0.0))
     }
+}
+
+/// A time series read with at most [`MAX_PLOT_ROWS`] rows, and what was read.
+#[derive(Clone, Debug)]
+pub struct BoundedTable {
+    /// The rows (decimated when the file had more than the limit).
+    pub table: Table,
+    /// The rows in the file.
+    pub rows_in_file: usize,
+    /// The time between the file's first two `t_s` values, seconds.
+    pub interval_s: Option<f64>,
+}
+
+/// Reads a CSV time series, decimating it to at most `max_rows` rows (see [`MAX_PLOT_ROWS`])
+/// without ever holding the whole file: one pass counts the rows, the second reads them
+/// line by line into min/max buckets.
+pub fn read_bounded(path: &Path, max_rows: usize) -> Result<BoundedTable, String> {
+    let err = |e: std::io::Error| format!("{}: cannot read: {e}", path.display());
+    let open = || std::fs::File::open(path).map(BufReader::new).map_err(err);
+    let mut rows_in_file = 0usize;
+    let mut header_seen = false;
+    let mut buf = Vec::new();
+    let mut reader = open()?;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(err)? == 0 {
+            break;
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if header_seen {
+            rows_in_file += 1;
+        } else {
+            header_seen = true;
+        }
+    }
+    let max_rows = max_rows.max(2);
+    // Rows per bucket: 1 keeps every row as it is.
+    let per_bucket = if rows_in_file <= max_rows {
+        1
+    } else {
+        rows_in_file.div_ceil(max_rows / 2)
+    };
+    let mut table = Table::default();
+    let mut bucket: Vec<Vec<String>> = Vec::with_capacity(per_bucket);
+    let mut t_index = None;
+    let mut first_t: Vec<f64> = Vec::with_capacity(2);
+    let mut line = String::new();
+    let mut reader = open()?;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(err)? == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells = split_csv_line(line.trim_end_matches('\n'));
+        if table.columns.is_empty() {
+            t_index = cells.iter().position(|c| c == "t_s");
+            table.columns = cells;
+            continue;
+        }
+        if first_t.len() < 2 {
+            if let Some(t) = t_index.and_then(|i| cells.get(i)?.trim().parse::<f64>().ok()) {
+                first_t.push(t);
+            }
+        }
+        if per_bucket == 1 {
+            table.cells.push(cells);
+            continue;
+        }
+        bucket.push(cells);
+        if bucket.len() == per_bucket {
+            push_min_max(&mut table.cells, &bucket, t_index);
+            bucket.clear();
+        }
+    }
+    if !bucket.is_empty() {
+        push_min_max(&mut table.cells, &bucket, t_index);
+    }
+    let interval_s = match first_t[..] {
+        [a, b, ..] if b > a => Some(b - a),
+        _ => None,
+    };
+    Ok(BoundedTable {
+        table,
+        rows_in_file,
+        interval_s,
+    })
+}
+
+/// Appends two rows for a bucket of rows: every numeric column's minimum, then its maximum
+/// (the time column: the bucket's first and last time); a text column (`active_faults`) gets
+/// the `;`-joined labels seen anywhere in the bucket, in both rows, so a short fault still
+/// shows as a span at least one bucket wide.
+fn push_min_max(out: &mut Vec<Vec<String>>, bucket: &[Vec<String>], t_index: Option<usize>) {
+    let width = bucket.iter().map(Vec::len).max().unwrap_or(0);
+    let mut lo = Vec::with_capacity(width);
+    let mut hi = Vec::with_capacity(width);
+    for c in 0..width {
+        let cell = |r: &Vec<String>| r.get(c).map(|s| s.trim().to_string()).unwrap_or_default();
+        if Some(c) == t_index {
+            lo.push(bucket.first().map(cell).unwrap_or_default());
+            hi.push(bucket.last().map(cell).unwrap_or_default());
+            continue;
+        }
+        let mut min: Option<(f64, String)> = None;
+        let mut max: Option<(f64, String)> = None;
+        let mut labels: Vec<String> = Vec::new();
+        for r in bucket {
+            let text = cell(r);
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => {
+                    if min.as_ref().is_none_or(|(m, _)| v < *m) {
+                        min = Some((v, text.clone()));
+                    }
+                    if max.as_ref().is_none_or(|(m, _)| v > *m) {
+                        max = Some((v, text));
+                    }
+                }
+                _ => {
+                    for l in text.split(';').map(str::trim).filter(|l| !l.is_empty()) {
+                        if !labels.iter().any(|x| x == l) {
+                            labels.push(l.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        match (min, max) {
+            (Some((_, a)), Some((_, b))) => {
+                lo.push(a);
+                hi.push(b);
+            }
+            _ => {
+                let joined = labels.join(";");
+                lo.push(joined.clone());
+                hi.push(joined);
+            }
+        }
+    }
+    out.push(lo);
+    out.push(hi);
 }
 
 /// Splits one CSV line into cells, honouring double quotes.
@@ -186,15 +339,12 @@ impl RunDir {
             if !path.is_file() {
                 continue;
             }
-            let table = Table::read(&path)?;
+            let bounded = read_bounded(&path, MAX_PLOT_ROWS)?;
+            let mut table = bounded.table;
             let t = table
                 .numbers("t_s")
                 .ok_or_else(|| format!("{}: no t_s column", path.display()))?;
-            let interval_s = match (t.first(), t.get(1)) {
-                (Some(a), Some(b)) if b > a => b - a,
-                _ => 1.0,
-            };
-            let mut table = table;
+            let interval_s = bounded.interval_s.unwrap_or(1.0);
             derive_rate(&mut table, "attempts", "attempts_rps", interval_s);
             let x = t.iter().map(|t| t + interval_s).collect();
             variants.push(VariantSeries {
@@ -257,5 +407,35 @@ mod tests {
         assert_eq!(c[1], 3.0);
         assert!(t.has_signal("a"));
         assert!(!t.has("d"));
+    }
+
+    #[test]
+    fn a_long_series_is_decimated_keeping_its_extremes() {
+        let dir = std::env::temp_dir().join(format!("scalesim-series-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("timeseries.csv");
+        let mut csv = String::from("t_s,goodput_rps,active_faults\n");
+        for i in 0..100_000u32 {
+            // A one-row spike at row 54,321 and a one-row fault at row 77,777.
+            let g = if i == 54_321 { 9_000 } else { 100 + i % 7 };
+            let f = if i == 77_777 { "flush" } else { "" };
+            csv.push_str(&format!("{}.5,{g},{f}\n", i));
+        }
+        std::fs::write(&path, csv).unwrap();
+        let b = read_bounded(&path, MAX_PLOT_ROWS).unwrap();
+        assert_eq!(b.rows_in_file, 100_000);
+        assert_eq!(b.interval_s, Some(1.0));
+        assert!(b.table.len() <= MAX_PLOT_ROWS, "{} rows", b.table.len());
+        let g = b.table.numbers("goodput_rps").unwrap();
+        assert_eq!(g.iter().copied().fold(f64::MIN, f64::max), 9_000.0);
+        assert_eq!(g.iter().copied().fold(f64::MAX, f64::min), 100.0);
+        let t = b.table.numbers("t_s").unwrap();
+        assert_eq!((t[0], *t.last().unwrap()), (0.5, 99_999.5));
+        let faults = b.table.texts("active_faults").unwrap();
+        assert_eq!(faults.iter().filter(|f| **f == "flush").count(), 2);
+        // A short series is kept as it is.
+        let short = read_bounded(&path, 200_000).unwrap();
+        assert_eq!(short.table.len(), 100_000);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

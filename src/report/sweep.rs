@@ -4,13 +4,18 @@
 //! boundary).
 //!
 //! What is assumed of `points.csv` (one row per sweep point):
-//! - a figure `F` has the column `F_mean`, and optionally `F_ci_lo` and `F_ci_hi` (the
-//!   confidence band) and `F_sd`;
+//! - a figure `F` has the column `F_mean`, and optionally `F_ci95_lo` and `F_ci95_hi` (the
+//!   95% confidence band, as `scalesim sweep` writes it; the older `F_ci_lo`/`F_ci_hi` are
+//!   read too) and `F_sd`;
+//! - an axis cell is a number, a duration with its unit (`"500ms"`, drawn in seconds) or a
+//!   text (drawn in order of first appearance);
 //! - a `variant` column, if present, names the variant (one line per variant);
 //! - the axis columns are listed in `DIR/sweep.json` as `{"axes": ["a", "b"]}` (strings, or
 //!   objects with a `name`); without that file, every other numeric column with more than
 //!   one distinct value is an axis, except `seed`, `n`, `runs`, `replications`; `--x` and
 //!   `--y` choose the axes explicitly;
+//! - axes whose values move together (`combine: Zip`: each value of one goes with exactly
+//!   one value of the other) are one curve against the first of them, not a grid;
 //! - with more than two axes, the points at the first value of the other axes are drawn.
 
 use super::draw::{self, Line, Panel, Plot};
@@ -21,9 +26,19 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// The statistic suffixes of a figure's columns.
-const STAT_SUFFIXES: [&str; 6] = ["_mean", "_sd", "_ci_lo", "_ci_hi", "_n", "_median"];
+const STAT_SUFFIXES: [&str; 8] = [
+    "_mean", "_sd", "_ci95_lo", "_ci95_hi", "_ci_lo", "_ci_hi", "_n", "_median",
+];
 /// Columns that are never axes.
-const NOT_AXES: [&str; 6] = ["variant", "seed", "n", "runs", "replications", "experiment"];
+const NOT_AXES: [&str; 7] = [
+    "point",
+    "variant",
+    "seed",
+    "n",
+    "runs",
+    "replications",
+    "experiment",
+];
 /// The figures drawn when none is asked for (those present; all figures if none is).
 const PREFERRED: [&str; 7] = [
     "goodput_rps",
@@ -74,12 +89,80 @@ pub fn axes(dir: &Path, points: &Table) -> Vec<String> {
         .iter()
         .filter(|c| !NOT_AXES.contains(&c.as_str()))
         .filter(|c| !STAT_SUFFIXES.iter().any(|s| c.ends_with(s)))
-        .filter(|c| {
-            let v = points.numbers(c).unwrap_or_default();
-            v.iter().all(|x| x.is_finite()) && distinct(&v).len() > 1
-        })
+        .filter(|c| AxisColumn::read(points, c).is_some_and(|a| distinct(&a.values).len() > 1))
         .cloned()
         .collect()
+}
+
+/// A sweep axis read back from `points.csv`, as numbers to draw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisColumn {
+    /// The axis' description on a plot (the column, with `(s)` for durations).
+    pub desc: String,
+    /// One value per row: the number, the duration in seconds, or the index of the text in
+    /// order of first appearance.
+    pub values: Vec<f64>,
+}
+
+impl AxisColumn {
+    /// Reads the axis column `name`; `None` if absent or with an empty cell.
+    pub fn read(points: &Table, name: &str) -> Option<AxisColumn> {
+        let cells = points.texts(name)?;
+        if cells.iter().any(|c| c.trim().is_empty()) {
+            return None;
+        }
+        let numbers: Option<Vec<f64>> = cells
+            .iter()
+            .map(|c| c.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+            .collect();
+        if let Some(values) = numbers {
+            return Some(AxisColumn {
+                desc: name.to_string(),
+                values,
+            });
+        }
+        // A duration axis ("500ms", "2s"): the sweep writes the values as the file had them.
+        let secs: Option<Vec<f64>> = cells
+            .iter()
+            .map(|c| crate::config::Duration::parse(c).ok().map(|d| d.secs_f64()))
+            .collect();
+        if let Some(values) = secs {
+            return Some(AxisColumn {
+                desc: format!("{name} (s)"),
+                values,
+            });
+        }
+        let mut order: Vec<&str> = Vec::new();
+        let values = cells
+            .iter()
+            .map(|c| match order.iter().position(|o| o == c) {
+                Some(i) => i as f64,
+                None => {
+                    order.push(c);
+                    (order.len() - 1) as f64
+                }
+            })
+            .collect();
+        let key: Vec<String> = order
+            .iter()
+            .enumerate()
+            .map(|(i, o)| format!("{i} = {o}"))
+            .collect();
+        Some(AxisColumn {
+            desc: format!("{name} ({})", key.join(", ")),
+            values,
+        })
+    }
+}
+
+/// Whether two axes move together: each value of `a` appears with exactly one value of `b`
+/// and the other way round (a zipped sweep), so they make one curve, not a grid.
+pub fn zipped(a: &[f64], b: &[f64]) -> bool {
+    let mut pairs: Vec<(f64, f64)> = a.iter().copied().zip(b.iter().copied()).collect();
+    pairs.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    pairs.dedup();
+    let n = pairs.len();
+    n > 1 && distinct(a).len() == n && distinct(b).len() == n
 }
 
 /// The figures of `points.csv`: every `F` with an `F_mean` column.
@@ -97,6 +180,14 @@ fn distinct(v: &[f64]) -> Vec<f64> {
     d.sort_by(f64::total_cmp);
     d.dedup();
     d
+}
+
+/// A figure's confidence band edge (`lo` or `hi`): `F_ci95_lo` as `scalesim sweep` writes
+/// it, else the older `F_ci_lo`.
+fn band_column(points: &Table, figure: &str, edge: &str) -> Option<Vec<f64>> {
+    points
+        .numbers(&format!("{figure}_ci95_{edge}"))
+        .or_else(|| points.numbers(&format!("{figure}_ci_{edge}")))
 }
 
 fn file_safe(s: &str) -> String {
@@ -125,13 +216,46 @@ pub fn plot_sweep_dir(
         .clone()
         .or_else(|| all_axes.first().cloned())
         .ok_or_else(|| format!("{}: no sweep axis found; pass --x COLUMN", dir.display()))?;
-    if !points.has(&x) {
-        return Err(format!("{}: no column {x:?} in points.csv", dir.display()));
-    }
-    let y = opts
-        .y
-        .clone()
-        .or_else(|| all_axes.iter().find(|a| **a != x).cloned());
+    let x_axis = AxisColumn::read(&points, &x).ok_or_else(|| {
+        format!(
+            "{}: no column {x:?} in points.csv, or an empty cell in it",
+            dir.display()
+        )
+    })?;
+    let xs = x_axis.values.clone();
+    // The other axes, and which of them move together with x (a zipped sweep).
+    let others: Vec<(String, AxisColumn)> = all_axes
+        .iter()
+        .filter(|a| **a != x)
+        .filter_map(|a| AxisColumn::read(&points, a).map(|c| (a.clone(), c)))
+        .collect();
+    let with_x: Vec<&str> = others
+        .iter()
+        .filter(|(_, c)| zipped(&xs, &c.values))
+        .map(|(a, _)| a.as_str())
+        .collect();
+    let y = match &opts.y {
+        Some(y) => Some(y.clone()),
+        None => others
+            .iter()
+            .map(|(a, _)| a)
+            .find(|a| !with_x.contains(&a.as_str()))
+            .cloned(),
+    };
+    let y_axis = match &y {
+        Some(c) => Some(AxisColumn::read(&points, c).ok_or_else(|| {
+            format!(
+                "{}: no column {c:?} in points.csv, or an empty cell in it",
+                dir.display()
+            )
+        })?),
+        None => None,
+    };
+    let x_desc = if with_x.is_empty() {
+        x_axis.desc.clone()
+    } else {
+        format!("{} (with {} zipped)", x_axis.desc, with_x.join(", "))
+    };
     let available = figures(&points);
     let chosen: Vec<String> = if !opts.figures.is_empty() {
         for f in &opts.figures {
@@ -156,19 +280,15 @@ pub fn plot_sweep_dir(
             p
         }
     };
-    // Rows at the first value of the axes not drawn.
+    // Rows at the first value of the axes not drawn (those zipped with x move with it).
     let fixed: Vec<usize> = {
-        let others: Vec<(Vec<f64>, f64)> = all_axes
+        let held: Vec<(&[f64], f64)> = others
             .iter()
-            .filter(|a| **a != x && Some(*a) != y.as_ref())
-            .filter_map(|a| {
-                let v = points.numbers(a)?;
-                let first = *distinct(&v).first()?;
-                Some((v, first))
-            })
+            .filter(|(a, _)| Some(a) != y.as_ref() && !with_x.contains(&a.as_str()))
+            .filter_map(|(_, c)| Some((c.values.as_slice(), *distinct(&c.values).first()?)))
             .collect();
         (0..points.len())
-            .filter(|&i| others.iter().all(|(v, f)| v[i] == *f))
+            .filter(|&i| held.iter().all(|(v, f)| v[i] == *f))
             .collect()
     };
     let variants: Vec<String> = match points.texts("variant") {
@@ -187,16 +307,15 @@ pub fn plot_sweep_dir(
         .texts("variant")
         .map(|v| v.into_iter().map(str::to_string).collect())
         .unwrap_or_else(|| vec![String::new(); points.len()]);
-    let xs = points.numbers(&x).unwrap_or_default();
-    let ys = y.as_ref().and_then(|c| points.numbers(c));
+    let ys = y_axis.as_ref().map(|a| a.values.clone());
     let plots_dir = dir.join("plots");
     output::create_dir(&plots_dir).map_err(|e| e.to_string())?;
     let mut outcome = PlotOutcome::default();
     let mut figs = Vec::new();
     for f in &chosen {
         let mean = points.numbers(&format!("{f}_mean")).unwrap_or_default();
-        let lo = points.numbers(&format!("{f}_ci_lo"));
-        let hi = points.numbers(&format!("{f}_ci_hi"));
+        let lo = band_column(&points, f, "lo");
+        let hi = band_column(&points, f, "hi");
         // One axis: one panel, one line per variant. Two axes: one panel per variant, one
         // line per value of the second axis (colours would not tell variant × value apart).
         let y_values = ys
@@ -219,7 +338,13 @@ pub fn plot_sweep_dir(
                     continue;
                 }
                 let (label, color) = match &y {
-                    Some(yc) => (format!("{yc} = {}", draw::fmt_num(*yv)), yi),
+                    Some(yc) => {
+                        let unit = match &y_axis {
+                            Some(a) if a.desc.ends_with("(s)") => " s",
+                            _ => "",
+                        };
+                        (format!("{yc} = {}{unit}", draw::fmt_num(*yv)), yi)
+                    }
                     None if v.is_empty() => (f.clone(), vi),
                     None => (v.clone(), vi),
                 };
@@ -253,7 +378,7 @@ pub fn plot_sweep_dir(
         let plot = Plot {
             name: format!("sweep_{}_vs_{}", file_safe(f), file_safe(&x)),
             title: format!("{f} against {x}: mean and 95% confidence band"),
-            x_desc: x.clone(),
+            x_desc: x_desc.clone(),
             y_desc: f.clone(),
             log_y: false,
             x_range: None,
@@ -298,8 +423,10 @@ pub fn plot_sweep_dir(
                     } else {
                         format!("{f} (mean) over {x} × {yc}: {v}")
                     },
-                    x_desc: x.clone(),
-                    y_desc: yc.clone(),
+                    x_desc: x_desc.clone(),
+                    y_desc: y_axis
+                        .as_ref()
+                        .map_or_else(|| yc.clone(), |a| a.desc.clone()),
                     cells: idx.iter().map(|&i| (xs[i], yv[i], mean[i])).collect(),
                 };
                 let svg = heatmap_svg(&hm)?;

@@ -23,6 +23,10 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The most replications per node count `plan` runs (each is held at once and multiplies
+/// its run time).
+pub const MAX_REPLICATIONS: u32 = 1000;
+
 /// A service level objective: a summary figure, a bound and its direction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Objective {
@@ -347,12 +351,11 @@ pub fn plan(opts: &PlanOptions) -> Result<PlanReport, SweepError> {
             "--replications and --max-nodes must be at least 1, --margin at least 0".into(),
         ));
     }
-    // Every replication of a node count is a configuration held at once, as a sweep's runs
-    // are: the same bound as a sweep's default `max_runs`.
-    let max = super::spec::DEFAULT_MAX_RUNS;
-    if opts.replications as u64 > max {
+    // Every replication of a node count is a configuration held at once, and each
+    // multiplies the plan's run time.
+    if opts.replications > MAX_REPLICATIONS {
         return Err(SweepError::Input(format!(
-            "--replications {}: a plan runs that many seeds of every node count it tries, at once; at most {max} (a sweep file with `max_runs` can run more)",
+            "--replications {}: a plan runs that many seeds of every node count it tries, at once; at most {MAX_REPLICATIONS}",
             opts.replications
         )));
     }

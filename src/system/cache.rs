@@ -615,6 +615,17 @@ impl Cache {
         }
     }
 
+    /// Attempts waiting for a coalesced fetch, each with the attempt fetching its key (none
+    /// when that fetch is over or was never recorded).
+    pub fn coalesced_waiters(&self) -> impl Iterator<Item = (Handle, Option<Handle>)> + '_ {
+        self.instances.iter().flat_map(|c| {
+            c.waiters
+                .iter()
+                .zip(&c.fetching)
+                .flat_map(|(ws, f)| ws.iter().map(move |&w| (w, *f)))
+        })
+    }
+
     /// Empties every cache (a flush fault); fetches in flight still fill when they return.
     pub fn flush(&mut self) {
         for c in &mut self.instances {

@@ -101,9 +101,13 @@ impl Dependency {
         self.busy.release(now);
     }
 
-    /// Takes an idle worker (after a stall ends), if there is one.
+    /// Takes an idle worker (after a stall ends), if there is one and no other stall is
+    /// still on (otherwise the worker could take no call, and the caller would loop).
     pub fn take_idle_worker(&mut self, now: SimTime) -> bool {
-        if self.busy.busy() < self.workers && !self.queue.is_empty() {
+        if self.stalled_until(now).is_none()
+            && self.busy.busy() < self.workers
+            && !self.queue.is_empty()
+        {
             self.busy.take(now);
             true
         } else {
@@ -111,9 +115,36 @@ impl Dependency {
         }
     }
 
-    /// Stops answering until `until`.
+    /// Stops answering until `until`, or later if a stall already on lasts longer (two
+    /// stalls that overlap keep it stalled until the later end).
     pub fn stall(&mut self, until: SimTime) {
-        self.stalled_until = Some(until);
+        self.stalled_until = Some(self.stalled_until.map_or(until, |t| t.max(until)));
+    }
+
+    /// Calls waiting, in queue order (some may be of attempts whose node has crashed).
+    pub fn queued(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.queue.iter().copied()
+    }
+
+    /// Panics (debug builds) when more workers are busy than it has or the queue is over
+    /// its limit.
+    pub fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        assert!(
+            self.busy.busy() <= self.workers,
+            "dependency: busy {} > workers {}",
+            self.busy.busy(),
+            self.workers
+        );
+        if let Some(limit) = self.queue_limit {
+            assert!(
+                self.queue.len() <= limit,
+                "dependency: queue {} > limit {limit}",
+                self.queue.len()
+            );
+        }
     }
 
     /// Calls waiting.
@@ -139,5 +170,36 @@ impl Dependency {
     /// Share of worker time busy until `now`.
     pub fn utilisation(&self, now: SimTime) -> f64 {
         self.busy.utilisation(self.workers, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::DependencySpec;
+
+    fn dependency() -> Dependency {
+        let spec: DependencySpec =
+            ron::from_str("Dependency(workers: 2, service: Const(value: \"10ms\"))").expect("spec");
+        Dependency::new(&spec, 1)
+    }
+
+    #[test]
+    fn overlapping_stalls_last_until_the_later_end_and_free_no_worker_meanwhile() {
+        let mut d = dependency();
+        let h = |idx| Handle { idx, gen: 0 };
+        d.stall(SimTime::from_secs(10));
+        // A shorter stall inside the first does not end it early.
+        d.stall(SimTime::from_secs(5));
+        assert_eq!(
+            d.stalled_until(SimTime::from_secs(6)),
+            Some(SimTime::from_secs(10))
+        );
+        assert_eq!(d.arrive(h(1), SimTime::from_secs(6)), Call::Queued);
+        // The first stall's end comes while the other is on: no worker may be taken (the
+        // caller loops while it gets one, and a stalled queue gives it no call to serve).
+        assert!(!d.take_idle_worker(SimTime::from_secs(6)));
+        assert!(d.take_idle_worker(SimTime::from_secs(10)));
+        assert_eq!(d.next_waiting(SimTime::from_secs(10)), Some(h(1)));
     }
 }

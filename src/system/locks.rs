@@ -240,6 +240,56 @@ impl Locks {
         None
     }
 
+    /// Attempts waiting for a row's lock, as (row, attempt).
+    pub fn waiting_attempts(&self) -> impl Iterator<Item = (u32, Handle)> + '_ {
+        self.rows.iter().enumerate().flat_map(|(row, r)| {
+            r.waiters.iter().filter_map(move |(h, _)| match h {
+                Holder::Attempt(a) => Some((row as u32, *a)),
+                Holder::Flush { .. } => None,
+            })
+        })
+    }
+
+    /// Attempts whose write under a lock is under way, as (row, grant serial, attempt): the
+    /// holders, and those whose lease ran out before their write finished.
+    pub fn writing_attempts(&self) -> impl Iterator<Item = (u32, u32, Handle)> + '_ {
+        let holders = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(row, r)| match r.holder {
+                Some((Holder::Attempt(a), _, serial)) => Some((row as u32, serial, a)),
+                _ => None,
+            });
+        let expired = self.expired.iter().filter_map(|&(serial, h)| match h {
+            // The row is not kept with an expired grant; any row's write-done of that serial.
+            Holder::Attempt(a) => Some((u32::MAX, serial, a)),
+            Holder::Flush { .. } => None,
+        });
+        holders.chain(expired)
+    }
+
+    /// Panics (debug builds) when a row has waiters but no holder (nobody would ever hand
+    /// the lock on), or when a holder also waits for the row it holds.
+    pub fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            assert!(
+                r.waiters.is_empty() || r.holder.is_some(),
+                "lock row {i}: {} waiters and no holder",
+                r.waiters.len()
+            );
+            if let Some((h, _, _)) = r.holder {
+                assert!(
+                    !r.waiters.iter().any(|(w, _)| *w == h),
+                    "lock row {i}: the holder {h:?} also waits for it"
+                );
+            }
+        }
+    }
+
     /// An unlocked read-modify-write starts: the version it read.
     pub fn read_version(&self, row: u32) -> u32 {
         self.rows[row as usize].version as u32

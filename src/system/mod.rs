@@ -28,6 +28,7 @@ pub mod trace;
 pub mod users;
 
 mod cache_path;
+mod liveness;
 mod lock_path;
 mod run;
 mod wiring;

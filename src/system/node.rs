@@ -44,6 +44,8 @@ pub struct Node {
     lifecycle: u32,
     workers: u32,
     capacity: u32,
+    /// The workers left by each capacity cut now on (overlapping cuts: the deepest wins).
+    cuts: Vec<u32>,
     busy: u32,
     queue: VecDeque<(Handle, u8)>,
     queue_limit: Option<usize>,
@@ -81,6 +83,7 @@ impl Node {
             lifecycle: 0,
             workers: spec.workers,
             capacity: spec.workers,
+            cuts: Vec::new(),
             busy: 0,
             queue: VecDeque::new(),
             queue_limit: spec.queue_limit.map(|q| q as usize),
@@ -223,12 +226,75 @@ impl Node {
         self.up_since
     }
 
+    /// Attempts waiting for a worker, in queue order.
+    pub fn queued(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.queue.iter().map(|&(h, _)| h)
+    }
+
+    /// Attempts waiting for a connection to the dependency.
+    pub fn pool_waiting(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.pool_waiters.iter().copied()
+    }
+
+    /// Panics (debug builds) when the node's own counts contradict each other: more workers
+    /// busy than it has, more connections in use than its pool, a queue over its limit, a
+    /// worker idle beside a waiting attempt, or work on a node that is not serving.
+    pub fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        assert!(
+            self.busy <= self.workers,
+            "node: busy {} > workers {}",
+            self.busy,
+            self.workers
+        );
+        assert!(
+            self.pool_in_use <= self.pool_size,
+            "node: connections in use {} > pool {}",
+            self.pool_in_use,
+            self.pool_size
+        );
+        assert!(
+            self.pool_waiters.is_empty() || self.pool_in_use == self.pool_size,
+            "node: {} waiting for a connection with {} of {} in use",
+            self.pool_waiters.len(),
+            self.pool_in_use,
+            self.pool_size
+        );
+        if let Some(limit) = self.queue_limit {
+            assert!(
+                self.queue.len() <= limit,
+                "node: queue {} > limit {limit}",
+                self.queue.len()
+            );
+        }
+        match self.state {
+            NodeState::Up | NodeState::Draining => assert!(
+                self.queue.is_empty() || self.busy >= self.capacity,
+                "node: {} waiting with {} of {} workers busy",
+                self.queue.len(),
+                self.busy,
+                self.capacity
+            ),
+            _ => assert!(
+                self.busy == 0 && self.queue.is_empty() && self.pool_waiters.is_empty(),
+                "node {:?}: busy {}, queue {}, connection waiters {}",
+                self.state,
+                self.busy,
+                self.queue.len(),
+                self.pool_waiters.len()
+            ),
+        }
+    }
+
     /// Takes a free worker if there is one.
     #[inline]
     pub fn try_take_worker(&mut self, now: SimTime) -> bool {
         if self.busy < self.capacity {
             self.account(now);
             self.busy += 1;
+            debug_assert!(self.busy <= self.workers, "node: busy > workers");
             true
         } else {
             false
@@ -238,6 +304,7 @@ impl Node {
     /// Releases a worker (the caller has found no waiting attempt for it to take).
     #[inline]
     pub fn release_worker(&mut self, now: SimTime) {
+        debug_assert!(self.busy > 0, "node: a worker released with none busy");
         self.account(now);
         self.busy = self.busy.saturating_sub(1);
     }
@@ -334,6 +401,10 @@ impl Node {
         match self.pool_waiters.pop_front() {
             Some(next) => Some(next),
             None => {
+                debug_assert!(
+                    self.pool_in_use > 0,
+                    "node: a connection released with none in use"
+                );
                 self.pool_in_use = self.pool_in_use.saturating_sub(1);
                 None
             }
@@ -357,10 +428,22 @@ impl Node {
         self.slow_factor = factor;
     }
 
-    /// Cuts the workers to `workers` (or restores them with `None`).
-    pub fn set_capacity(&mut self, workers: Option<u32>, now: SimTime) {
+    /// A cut to `workers` starts (`on`) or ends. While cuts overlap the deepest holds, and
+    /// the end of one leaves the others on (it used to restore every worker).
+    pub fn cut_capacity(&mut self, workers: u32, on: bool, now: SimTime) {
         self.account(now);
-        self.capacity = workers.unwrap_or(self.workers).min(self.workers);
+        if on {
+            self.cuts.push(workers);
+        } else if let Some(i) = self.cuts.iter().position(|&w| w == workers) {
+            self.cuts.remove(i);
+        }
+        self.capacity = self
+            .cuts
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(self.workers)
+            .min(self.workers);
     }
 
     /// Spare workers after a capacity change (so waiting attempts can start).

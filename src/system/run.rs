@@ -46,12 +46,15 @@ const RECOVERY_INTERVALS: usize = 5;
 const RECOVERY_SHARE: f64 = 0.9;
 
 impl Simulation {
-    /// Runs to the end and returns the summary; checks request conservation first.
+    /// Runs to the end and returns the summary; checks request conservation and liveness
+    /// first (and, in debug builds, every component's invariants after every event).
     pub fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
         let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
         while let Some((now, event)) = self.queue.pop() {
             if now > self.end {
+                // Back in the queue, unhandled: the liveness check asks what is still pending.
+                self.queue.schedule_at(now, event);
                 break;
             }
             if now == instant {
@@ -68,6 +71,7 @@ impl Simulation {
                 (instant, at_instant) = (now, 1);
             }
             self.handle(now, event);
+            self.check_components();
             if let Some(t) = &mut self.tracer {
                 t.sample_busy(now, &self.nodes);
             }
@@ -132,6 +136,7 @@ impl Simulation {
     }
 
     pub(super) fn close_interval(&mut self, now: SimTime) {
+        self.check_invariants();
         let start = self.interval_start;
         self.interval_start = now;
         let counts = self
@@ -235,6 +240,13 @@ impl Simulation {
             return Err(InvariantViolation(format!(
                 "request conservation: issued {} != succeeded {} + failed {} + in flight {} (seed {}; reproduce with: scalesim run <experiment> --seed {})",
                 rec.issued, rec.succeeded, failed, in_flight, cfg.seed(), cfg.seed()
+            )));
+        }
+        if let Err(stuck) = self.liveness() {
+            return Err(InvariantViolation(format!(
+                "{stuck} (seed {}; reproduce with: scalesim run <experiment> --seed {})",
+                cfg.seed(),
+                cfg.seed()
             )));
         }
         if let Some(since) = self.down_since.take() {

@@ -237,6 +237,44 @@ impl Store {
         self.failed
     }
 
+    /// Operations waiting, as (server, attempt); some may be of attempts whose node crashed.
+    pub fn queued(&self) -> impl Iterator<Item = (u8, Handle)> + '_ {
+        self.pools
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.queue.iter().map(move |&(h, _)| (i as u8, h)))
+    }
+
+    /// Panics (debug builds) when a server has more workers busy than it has, a queue is
+    /// over its limit, or more connections are open than `max_connections`.
+    pub fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        for (i, p) in self.pools.iter().enumerate() {
+            assert!(
+                p.busy.busy() <= p.workers,
+                "store server {i}: busy {} > workers {}",
+                p.busy.busy(),
+                p.workers
+            );
+            if let Some(limit) = self.queue_limit {
+                assert!(
+                    p.queue.len() <= limit,
+                    "store server {i}: queue {} > limit {limit}",
+                    p.queue.len()
+                );
+            }
+        }
+        if let Some(m) = self.max_connections {
+            let open = self.busy() + self.queue_len() as u32;
+            assert!(
+                open <= m,
+                "store: {open} connections open > max_connections {m}"
+            );
+        }
+    }
+
     /// Operations waiting, over all servers.
     pub fn queue_len(&self) -> usize {
         self.pools.iter().map(|p| p.queue.len()).sum()

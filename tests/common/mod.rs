@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
+
 use scalesim::config::{load_experiment, Override};
 use scalesim::{run_config, RunOutput};
 use std::path::Path;
