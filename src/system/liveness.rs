@@ -319,8 +319,11 @@ impl Simulation {
             ));
         }
         if let Workload::Closed(users) = &self.workload {
+            // A user the shape has put to sleep for good is not stuck: its traffic stopped.
+            let now = self.queue.now();
             let lost: Vec<u32> = (0..users.count())
                 .filter(|u| !p.users.contains(u) && !users_busy.contains(u))
+                .filter(|&u| !users.sleeps_for_good(u, now))
                 .collect();
             if let Some(u) = lost.first() {
                 stuck.push(format!(

@@ -65,6 +65,8 @@ impl Simulation {
                         self.max_events_at_one_instant,
                         now.as_secs_f64()
                     ));
+                    // Back in the queue, unhandled: the liveness check asks what is pending.
+                    self.queue.schedule_at(now, event);
                     break;
                 }
             } else {

@@ -49,6 +49,12 @@ impl Users {
         id as f64 / self.count as f64
     }
 
+    /// Whether user `id` is inactive at `now` and the shape never makes it active again: it
+    /// sleeps for good, with no wake-up pending (traffic that stops).
+    pub fn sleeps_for_good(&self, id: u32, now: SimTime) -> bool {
+        !self.is_active(id, now) && self.shape.next_above(now.0, self.level(id)).is_none()
+    }
+
     /// When inactive user `id` next wakes: a think time after the shape makes it active
     /// (with exponential think times, the same law as looking again after every think
     /// time, without an event per look), or `None` if the shape never will.
