@@ -48,16 +48,24 @@ fn component_rows(summaries: &[Summary]) -> Vec<(String, Vec<String>)> {
                     .and_then(Value::as_object)
             })
             .collect();
-        let Some(first) = parts.iter().flatten().next() else {
+        if parts.iter().all(Option::is_none) {
             continue;
-        };
+        }
         rows.push((heading.to_string(), vec![String::new(); summaries.len()]));
-        for (key, sample) in first.iter() {
-            if sample.is_object() || sample.is_array() {
-                continue; // a nested component has its own heading
-            }
+        // Every variant's figures: one variant's part may lack a figure another has, or hold
+        // `null` where another holds a nested component.
+        let keys: std::collections::BTreeSet<&String> =
+            parts.iter().flatten().flat_map(|m| m.keys()).collect();
+        for key in keys {
             let values: Vec<Option<&Value>> =
                 parts.iter().map(|p| p.and_then(|m| m.get(key))).collect();
+            if values
+                .iter()
+                .flatten()
+                .any(|v| v.is_object() || v.is_array())
+            {
+                continue; // a nested component has its own heading
+            }
             let all_zero = values
                 .iter()
                 .all(|v| v.is_none_or(|v| v.as_f64() == Some(0.0) || v.is_null()));
@@ -348,6 +356,29 @@ mod tests {
             row(&t, "sessions").is_none() && row(&t, "cache").is_none(),
             "{t}"
         );
+    }
+
+    #[test]
+    fn a_nested_component_absent_in_one_variant_is_no_row_of_json() {
+        let none = Summary {
+            variant: "in-memory".into(),
+            sessions: Some(SessionsSummary::default()),
+            ..Default::default()
+        };
+        let with_store = Summary {
+            variant: "externalized".into(),
+            sessions: Some(SessionsSummary {
+                store: Some(StoreSummary {
+                    peak_connections: 50,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let t = side_by_side(&[none, with_store]);
+        assert!(!t.contains('{'), "{t}");
+        assert_eq!(cells(&t, "peak connections"), ["-", "50"]);
     }
 
     #[test]
