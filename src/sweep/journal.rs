@@ -36,6 +36,25 @@ pub struct Record {
 }
 
 impl Record {
+    /// The record of run `id`, done with `cfg`, whose summary is `summary`.
+    pub fn of_run(
+        id: super::layout::RunId,
+        cfg: &crate::config::RunConfig,
+        summary: &crate::metrics::summary::Summary,
+    ) -> Record {
+        Record {
+            run: id.run,
+            point: id.point,
+            variant: cfg.variant.clone(),
+            replication: id.replication,
+            seed: cfg.seed(),
+            config_hash: cfg.config_hash.clone(),
+            figures: summary.figures(),
+        }
+    }
+}
+
+impl Record {
     /// Whether two records hold the same results, bit for bit.
     pub fn same_results(&self, other: &Record) -> bool {
         self.seed == other.seed

@@ -51,15 +51,7 @@ pub fn run_in_memory(
                             m.reproduce(id)
                         )
                     })?;
-                    Ok(Record {
-                        run: id.run,
-                        point: id.point,
-                        variant: cfg.variant.clone(),
-                        replication: id.replication,
-                        seed: cfg.seed(),
-                        config_hash: cfg.config_hash.clone(),
-                        figures: out.summary.figures(),
-                    })
+                    Ok(Record::of_run(id, &cfg, &out.summary))
                 })
                 .collect()
         });

@@ -243,15 +243,7 @@ pub fn run_sweep(sweep: &Sweep, opts: &SweepOptions) -> Result<SweepReport, Swee
                         if out.summary.stopped_reason.as_deref()
                             == Some(crate::interrupt::STOPPED_REASON) => {}
                     Ok(out) => {
-                        let rec = Record {
-                            run: id.run,
-                            point: id.point,
-                            variant: cfg.variant.clone(),
-                            replication: id.replication,
-                            seed: cfg.seed(),
-                            config_hash: cfg.config_hash.clone(),
-                            figures: out.summary.figures(),
-                        };
+                        let rec = Record::of_run(id, &cfg, &out.summary);
                         match journal.append(&rec) {
                             Ok(()) => finished.lock().unwrap_or_else(|e| e.into_inner()).push(rec),
                             Err(e) => {
