@@ -111,7 +111,7 @@ fn every_field_of_every_bundled_model_round_trips_through_set() {
     for path in bundled("models") {
         let text = read_text(&path).unwrap();
         let model: ModelSpec = load_file(&path).unwrap().value;
-        let mut kinds: Vec<String> = model.nodes.service_by_kind.keys().cloned().collect();
+        let mut kinds: Vec<String> = model.tier().service_by_kind.keys().cloned().collect();
         if let Some(l) = &model.locks {
             kinds.push(l.kind.clone());
         }
@@ -145,7 +145,7 @@ fn many_variants(dir: &Path, n: usize) -> PathBuf {
     )
     .unwrap();
     let variants: Vec<String> = (0..n)
-        .map(|i| format!("    \"v{i}\": Variant(set: {{\"seed\": \"{i}\", \"model.nodes.workers\": \"{}\"}}),", 1 + i % 7))
+        .map(|i| format!("    \"v{i}\": Variant(set: {{\"seed\": \"{i}\", \"model.tier().workers\": \"{}\"}}),", 1 + i % 7))
         .collect();
     let text = format!(
         "Experiment(\n  model: \"m.ron\",\n  duration: \"10s\",\n  workload: Open(rate_per_s: 10.0),\n  variants: {{\n{}\n  }},\n)\n",
@@ -172,7 +172,7 @@ fn loading_work_and_memory_grow_linearly_with_the_number_of_variants() {
         assert_eq!(exp.runs.len(), n);
         assert_eq!(exp.runs[n - 1].seed(), (n - 1) as u64);
         assert_eq!(
-            exp.runs[n - 1].model.nodes.workers,
+            exp.runs[n - 1].model.tier().workers,
             1 + ((n - 1) % 7) as u32
         );
         let held: usize = exp

@@ -263,7 +263,8 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
 
     // Users: each has a wake-up event pending from the start (and a pin when sticky).
     let (users, in_flight_cap, cap_field) = match &e.workload {
-        WorkloadSpec::Users { count, .. } => (
+        None => (0, e.limits.max_in_flight as u128, "limits.max_in_flight"),
+        Some(WorkloadSpec::Users { count, .. }) => (
             *count as u128,
             (*count as u128).min(e.limits.max_in_flight as u128),
             if (*count as u64) < e.limits.max_in_flight {
@@ -272,7 +273,7 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
                 "limits.max_in_flight"
             },
         ),
-        WorkloadSpec::Open { max_requests, .. } => {
+        Some(WorkloadSpec::Open { max_requests, .. }) => {
             let cap =
                 max_requests.map_or(e.limits.max_in_flight, |r| r.min(e.limits.max_in_flight));
             let field = if cap == e.limits.max_in_flight {
@@ -335,7 +336,7 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
         true,
     );
 
-    if let (Some(s), WorkloadSpec::Users { count, .. }) = (&m.sessions, &e.workload) {
+    if let (Some(s), Some(WorkloadSpec::Users { count, .. })) = (&m.sessions, &e.workload) {
         let users = *count as u128;
         add(
             "sessions",

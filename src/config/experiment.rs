@@ -47,8 +47,13 @@ pub struct ExperimentSpec {
     /// The length of one row of `timeseries.csv`, in simulated time.
     #[serde(default = "default_interval")]
     pub metrics_interval: Duration,
-    /// Where the requests come from.
-    pub workload: WorkloadSpec,
+    /// Where the requests come from (a single-tier model; a graph model has `populations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadSpec>,
+    /// Named client populations, each with its workload, request mix, timeout and retries
+    /// (a graph model only).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub populations: IndexMap<String, super::graph::PopulationSpec>,
     /// How clients wait for answers.
     #[serde(default)]
     pub clients: ClientsSpec,
@@ -241,43 +246,99 @@ fn default_throttle_window() -> Duration {
     Duration::from_secs(60)
 }
 
-/// A fault injected at a simulated time. `node` is a 0-based node index.
+/// A fault injected at a simulated time. In a single-tier model `node` is a 0-based node
+/// index; in a graph model a fault names its target (`service` and `instance`, `database`,
+/// `cache`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum FaultSpec {
     /// The node crashes at `at`: its queued and running requests fail, and it refuses
     /// connections until it restarts after `restart_after` (`None`: never).
     Crash {
-        node: u32,
+        /// The single-tier model's node (0-based); a graph model names `service` instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<u32>,
+        /// A graph model's service whose instance this is (with `instance`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// A graph model's database (instead of a service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        database: Option<String>,
+        /// The 0-based instance of `service`; with `FailRequests`, `None` is every instance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<u32>,
         at: Duration,
         #[serde(default)]
         restart_after: Option<Duration>,
     },
     /// The node serves `factor` times slower for `lasting`.
     Slow {
-        node: u32,
+        /// The single-tier model's node (0-based); a graph model names `service` instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<u32>,
+        /// A graph model's service whose instance this is (with `instance`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// A graph model's database (instead of a service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        database: Option<String>,
+        /// The 0-based instance of `service`; with `FailRequests`, `None` is every instance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<u32>,
         at: Duration,
         lasting: Duration,
         factor: f64,
     },
     /// The node keeps only `workers` of its workers for `lasting`.
     CutCapacity {
-        node: u32,
+        /// The single-tier model's node (0-based); a graph model names `service` instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<u32>,
+        /// A graph model's service whose instance this is (with `instance`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// A graph model's database (instead of a service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        database: Option<String>,
+        /// The 0-based instance of `service`; with `FailRequests`, `None` is every instance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<u32>,
         at: Duration,
         lasting: Duration,
         workers: u32,
     },
     /// The balancer cannot reach the node for `lasting`: attempts sent there get no answer.
     Partition {
-        node: u32,
+        /// The single-tier model's node (0-based); a graph model names `service` instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<u32>,
+        /// A graph model's service whose instance this is (with `instance`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// A graph model's database (instead of a service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        database: Option<String>,
+        /// The 0-based instance of `service`; with `FailRequests`, `None` is every instance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<u32>,
         at: Duration,
         lasting: Duration,
     },
     /// A share of requests fails fast (an error within a millisecond) for `lasting`, on one
     /// node or, with `node: None`, on all.
     FailRequests {
-        #[serde(default)]
+        /// The single-tier model's node (0-based; `None`: every node).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<u32>,
+        /// A graph model's service whose instance this is (with `instance`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// A graph model's database (instead of a service).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        database: Option<String>,
+        /// The 0-based instance of `service`; with `FailRequests`, `None` is every instance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<u32>,
         at: Duration,
         lasting: Duration,
         percent: f64,
@@ -301,6 +362,14 @@ pub enum FaultSpec {
     SlowLockHolder { at: Duration, stall: Duration },
     /// Every cache is emptied at once (a restart of the cache, a bad deploy).
     FlushCache { at: Duration },
+    /// A graph model's database stops answering for `lasting`: its queries wait.
+    Stall {
+        database: String,
+        at: Duration,
+        lasting: Duration,
+    },
+    /// A graph model's cache (by name) is emptied at once.
+    Flush { cache: String, at: Duration },
 }
 
 /// Nodes that fail at random and are repaired.

@@ -10,6 +10,8 @@ pub mod distribution;
 pub mod duration;
 pub mod error;
 pub mod experiment;
+mod fault;
+pub mod graph;
 pub mod guard;
 pub mod load;
 pub mod locate;
@@ -345,8 +347,12 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
             let model: Loaded<ModelSpec> = parse_ron(path, &text)?;
             // The request kinds the model names (per-kind service, the counter's kind) get a
             // share each, so that the model's own references to them can be checked.
-            let mut kinds: Vec<String> =
-                model.value.nodes.service_by_kind.keys().cloned().collect();
+            let mut kinds: Vec<String> = model
+                .value
+                .nodes
+                .iter()
+                .flat_map(|n| n.service_by_kind.keys().cloned())
+                .collect();
             if let Some(l) = &model.value.locks {
                 kinds.push(l.kind.clone());
             }

@@ -19,8 +19,9 @@ pub struct ModelSpec {
     /// The load balancer in front of the app nodes.
     #[serde(default)]
     pub balancer: BalancerSpec,
-    /// The pool of identical app nodes.
-    pub nodes: NodesSpec,
+    /// The pool of identical app nodes (the single-tier form; a graph model has `services`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodesSpec>,
     /// A downstream service every request calls (a database, a payment API), if any.
     #[serde(default)]
     pub dependency: Option<DependencySpec>,
@@ -43,6 +44,27 @@ pub struct ModelSpec {
     /// A counter some requests increment under row locks (failed logins, a rate limit).
     #[serde(default)]
     pub locks: Option<LocksSpec>,
+    /// The graph form: named services (see `config::graph`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub services: IndexMap<String, super::graph::ServiceSpec>,
+    /// Named databases.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub databases: IndexMap<String, super::graph::DatabaseSpec>,
+    /// Named caches, each in front of a named database.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub caches: IndexMap<String, super::graph::GraphCacheSpec>,
+    /// Named counter rows, each living in a named database.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub counters: IndexMap<String, super::graph::CounterRowsSpec>,
+    /// Named message-queue topics.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub queues: IndexMap<String, super::graph::TopicSpec>,
+    /// Request kinds, each a path of steps.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub requests: IndexMap<String, Vec<super::graph::StepSpec>>,
+    /// Network delays between components.
+    #[serde(default, skip_serializing_if = "super::graph::NetworkSpec::is_zero")]
+    pub network: super::graph::NetworkSpec,
 }
 
 /// A counter that requests of one kind increment: one row, sharded rows, or batched writes,
@@ -222,10 +244,23 @@ impl ModelSpec {
     /// The most nodes the system can ever have: the starting count, or the autoscaler's
     /// maximum when it may go higher. Node indices, per-node state and columns use it.
     pub fn max_nodes(&self) -> u32 {
+        let count = self.nodes.as_ref().map_or(0, |n| n.count);
         match &self.autoscaler {
-            Some(a) => a.max_nodes.max(self.nodes.count),
-            None => self.nodes.count,
+            Some(a) => a.max_nodes.max(count),
+            None => count,
         }
+    }
+
+    /// Whether the model is written in the graph form (it names services).
+    pub fn is_graph(&self) -> bool {
+        !self.services.is_empty()
+    }
+
+    /// The single-tier model's nodes (validated present in the single-tier form).
+    pub fn tier(&self) -> &NodesSpec {
+        self.nodes
+            .as_ref()
+            .expect("validated: a single-tier model has nodes")
     }
 }
 

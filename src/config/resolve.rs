@@ -8,8 +8,8 @@ use super::experiment::{
     BackoffSpec, BudgetSpec, ExperimentSpec, FaultSpec, JitterSpec, ShapeSpec, WorkloadSpec,
 };
 use super::load::Loaded;
-use super::model::ModelSpec;
 use super::model::{CounterSpec, LogoutScope, PolicySpec, ReadRouting, SessionDesign, StoreSpec};
+use super::model::{ModelSpec, NodesSpec};
 use super::overrides::{Override, OverrideSource};
 
 /// Where every value of one resolved variant came from, to point errors back at it.
@@ -113,13 +113,35 @@ pub fn resolve(prov: &Provenance<'_>) -> Result<(ExperimentSpec, ModelSpec), Con
 
 /// Checks every rule that a single field's type cannot express.
 pub fn check(prov: &Provenance<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Result<(), ConfigError> {
-    Checker { prov, e, m }.all()
+    if m.is_graph() {
+        return super::graph::validate::check(prov, e, m);
+    }
+    let Some(n) = &m.nodes else {
+        return Err(prov.error(
+            "model.nodes",
+            "missing field `nodes`: a model needs `nodes: Nodes(…)` (the single-tier form) or \
+             `services: {…}` (the graph form)",
+        ));
+    };
+    let Some(w) = &e.workload else {
+        return Err(prov.error(
+            "workload",
+            "missing field `workload` (required with a single-tier model; `populations` are for \
+             graph models)",
+        ));
+    };
+    super::graph::validate::no_graph_parts(prov, e, m)?;
+    Checker { prov, e, m, n, w }.all()
 }
 
 struct Checker<'a> {
     prov: &'a Provenance<'a>,
     e: &'a ExperimentSpec,
     m: &'a ModelSpec,
+    /// The single-tier model's nodes.
+    n: &'a NodesSpec,
+    /// The single-tier experiment's workload.
+    w: &'a WorkloadSpec,
 }
 
 type Checked = Result<(), ConfigError>;
@@ -172,6 +194,14 @@ impl Checker<'_> {
             self.fail(path, "must be greater than zero")
         } else {
             Ok(())
+        }
+    }
+
+    /// A node a fault must name (a single-tier model has no services to name instead).
+    fn required_node(&self, path: &str, node: Option<u32>) -> Checked {
+        match node {
+            Some(n) => self.node(path, n),
+            None => self.fail(path, "is required: the 0-based node this fault afflicts"),
         }
     }
 
@@ -304,7 +334,7 @@ impl Checker<'_> {
         if !mix.is_empty() && mix.values().sum::<f64>() <= 0.0 {
             return self.fail(path, "the shares must not all be zero");
         }
-        for k in self.m.nodes.service_by_kind.keys() {
+        for k in self.n.service_by_kind.keys() {
             if !mix.contains_key(k) {
                 let names: Vec<&str> = mix.keys().map(String::as_str).collect();
                 let hint = super::error::did_you_mean(k, &names)
@@ -323,7 +353,7 @@ impl Checker<'_> {
     }
 
     fn workload(&self) -> Checked {
-        match &self.e.workload {
+        match self.w {
             WorkloadSpec::Open {
                 rate_per_s,
                 shape,
@@ -461,7 +491,7 @@ impl Checker<'_> {
         let Some(s) = &self.m.sessions else {
             return Ok(());
         };
-        match &self.e.workload {
+        match self.w {
             WorkloadSpec::Users {
                 logout_share,
                 stale_tab_share,
@@ -547,7 +577,7 @@ impl Checker<'_> {
         let Some(l) = &self.m.locks else {
             return Ok(());
         };
-        let mix = match &self.e.workload {
+        let mix = match self.w {
             WorkloadSpec::Open { mix, .. } | WorkloadSpec::Users { mix, .. } => mix,
         };
         if !mix.contains_key(&l.kind) {
@@ -586,7 +616,7 @@ impl Checker<'_> {
         self.locks()?;
         self.cache()?;
         let m = self.m;
-        let n = &m.nodes;
+        let n = self.n;
         if n.count == 0 {
             return self.fail(
                 "model.nodes.count",
@@ -828,10 +858,13 @@ impl Checker<'_> {
             let at = match f {
                 FaultSpec::Crash {
                     node,
+                    service: None,
+                    database: None,
+                    instance: None,
                     at,
                     restart_after,
                 } => {
-                    self.node(&p("node"), *node)?;
+                    self.required_node(&p("node"), *node)?;
                     if restart_after.is_some_and(|r| r.ns() == 0) {
                         return self.fail(
                             &p("restart_after"),
@@ -842,29 +875,48 @@ impl Checker<'_> {
                 }
                 FaultSpec::Slow {
                     node,
+                    service: None,
+                    database: None,
+                    instance: None,
                     at,
                     lasting,
                     factor,
                 } => {
-                    self.node(&p("node"), *node)?;
+                    self.required_node(&p("node"), *node)?;
                     self.nonzero(&p("lasting"), *lasting)?;
                     self.positive(&p("factor"), *factor, "the factor")?;
                     *at
                 }
                 FaultSpec::CutCapacity {
-                    node, at, lasting, ..
+                    node,
+                    service: None,
+                    database: None,
+                    instance: None,
+                    at,
+                    lasting,
+                    ..
                 } => {
-                    self.node(&p("node"), *node)?;
+                    self.required_node(&p("node"), *node)?;
                     self.nonzero(&p("lasting"), *lasting)?;
                     *at
                 }
-                FaultSpec::Partition { node, at, lasting } => {
-                    self.node(&p("node"), *node)?;
+                FaultSpec::Partition {
+                    node,
+                    service: None,
+                    database: None,
+                    instance: None,
+                    at,
+                    lasting,
+                } => {
+                    self.required_node(&p("node"), *node)?;
                     self.nonzero(&p("lasting"), *lasting)?;
                     *at
                 }
                 FaultSpec::FailRequests {
                     node,
+                    service: None,
+                    database: None,
+                    instance: None,
                     at,
                     lasting,
                     percent,
@@ -918,6 +970,21 @@ impl Checker<'_> {
                 }
                 // Allowed without a cache too (nothing happens), as for the store outage.
                 FaultSpec::FlushCache { at } => *at,
+                FaultSpec::Stall { .. } | FaultSpec::Flush { .. } => {
+                    return self.fail(
+                        &format!("faults.{i}"),
+                        "names a database or cache by name, which only a graph model \
+                         (`services: {…}`) has; a single-tier model uses StallDependency \
+                         or FlushCache",
+                    );
+                }
+                _ => {
+                    return self.fail(
+                        &format!("faults.{i}"),
+                        "a single-tier model's fault names its `node` (0-based), not a \
+                         service, database or instance",
+                    );
+                }
             };
             if at >= e.duration {
                 return self.fail(

@@ -93,21 +93,11 @@ pub fn mser_truncation(z: &[f64]) -> usize {
 /// The first time the experiment changes what the system sees (a fault or a change of
 /// the load multiplier), s; `None` when nothing is scheduled.
 fn first_change_s(cfg: &RunConfig) -> Option<f64> {
-    let fault_at = |f: &FaultSpec| match f {
-        FaultSpec::Crash { at, .. }
-        | FaultSpec::Slow { at, .. }
-        | FaultSpec::CutCapacity { at, .. }
-        | FaultSpec::Partition { at, .. }
-        | FaultSpec::FailRequests { at, .. }
-        | FaultSpec::StallDependency { at, .. }
-        | FaultSpec::StoreOutage { at, .. }
-        | FaultSpec::ReplicationLagSpike { at, .. }
-        | FaultSpec::PrimaryFailover { at, .. }
-        | FaultSpec::SlowLockHolder { at, .. }
-        | FaultSpec::FlushCache { at } => at.secs_f64(),
-    };
+    let fault_at = |f: &FaultSpec| f.at().as_secs_f64();
+    let constant = ShapeSpec::Constant;
     let shape = match &cfg.spec.workload {
-        WorkloadSpec::Open { shape, .. } | WorkloadSpec::Users { shape, .. } => shape,
+        Some(WorkloadSpec::Open { shape, .. } | WorkloadSpec::Users { shape, .. }) => shape,
+        None => &constant,
     };
     let shape_change = match shape {
         ShapeSpec::Constant => None,

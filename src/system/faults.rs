@@ -38,21 +38,7 @@ impl Faults {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let (at, lasting) = match f {
-                    FaultSpec::Crash {
-                        at, restart_after, ..
-                    } => (at.0, restart_after.map(|r| r.0)),
-                    FaultSpec::Slow { at, lasting, .. }
-                    | FaultSpec::CutCapacity { at, lasting, .. }
-                    | FaultSpec::Partition { at, lasting, .. }
-                    | FaultSpec::FailRequests { at, lasting, .. }
-                    | FaultSpec::StallDependency { at, lasting }
-                    | FaultSpec::StoreOutage { at, lasting } => (at.0, Some(lasting.0)),
-                    FaultSpec::SlowLockHolder { at, stall } => (at.0, Some(stall.0)),
-                    FaultSpec::ReplicationLagSpike { at, lasting, .. }
-                    | FaultSpec::PrimaryFailover { at, lasting } => (at.0, Some(lasting.0)),
-                    FaultSpec::FlushCache { at } => (at.0, None),
-                };
+                let (at, lasting) = (f.at(), f.lasting());
                 (i as u32, at, lasting.map(|l| at.saturating_add(l)))
             })
             .collect()
@@ -119,32 +105,7 @@ impl Faults {
 
     /// A short label of a fault, e.g. `crash(node 1)`.
     pub fn label(&self, index: u32) -> String {
-        match &self.specs[index as usize] {
-            FaultSpec::Crash { node, .. } => format!("crash(node {node})"),
-            FaultSpec::Slow { node, factor, .. } => format!("slow(node {node} x{factor})"),
-            FaultSpec::CutCapacity { node, workers, .. } => {
-                format!("cut-capacity(node {node} to {workers})")
-            }
-            FaultSpec::Partition { node, .. } => format!("partition(node {node})"),
-            FaultSpec::FailRequests {
-                node: Some(n),
-                percent,
-                ..
-            } => format!("fail-requests(node {n} {percent}%)"),
-            FaultSpec::FailRequests {
-                node: None,
-                percent,
-                ..
-            } => format!("fail-requests(all {percent}%)"),
-            FaultSpec::StallDependency { .. } => "stall-dependency".to_string(),
-            FaultSpec::StoreOutage { .. } => "store-outage".to_string(),
-            FaultSpec::SlowLockHolder { .. } => "slow-lock-holder".to_string(),
-            FaultSpec::ReplicationLagSpike { extra, .. } => {
-                format!("replication-lag-spike(+{extra})")
-            }
-            FaultSpec::PrimaryFailover { .. } => "primary-failover".to_string(),
-            FaultSpec::FlushCache { .. } => "flush-cache".to_string(),
-        }
+        self.specs[index as usize].label()
     }
 }
 

@@ -137,10 +137,10 @@ impl Simulation {
                     use super::faults::FaultPhase::{End, Start};
                     match (self.faults.spec(index), phase) {
                         (FaultSpec::Crash { node, .. }, Start) => {
-                            p.crashes.insert(*node);
+                            p.crashes.insert(FaultSpec::tier_node(node));
                         }
                         (FaultSpec::CutCapacity { node, .. }, End) => {
-                            p.restores.insert(*node);
+                            p.restores.insert(FaultSpec::tier_node(node));
                         }
                         (FaultSpec::StallDependency { .. }, End) => p.dependency = true,
                         (FaultSpec::StoreOutage { .. }, Start) => {

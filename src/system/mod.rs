@@ -186,7 +186,12 @@ impl Simulation {
         let seed = cfg.seed();
         let spec = &cfg.spec;
         let model = &cfg.model;
-        let (mix_spec, workload) = match &spec.workload {
+        let tier = model.tier();
+        let workload_spec = spec
+            .workload
+            .as_ref()
+            .expect("validated: a single-tier experiment has a workload");
+        let (mix_spec, workload) = match workload_spec {
             WorkloadSpec::Open {
                 rate_per_s,
                 shape,
@@ -214,16 +219,14 @@ impl Simulation {
         };
         let mix = Mix::new(mix_spec, seed);
         let mut service: Vec<_> = if mix.names().is_empty() {
-            vec![model.nodes.service.resolve()]
+            vec![tier.service.resolve()]
         } else {
             mix.names()
                 .iter()
                 .map(|k| {
-                    model
-                        .nodes
-                        .service_by_kind
+                    tier.service_by_kind
                         .get(k)
-                        .unwrap_or(&model.nodes.service)
+                        .unwrap_or(&tier.service)
                         .resolve()
                 })
                 .collect()
@@ -246,7 +249,7 @@ impl Simulation {
             }
             None => None,
         };
-        let (sessions, store) = match (&model.sessions, &spec.workload) {
+        let (sessions, store) = match (&model.sessions, workload_spec) {
             (
                 Some(ss),
                 WorkloadSpec::Users {
@@ -286,7 +289,7 @@ impl Simulation {
             _ => (None, None),
         };
         let nodes: Vec<Node> = (0..max_nodes as u32)
-            .map(|i| Node::new(i, &model.nodes, service.clone(), seed))
+            .map(|i| Node::new(i, tier, service.clone(), seed))
             .collect();
         let hc = model.balancer.health_check.as_ref();
         let interval = spec.metrics_interval.0;
@@ -330,12 +333,12 @@ impl Simulation {
             seed,
             interval,
             interval_start: SimTime::ZERO,
-            deadline_check: model.nodes.deadline_check || model.propagate_deadlines,
+            deadline_check: tier.deadline_check || model.propagate_deadlines,
             propagate_deadlines: model.propagate_deadlines,
             health_every: hc.map(|h| h.every.0),
             health_timeout: hc.map_or(SimTime::ZERO, |h| h.timeout.0),
             health_deep: hc.is_some_and(|h| h.kind == crate::config::model::ProbeKind::Errors),
-            startup: model.nodes.startup.0,
+            startup: tier.startup.0,
             max_in_flight: spec.limits.max_in_flight,
             max_events: spec.limits.max_events.unwrap_or(u64::MAX),
             max_pending_events: spec.limits.max_pending_events,
@@ -343,7 +346,7 @@ impl Simulation {
             // for ever. A legitimate instant holds at most a few events per user or request
             // in flight (everyone waking at once): far fewer than this.
             max_events_at_one_instant: 10_000_000
-                + 16 * match &spec.workload {
+                + 16 * match workload_spec {
                     WorkloadSpec::Users { count, .. } => *count as u64,
                     WorkloadSpec::Open { .. } => 0,
                 },
@@ -371,7 +374,7 @@ impl Simulation {
             sim.recorder.recent_latency = Some(crate::metrics::LatencyStats::new());
         }
         sim.balancer.slow_start = model.balancer.slow_start.map(|d| d.0);
-        sim.start(model.nodes.count);
+        sim.start(tier.count);
         sim
     }
 

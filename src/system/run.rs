@@ -463,7 +463,7 @@ impl Simulation {
                 .iter()
                 .enumerate()
                 .filter(|(i, n)| {
-                    *i < cfg.model.nodes.count as usize
+                    *i < cfg.model.tier().count as usize
                         || n.served() > 0
                         || n.state() != NodeState::Off
                 })
