@@ -197,6 +197,7 @@ pub fn series_columns(nodes: usize, cache: bool) -> usize {
         nodes: 0,
         rows: Vec::new(),
         cache,
+        components: Vec::new(),
     }
     .to_csv();
     header.trim_end().split(',').count() + 2 * nodes

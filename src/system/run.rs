@@ -479,6 +479,8 @@ impl Simulation {
             cache,
             db,
             warmup_check: crate::metrics::warmup::check(&rec.series, cfg, now.as_secs_f64()),
+            // The single-tier engine has no schema components.
+            components: Default::default(),
         };
         let trace = self.tracer.take().map(|t| t.finish(now));
         Ok(RunOutput {
