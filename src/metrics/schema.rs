@@ -138,18 +138,50 @@ pub static CACHE: Schema = Schema {
 pub static QUEUE: Schema = Schema {
     kind: "queue",
     series: &[
-        m("backlog", "messages", "Messages published and not yet consumed at the end of the interval."),
-        m("published_per_s", "1/s", "Messages published in the interval, per second."),
-        m("consumed_per_s", "1/s", "Messages whose handling finished in the interval, per second."),
-        m("consumer_lag_ms", "ms", "Age of the oldest unconsumed message at the end of the interval."),
+        m(
+            "backlog",
+            "messages",
+            "Messages published and not yet consumed at the end of the interval.",
+        ),
+        m(
+            "published_per_s",
+            "1/s",
+            "Messages published in the interval, per second.",
+        ),
+        m(
+            "consumed_per_s",
+            "1/s",
+            "Messages whose handling finished in the interval, per second.",
+        ),
+        m(
+            "consumer_lag_ms",
+            "ms",
+            "Age of the oldest unconsumed message at the end of the interval.",
+        ),
     ],
     figures: &[
         m("published", "messages", "Messages published."),
-        m("consumed", "messages", "Messages whose handling finished (duplicates included)."),
-        m("duplicates", "messages", "Messages handled more than once (a consumer crashed mid-message)."),
+        m(
+            "consumed",
+            "messages",
+            "Messages whose handling finished (duplicates included).",
+        ),
+        m(
+            "duplicates",
+            "messages",
+            "Messages handled more than once (a consumer crashed mid-message).",
+        ),
         m("peak_backlog", "messages", "The largest backlog at once."),
-        m("consumer_lag_ms_max", "ms", "The largest age of the oldest unconsumed message."),
-        m("redelivered", "messages", "Messages delivered again after their consumer failed."),
+        m(
+            "consumer_lag_ms_max",
+            "ms",
+            "The largest age of the oldest unconsumed message.",
+        ),
+        m(
+            "redelivered",
+            "messages",
+            "Messages delivered again after their consumer failed.",
+        ),
     ],
 };
 
@@ -157,20 +189,60 @@ pub static QUEUE: Schema = Schema {
 pub static POPULATION: Schema = Schema {
     kind: "population",
     series: &[
-        m("offered_per_s", "1/s", "Requests the population issued in the interval, per second."),
-        m("goodput_per_s", "1/s", "The population's requests that succeeded in the interval, per second."),
-        m("attempts_per_s", "1/s", "Attempts (first tries and retries) the population sent in the interval, per second."),
-        m("latency_p99_ms", "ms", "99th percentile latency of the population's successes in the interval."),
+        m(
+            "offered_per_s",
+            "1/s",
+            "Requests the population issued in the interval, per second.",
+        ),
+        m(
+            "goodput_per_s",
+            "1/s",
+            "The population's requests that succeeded in the interval, per second.",
+        ),
+        m(
+            "attempts_per_s",
+            "1/s",
+            "Attempts (first tries and retries) the population sent in the interval, per second.",
+        ),
+        m(
+            "latency_p99_ms",
+            "ms",
+            "99th percentile latency of the population's successes in the interval.",
+        ),
     ],
     figures: &[
         m("issued", "requests", "Requests the population issued."),
-        m("succeeded", "requests", "Its requests that got a successful answer."),
+        m(
+            "succeeded",
+            "requests",
+            "Its requests that got a successful answer.",
+        ),
         m("failed", "requests", "Its requests that ended in failure."),
-        m("goodput_rps", "1/s", "Its successful requests (issued after the warm-up) per second after it."),
-        m("latency_ms_p50", "ms", "Median latency of its successes issued after the warm-up."),
-        m("latency_ms_p99", "ms", "99th percentile latency of its successes issued after the warm-up."),
-        m("retry_amplification", "attempts/request", "Attempts per request it issued."),
-        m("success_share", "share", "Share of its requests issued after the warm-up and ended that succeeded."),
+        m(
+            "goodput_rps",
+            "1/s",
+            "Its successful requests (issued after the warm-up) per second after it.",
+        ),
+        m(
+            "latency_ms_p50",
+            "ms",
+            "Median latency of its successes issued after the warm-up.",
+        ),
+        m(
+            "latency_ms_p99",
+            "ms",
+            "99th percentile latency of its successes issued after the warm-up.",
+        ),
+        m(
+            "retry_amplification",
+            "attempts/request",
+            "Attempts per request it issued.",
+        ),
+        m(
+            "success_share",
+            "share",
+            "Share of its requests issued after the warm-up and ended that succeeded.",
+        ),
     ],
 };
 
@@ -201,7 +273,10 @@ pub fn split_column(column: &str) -> Option<(&str, &str)> {
 
 /// The components a graph model (with these client populations) has, in output order:
 /// services, databases, caches, queues, then populations, each in file order.
-pub fn graph_components(model: &ModelSpec, populations: &[String]) -> Vec<(String, &'static Schema)> {
+pub fn graph_components(
+    model: &ModelSpec,
+    populations: &[String],
+) -> Vec<(String, &'static Schema)> {
     let mut out: Vec<(String, &'static Schema)> = Vec::new();
     let mut add = |schema: &'static Schema, names: &mut dyn Iterator<Item = &String>| {
         out.extend(names.map(|n| (format!("{}.{n}", schema.kind), schema)));
@@ -219,7 +294,12 @@ pub fn graph_components(model: &ModelSpec, populations: &[String]) -> Vec<(Strin
 pub fn graph_figure_paths(model: &ModelSpec, populations: &[String]) -> Vec<String> {
     graph_components(model, populations)
         .iter()
-        .flat_map(|(key, schema)| schema.figures.iter().map(move |f| format!("{key}.{}", f.name)))
+        .flat_map(|(key, schema)| {
+            schema
+                .figures
+                .iter()
+                .map(move |f| format!("{key}.{}", f.name))
+        })
         .collect()
 }
 
@@ -277,6 +357,8 @@ mod tests {
         assert!(paths.contains(&"db.main.peak_qps".to_string()));
         assert_eq!(paths.last().unwrap(), "population.shoppers.success_share");
         // No cache, no queue: no path for them.
-        assert!(!paths.iter().any(|p| p.starts_with("cache.") || p.starts_with("queue.")));
+        assert!(!paths
+            .iter()
+            .any(|p| p.starts_with("cache.") || p.starts_with("queue.")));
     }
 }

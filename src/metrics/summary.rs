@@ -13,8 +13,8 @@
 //! `sessions.store`, `locks`, `cache`, `db`) is `null` in the JSON and an empty cell in
 //! every CSV file ([`Summary::figures`] gives NaN for its columns), never a 0.
 
-use serde::{Deserialize, Serialize};
 use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Request accounting: `issued = succeeded + failed + in_flight` always holds.

@@ -174,14 +174,27 @@ mod tests {
         assert_eq!(value("db.main.peak_qps"), Some(12.0));
         assert_eq!(value("cache.catalog.flushes"), Some(1.0));
         assert_eq!(value("goodput_rps"), Some(290.5));
-        for legacy in ["availability_", "cost_", "peak_nodes", "node_load", "db_", "cache_"] {
+        for legacy in [
+            "availability_",
+            "cost_",
+            "peak_nodes",
+            "node_load",
+            "db_",
+            "cache_",
+        ] {
             assert!(!names.iter().any(|n| n.starts_with(legacy)), "{legacy}");
         }
         // Components follow the request-level figures, in the order they were set.
         let first = names.iter().position(|n| n.contains('.')).unwrap();
         assert_eq!(names[first], "db.main.queries");
-        assert_eq!(names.len(), first + DATABASE.figures.len() + CACHE.figures.len());
-        assert!(s.is_absent_figure("db.main.wait_ms_p99"), "NaN: not measurable");
+        assert_eq!(
+            names.len(),
+            first + DATABASE.figures.len() + CACHE.figures.len()
+        );
+        assert!(
+            s.is_absent_figure("db.main.wait_ms_p99"),
+            "NaN: not measurable"
+        );
         assert!(!s.is_absent_figure("db.main.peak_qps"));
         assert!(s.is_absent_figure("db.other.peak_qps"), "no such component");
         assert!(!s.is_absent_figure("goodput_rps"));

@@ -306,7 +306,13 @@ mod tests {
         );
         assert_eq!(lines.len(), 3);
         // None of the single-tier columns, though the series says it has nodes and a cache.
-        for legacy in ["nodes_up", "queue_len_node", "dependency_", "cache_hit_ratio", "cost"] {
+        for legacy in [
+            "nodes_up",
+            "queue_len_node",
+            "dependency_",
+            "cache_hit_ratio",
+            "cost",
+        ] {
             assert!(!lines[0].contains(legacy), "{legacy}");
         }
         // Every line has the header's cells.
