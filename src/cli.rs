@@ -394,7 +394,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         for s in &summaries {
             variants.insert(
                 s.variant.clone(),
-                serde_json::to_value(s).expect("serialises"),
+                s.to_json_value(),
             );
         }
         let obj = serde_json::json!({

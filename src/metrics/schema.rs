@@ -71,12 +71,12 @@ const fn m(name: &'static str, unit: &'static str, meaning: &'static str) -> Mea
 pub static SERVICE: Schema = Schema {
     kind: "service",
     series: &[
-        m("instances_up", "instances", "Instances serving at the end of the interval."),
-        m("busy_workers", "workers", "Workers busy over all instances at the end of the interval."),
-        m("queue_len", "requests", "Requests waiting for a worker over all instances at the end of the interval."),
-        m("open_connections", "connections", "The balancer's open connections to all instances (from send to answer or client timeout) at the end of the interval."),
+        m("instances_up", "instances", "Instances serving at the interval's end."),
+        m("busy_workers", "workers", "Workers busy over all instances at the interval's end."),
+        m("queue_len", "requests", "Requests waiting for a worker, all instances, at the interval's end."),
+        m("open_connections", "connections", "The balancer's open connections to all instances at the interval's end."),
         m("served_per_s", "1/s", "Calls the service finished serving in the interval, per second."),
-        m("errors_per_s", "1/s", "Calls that failed at the service in the interval (injected errors, crashes, full queues), per second."),
+        m("errors_per_s", "1/s", "Calls that failed at the service in the interval, per second."),
     ],
     figures: &[
         m("served", "requests", "Calls its instances finished serving."),
@@ -84,7 +84,7 @@ pub static SERVICE: Schema = Schema {
         m("rejected", "requests", "Calls its full queues turned away."),
         m("utilisation", "share", "Share of its instances' worker time (while up) spent serving."),
         m("peak_queue_len", "requests", "The longest queue over all its instances at once."),
-        m("peak_open_connections", "connections", "The most connections its balancer held open at once."),
+        m("peak_open_connections", "connections", "The most connections its balancer held open at once (from send to answer or client timeout)."),
         m("wait_ms_p99", "ms", "99th percentile of the time calls waited for a worker."),
     ],
 };
@@ -93,24 +93,72 @@ pub static SERVICE: Schema = Schema {
 pub static DATABASE: Schema = Schema {
     kind: "db",
     series: &[
-        m("busy_workers", "workers", "Workers busy at the end of the interval."),
-        m("queue_len", "queries", "Queries holding a connection and waiting for a worker at the end of the interval."),
-        m("connections_in_use", "connections", "Connections held by queries, running or queued, at the end of the interval."),
-        m("waiting_for_connection", "queries", "Queries waiting for a free connection at the end of the interval."),
+        m(
+            "busy_workers",
+            "workers",
+            "Workers busy at the interval's end.",
+        ),
+        m(
+            "queue_len",
+            "queries",
+            "Queries with a connection waiting for a worker at the interval's end.",
+        ),
+        m(
+            "connections_in_use",
+            "connections",
+            "Connections held by running or queued queries at the interval's end.",
+        ),
+        m(
+            "waiting_for_connection",
+            "queries",
+            "Queries waiting for a free connection at the interval's end.",
+        ),
         m("qps", "1/s", "Queries started in the interval, per second."),
-        m("slowdown_factor", "factor", "How many times the base service time a query takes under the current load (1 = no slowdown)."),
+        m(
+            "slowdown_factor",
+            "factor",
+            "Service time under the current load ÷ the base service time (1: none).",
+        ),
     ],
     figures: &[
         m("queries", "queries", "Queries served (reads and writes)."),
         m("reads", "queries", "Reads served."),
         m("writes", "queries", "Writes served."),
-        m("rejected", "queries", "Queries turned away (queue full or no connection)."),
-        m("utilisation", "share", "Share of worker time spent serving."),
-        m("peak_qps", "1/s", "The most queries started in one metrics interval after the warm-up, per second."),
-        m("mean_qps", "1/s", "Queries started per second over the measured window (after the warm-up)."),
-        m("peak_queue_len", "queries", "The longest queue for a worker."),
-        m("peak_connections", "connections", "The most connections in use at once."),
-        m("wait_ms_p99", "ms", "99th percentile of the time queries waited for a connection and a worker."),
+        m(
+            "rejected",
+            "queries",
+            "Queries turned away (queue full or no connection).",
+        ),
+        m(
+            "utilisation",
+            "share",
+            "Share of worker time spent serving.",
+        ),
+        m(
+            "peak_qps",
+            "1/s",
+            "The most queries started in one metrics interval after the warm-up, per second.",
+        ),
+        m(
+            "mean_qps",
+            "1/s",
+            "Queries started per second over the measured window (after the warm-up).",
+        ),
+        m(
+            "peak_queue_len",
+            "queries",
+            "The longest queue for a worker.",
+        ),
+        m(
+            "peak_connections",
+            "connections",
+            "The most connections in use at once.",
+        ),
+        m(
+            "wait_ms_p99",
+            "ms",
+            "99th percentile of the time queries waited for a connection and a worker.",
+        ),
     ],
 };
 
@@ -118,19 +166,55 @@ pub static DATABASE: Schema = Schema {
 pub static CACHE: Schema = Schema {
     kind: "cache",
     series: &[
-        m("hit_ratio", "share", "Hits ÷ lookups in the interval (0 when there were none)."),
-        m("hits_per_s", "1/s", "Lookups answered from the cache in the interval, per second."),
-        m("misses_per_s", "1/s", "Lookups that read the database in the interval, per second."),
-        m("coalesced_per_s", "1/s", "Misses that waited for another request's fetch of the same key in the interval, per second."),
-        m("keys_held", "keys", "Keys held in the cache at the end of the interval."),
+        m(
+            "hit_ratio",
+            "share",
+            "Hits ÷ lookups in the interval (0 when there were none).",
+        ),
+        m(
+            "hits_per_s",
+            "1/s",
+            "Lookups answered from the cache in the interval, per second.",
+        ),
+        m(
+            "misses_per_s",
+            "1/s",
+            "Lookups that read the database in the interval, per second.",
+        ),
+        m(
+            "coalesced_per_s",
+            "1/s",
+            "Misses that waited for another fetch of their key, per second.",
+        ),
+        m(
+            "keys_held",
+            "keys",
+            "Keys held in the cache at the interval's end.",
+        ),
     ],
     figures: &[
-        m("hit_ratio", "share", "Hits ÷ lookups (hits, misses and coalesced waits) after the warm-up."),
+        m(
+            "hit_ratio",
+            "share",
+            "Hits ÷ lookups (hits, misses and coalesced waits) after the warm-up.",
+        ),
         m("hits", "lookups", "Lookups answered from the cache."),
         m("misses", "lookups", "Lookups that read the database."),
-        m("coalesced", "lookups", "Misses that waited for another request's fetch of the same key."),
-        m("peak_misses_per_key", "fetches", "The most database fetches of one key started within one metrics interval."),
-        m("flushes", "flushes", "Times the cache was emptied (by a fault)."),
+        m(
+            "coalesced",
+            "lookups",
+            "Misses that waited for another request's fetch of the same key.",
+        ),
+        m(
+            "peak_misses_per_key",
+            "fetches",
+            "The most database fetches of one key started within one metrics interval.",
+        ),
+        m(
+            "flushes",
+            "flushes",
+            "Times the cache was emptied (by a fault).",
+        ),
     ],
 };
 
@@ -141,7 +225,7 @@ pub static QUEUE: Schema = Schema {
         m(
             "backlog",
             "messages",
-            "Messages published and not yet consumed at the end of the interval.",
+            "Messages published and not yet consumed at the interval's end.",
         ),
         m(
             "published_per_s",
@@ -156,7 +240,7 @@ pub static QUEUE: Schema = Schema {
         m(
             "consumer_lag_ms",
             "ms",
-            "Age of the oldest unconsumed message at the end of the interval.",
+            "Age of the oldest unconsumed message at the interval's end.",
         ),
     ],
     figures: &[
@@ -197,17 +281,17 @@ pub static POPULATION: Schema = Schema {
         m(
             "goodput_per_s",
             "1/s",
-            "The population's requests that succeeded in the interval, per second.",
+            "Its requests that succeeded in the interval, per second.",
         ),
         m(
             "attempts_per_s",
             "1/s",
-            "Attempts (first tries and retries) the population sent in the interval, per second.",
+            "Attempts (first tries and retries) it sent in the interval, per second.",
         ),
         m(
             "latency_p99_ms",
             "ms",
-            "99th percentile latency of the population's successes in the interval.",
+            "99th percentile latency of its successes in the interval.",
         ),
     ],
     figures: &[
