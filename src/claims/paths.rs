@@ -69,6 +69,33 @@ fn longest_key<'a>(m: &'a Map<String, Value>, segs: &[&str]) -> Option<(&'a Valu
         .find_map(|n| m.get(&segs[..n].join(".")).map(|v| (v, n)))
 }
 
+/// The error for a path that names a component kind (`db.orders.peak_qps`) but no
+/// component the summary has; `None` when `segs` does not start with a kind.
+fn no_component(segs: &[&str], keys: &[&str]) -> Option<String> {
+    let kind = segs[0];
+    if segs.len() < 3 || !schema::SCHEMAS.iter().any(|s| s.kind == kind) {
+        return None;
+    }
+    let wanted = segs[..segs.len() - 1].join(".");
+    let prefix = format!("{kind}.");
+    let same: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| k.starts_with(&prefix))
+        .collect();
+    Some(if same.is_empty() {
+        format!("the model has no `{kind}` component (`{wanted}`)")
+    } else {
+        let hint = crate::config::error::did_you_mean(&wanted, &same)
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default();
+        format!(
+            "the model has no component `{wanted}`{hint}; its `{kind}` components: {}",
+            same.join(", ")
+        )
+    })
+}
+
 /// What an experiment's variants' summaries can hold: a single-tier variant's every
 /// part, or a graph variant's request-level figures and components.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +179,11 @@ fn check_in(full: &Value, path: &str) -> Result<(), String> {
         (at, took) = match at {
             Value::Object(m) => longest_key(m, &segs[i..]).ok_or_else(|| {
                 let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+                if walked.is_empty() {
+                    if let Some(e) = no_component(&segs[i..], &keys) {
+                        return e;
+                    }
+                }
                 let hint = crate::config::error::did_you_mean(seg, &keys)
                     .map(|k| format!(" (did you mean `{k}`?)"))
                     .unwrap_or_default();
@@ -278,8 +310,16 @@ mod tests {
             e.contains("`db.main` has no `peak_qsp` (did you mean `peak_qps`?)"),
             "{e}"
         );
-        let e = shape.check(Some("graph"), "db.other.peak_qps").unwrap_err();
-        assert!(e.contains("has no `db`") && e.contains("db.main"), "{e}");
+        let e = shape.check(Some("graph"), "db.mian.peak_qps").unwrap_err();
+        assert_eq!(
+            e,
+            "the model has no component `db.mian` (did you mean `db.main`?); \
+             its `db` components: db.eu.main, db.main"
+        );
+        let e = shape
+            .check(Some("graph"), "cache.catalog.hit_ratio")
+            .unwrap_err();
+        assert_eq!(e, "the model has no `cache` component (`cache.catalog`)");
         let e = shape.check(Some("graph"), "db.main").unwrap_err();
         assert!(
             e.contains("group of figures") && e.contains("peak_qps"),
