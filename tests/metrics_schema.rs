@@ -78,3 +78,14 @@ fn a_claim_on_a_figure_the_graph_does_not_have_is_an_error_naming_the_line() {
         assert!(e.contains("exp.ron:6"), "{claim}: names the line: {e}");
     }
 }
+
+#[test]
+fn the_readme_lists_the_schema_as_declared() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = scalesim::metrics::schema::reference_markdown();
+    assert!(
+        readme.contains(&table),
+        "README.md's metrics schema differs from the code's; paste this in its place:\n{table}"
+    );
+}

@@ -387,6 +387,28 @@ pub fn graph_figure_paths(model: &ModelSpec, populations: &[String]) -> Vec<Stri
         .collect()
 }
 
+/// The schema as Markdown, a table per kind (its columns, then its figures), as the
+/// README shows it (a test keeps the README's copy the same).
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    for s in SCHEMAS {
+        out.push_str(&format!(
+            "`{}.<name>`:\n\n| name | in | unit | meaning |\n| --- | --- | --- | --- |\n",
+            s.kind
+        ));
+        for (list, place) in [(s.series, "series"), (s.figures, "summary")] {
+            for m in list {
+                out.push_str(&format!(
+                    "| `{}` | {place} | {} | {} |\n",
+                    m.name, m.unit, m.meaning
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
