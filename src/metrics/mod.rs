@@ -3,6 +3,8 @@
 pub mod busy;
 pub mod latency;
 pub mod recorder;
+pub mod recovery;
+pub mod schema;
 pub mod summary;
 pub mod timeseries;
 pub mod warmup;

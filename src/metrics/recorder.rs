@@ -88,6 +88,7 @@ impl Recorder {
                 nodes,
                 rows: Vec::new(),
                 cache: false,
+                components: Vec::new(),
             },
         }
     }

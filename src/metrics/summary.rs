@@ -50,6 +50,21 @@ pub struct LatencySummary {
     pub max: f64,
 }
 
+impl LatencySummary {
+    /// The summary of the latencies in `l`.
+    pub fn of(l: &super::LatencyStats) -> LatencySummary {
+        LatencySummary {
+            count: l.count(),
+            mean: l.mean_ms(),
+            p50: l.quantile_ms(0.5),
+            p95: l.quantile_ms(0.95),
+            p99: l.quantile_ms(0.99),
+            p999: l.quantile_ms(0.999),
+            max: l.max_ms(),
+        }
+    }
+}
+
 /// Queueing wait (time before a worker took the request), ms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WaitSummary {
@@ -331,9 +346,29 @@ pub struct Summary {
     /// Whether the warm-up looks long enough (MSER-5 on the goodput and latency series).
     #[serde(default)]
     pub warmup_check: super::warmup::WarmupCheck,
+    /// A graph run's components' figures: key (`db.main`) → figure → value.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub components: indexmap::IndexMap<String, indexmap::IndexMap<String, f64>>,
 }
 
 impl Summary {
+    /// Sets a graph run's components' figures.
+    pub fn set_components(&mut self, figures: &[super::schema::ComponentFigures]) {
+        self.components = figures
+            .iter()
+            .map(|f| {
+                let values = f
+                    .schema
+                    .figures
+                    .iter()
+                    .zip(&f.values)
+                    .map(|(m, v)| (m.name.to_string(), *v))
+                    .collect();
+                (f.key.clone(), values)
+            })
+            .collect();
+    }
+
     /// Every numeric figure with a stable, unit-suffixed column name (for CSV files).
     /// Wall time is left out: these figures are identical for identical runs.
     pub fn figures(&self) -> Vec<(String, f64)> {

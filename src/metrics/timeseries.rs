@@ -80,7 +80,7 @@ pub struct Gauges {
 }
 
 /// All rows of one run, with the interval length for rates.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct TimeSeries {
     /// Interval length in seconds.
     pub interval_s: f64,
@@ -92,6 +92,8 @@ pub struct TimeSeries {
     pub rows: Vec<SeriesRow>,
     /// Whether the model has a cache (then the cache and database columns are written).
     pub cache: bool,
+    /// A graph run's components' series.
+    pub components: Vec<super::schema::ComponentSeries>,
 }
 
 impl TimeSeries {
