@@ -29,6 +29,11 @@ pub trait Component: Sized {
         let _ = (cx, task, result);
     }
 
+    /// The outcome of work it dispatched (see `Notice::Dispatch`) with `token`.
+    fn answered(&mut self, cx: &mut Cx<'_>, token: u64, result: Result<(), FailReason>) {
+        let _ = (cx, token, result);
+    }
+
     /// Starts or ends `fault` if it names this component; true if it did.
     fn fault(&mut self, cx: &mut Cx<'_>, fault: &FaultSpec, start: bool) -> bool;
 

@@ -56,11 +56,14 @@ pub enum Notice {
         reply_kind: Kind,
         reply_index: u16,
     },
-    /// A topic has message `message` of partition `partition` for its consumer.
-    Deliver {
-        topic: u16,
-        partition: u32,
-        message: u64,
+    /// A component sends work of request kind `kind` to the service its path starts
+    /// with (a topic delivering a message to its consumer): the outcome comes back to
+    /// component (`from`, `index`) with `token` through `Component::answered`.
+    Dispatch {
+        kind: u16,
+        from: Kind,
+        index: u16,
+        token: u64,
     },
     /// A connection of instance `instance` of `service` to a database is free again and
     /// goes to `task`, which waited for it: its query can be sent.

@@ -115,11 +115,12 @@ impl GraphSim {
                     self.delay_then_start(now, task);
                 }
             }
-            Notice::Deliver {
-                topic,
-                partition,
-                message,
-            } => self.deliver(now, topic, partition, message),
+            Notice::Dispatch {
+                kind,
+                from,
+                index,
+                token,
+            } => self.dispatch(now, kind, from, index, token),
         }
     }
 
@@ -451,7 +452,7 @@ impl GraphSim {
         let to = match v.origin {
             Origin::Request(r) => self.requests.get(r).map(|r| End::Population(r.population)),
             Origin::Call(c) => self.calls.get(c).map(|c| End::Service(c.from)),
-            Origin::Delivery { .. } => None,
+            Origin::Component { .. } => None,
         };
         let d = match to {
             Some(to) => self.network.delay(End::Service(v.service), to),
@@ -522,11 +523,15 @@ impl GraphSim {
                     Err(reason) => self.call_failed(now, call, reason),
                 }
             }
-            Origin::Delivery {
-                topic,
-                partition,
-                message,
-            } => self.delivered(now, topic, partition, message, result),
+            Origin::Component { kind, index, token } => {
+                let mut cx = Cx {
+                    now,
+                    queue: &mut self.queue,
+                    notices: &mut self.notices,
+                };
+                self.components
+                    .answered(&mut cx, kind, index, token, result);
+            }
         }
     }
 
@@ -637,17 +642,28 @@ impl GraphSim {
         }
     }
 
-    /// A topic hands a message to its consumer service (as a visit of its handler path).
-    fn deliver(&mut self, _now: SimTime, _topic: u16, _partition: u32, _message: u64) {}
-
-    /// The consumer's answer for a delivered message.
-    fn delivered(
-        &mut self,
-        _now: SimTime,
-        _topic: u16,
-        _partition: u32,
-        _message: u64,
-        _result: Result<(), FailReason>,
-    ) {
+    /// A component's work of request kind `kind` goes to the first service of its path
+    /// (its steps after that run there, as for a client's request).
+    fn dispatch(&mut self, now: SimTime, kind: u16, from: Kind, index: u16, token: u64) {
+        let root = self.program.roots[kind as usize];
+        let Step::Call { service } = self.program.blocks[root as usize][0] else {
+            unreachable!("validated: a path starts with a call");
+        };
+        let visit = self.visits.insert(Visit {
+            origin: Origin::Component {
+                kind: from,
+                index,
+                token,
+            },
+            attempt_no: 1,
+            service,
+            block: root,
+            pos: 1,
+            kind,
+            key: token as u32,
+            placed: None,
+            closed: false,
+        });
+        self.arrive(now, visit);
     }
 }

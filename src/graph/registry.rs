@@ -87,6 +87,14 @@ macro_rules! components {
                 }
             }
 
+            /// Hands component (`kind`, `index`) the outcome of work it dispatched.
+            #[inline]
+            pub fn answered(&mut self, cx: &mut Cx<'_>, kind: Kind, index: u16, token: u64, result: Result<(), FailReason>) {
+                match kind {
+                    $( Kind::$kind => self.$field[index as usize].answered(cx, token, result), )*
+                }
+            }
+
             /// Starts or ends a fault on whichever component it names; false if none does.
             pub fn fault(&mut self, cx: &mut Cx<'_>, fault: &FaultSpec, start: bool) -> bool {
                 let mut hit = false;

@@ -55,12 +55,8 @@ pub enum Origin {
     Request(Handle),
     /// A service's call.
     Call(Handle),
-    /// A topic's delivery of a message to its consumer.
-    Delivery {
-        topic: u16,
-        partition: u32,
-        message: u64,
-    },
+    /// Work a component dispatched (a topic's delivery of a message to its consumer).
+    Component { kind: Kind, index: u16, token: u64 },
 }
 
 /// One attempt at one service.
