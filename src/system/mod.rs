@@ -111,7 +111,7 @@ pub enum Event {
 
 /// The workload's generator.
 enum Workload {
-    Open(Source),
+    Open(Box<Source>),
     Closed(Users),
 }
 
@@ -201,12 +201,12 @@ impl Simulation {
                 mix,
             } => (
                 mix,
-                Workload::Open(Source::new(
+                Workload::Open(Box::new(Source::new(
                     *rate_per_s,
                     Shape::new(shape),
                     *max_requests,
                     seed,
-                )),
+                ))),
             ),
             WorkloadSpec::Users {
                 count,
