@@ -9,6 +9,7 @@ pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod graph;
 pub mod interrupt;
 pub mod metrics;
 pub mod output;
@@ -32,6 +33,10 @@ pub fn run_config_traced(
     cfg: &RunConfig,
     trace: Option<u32>,
 ) -> Result<RunOutput, system::InvariantViolation> {
+    if cfg.model.is_graph() {
+        // The graph engine (named services, databases, caches, …); it has no tracer yet.
+        return graph::run(cfg);
+    }
     let sim = Simulation::new(cfg);
     match trace {
         Some(n) => sim.with_trace(n).run(cfg),

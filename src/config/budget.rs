@@ -192,12 +192,12 @@ fn periods(duration_ns: u64, every_ns: u64) -> u128 {
 /// The columns of `timeseries.csv` for `nodes` nodes, counted from the writer's own header.
 pub fn series_columns(nodes: usize, cache: bool) -> usize {
     let header = TimeSeries {
+        components: Vec::new(),
         interval_s: 1.0,
         reasons: FailReason::ALL.iter().map(|r| r.name()).collect(),
         nodes: 0,
         rows: Vec::new(),
         cache,
-        components: Vec::new(),
     }
     .to_csv();
     header.trim_end().split(',').count() + 2 * nodes

@@ -228,6 +228,9 @@ pub enum BudgetSpec {
     TokenBucket { capacity: f64, refill_per_s: f64 },
     /// Retries may be at most `ratio` of first attempts (each first attempt earns `ratio` tokens).
     Ratio { ratio: f64 },
+    /// A token bucket that earns `per_success` tokens for each success (not with time), up
+    /// to `capacity`, and starts full: once the backend stops answering, retries stop too.
+    EarnedPerSuccess { capacity: f64, per_success: f64 },
 }
 
 /// Client-side adaptive throttling.

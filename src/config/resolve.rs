@@ -441,6 +441,17 @@ impl Checker<'_> {
                 Some(BudgetSpec::Ratio { ratio }) => {
                     self.positive("clients.retry.budget.ratio", *ratio, "the ratio")?;
                 }
+                Some(BudgetSpec::EarnedPerSuccess {
+                    capacity,
+                    per_success,
+                }) => {
+                    self.positive("clients.retry.budget.capacity", *capacity, "the capacity")?;
+                    self.positive(
+                        "clients.retry.budget.per_success",
+                        *per_success,
+                        "per_success",
+                    )?;
+                }
                 None => {}
             }
         }

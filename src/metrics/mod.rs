@@ -7,6 +7,7 @@ pub mod busy;
 pub(crate) mod fixture;
 pub mod latency;
 pub mod recorder;
+pub mod recovery;
 pub mod schema;
 pub mod summary;
 pub mod summary_json;

@@ -23,8 +23,8 @@ pub struct Measure {
     pub meaning: &'static str,
 }
 
-/// A component kind's declaration: its key prefix ("service", "db", "cache", "queue",
-/// "population"), its time-series columns and its summary figures.
+/// A component kind's declaration: its key prefix ("service", "db", "cache", "counter",
+/// "queue", "population"), its time-series columns and its summary figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schema {
     /// The key prefix: a component's key is `<kind>.<name>`.
@@ -218,6 +218,50 @@ pub static CACHE: Schema = Schema {
     ],
 };
 
+/// Named counter rows living in a database, incremented under row locks.
+pub static COUNTER: Schema = Schema {
+    kind: "counter",
+    series: &[
+        m(
+            "lock_waiters",
+            "requests",
+            "Requests waiting for a row lock at the interval's end.",
+        ),
+        m(
+            "committed_per_s",
+            "1/s",
+            "Increments committed in the interval, per second.",
+        ),
+    ],
+    figures: &[
+        m(
+            "committed",
+            "increments",
+            "Increments committed after the warm-up.",
+        ),
+        m(
+            "lost_updates",
+            "increments",
+            "Unlocked increments overwritten by a concurrent one.",
+        ),
+        m(
+            "timeouts",
+            "requests",
+            "Requests that gave up waiting for a lock.",
+        ),
+        m(
+            "wait_ms_p99",
+            "ms",
+            "99th percentile wait for a row lock, of requests that got it.",
+        ),
+        m(
+            "max_waiters",
+            "requests",
+            "The most requests waiting for one row at once.",
+        ),
+    ],
+};
+
 /// A named message-queue topic and its consumers.
 pub static QUEUE: Schema = Schema {
     kind: "queue",
@@ -331,7 +375,7 @@ pub static POPULATION: Schema = Schema {
 };
 
 /// Every component kind, in the order outputs list them.
-pub static SCHEMAS: &[&Schema] = &[&SERVICE, &DATABASE, &CACHE, &QUEUE, &POPULATION];
+pub static SCHEMAS: &[&Schema] = &[&SERVICE, &DATABASE, &CACHE, &COUNTER, &QUEUE, &POPULATION];
 
 /// The schema of a component key's kind (`"db.main"` → [`DATABASE`]), if it is one.
 pub fn schema_of_key(key: &str) -> Option<&'static Schema> {
@@ -356,7 +400,8 @@ pub fn split_column(column: &str) -> Option<(&str, &str)> {
 }
 
 /// The components a graph model (with these client populations) has, in output order:
-/// services, databases, caches, queues, then populations, each in file order.
+/// services, databases, caches, counters, queues, then populations, each in file order
+/// (the order the engine's registry lists them in).
 pub fn graph_components(
     model: &ModelSpec,
     populations: &[String],
@@ -368,6 +413,7 @@ pub fn graph_components(
     add(&SERVICE, &mut model.services.keys());
     add(&DATABASE, &mut model.databases.keys());
     add(&CACHE, &mut model.caches.keys());
+    add(&COUNTER, &mut model.counters.keys());
     add(&QUEUE, &mut model.queues.keys());
     add(&POPULATION, &mut populations.iter());
     out
@@ -416,7 +462,10 @@ mod tests {
     #[test]
     fn names_are_unique_dotless_and_described() {
         let kinds: Vec<&str> = SCHEMAS.iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, ["service", "db", "cache", "queue", "population"]);
+        assert_eq!(
+            kinds,
+            ["service", "db", "cache", "counter", "queue", "population"]
+        );
         for s in SCHEMAS {
             for list in [s.series, s.figures] {
                 for (i, m) in list.iter().enumerate() {

@@ -51,6 +51,21 @@ pub struct LatencySummary {
     pub max: f64,
 }
 
+impl LatencySummary {
+    /// The summary of the latencies in `l`.
+    pub fn of(l: &super::LatencyStats) -> LatencySummary {
+        LatencySummary {
+            count: l.count(),
+            mean: l.mean_ms(),
+            p50: l.quantile_ms(0.5),
+            p95: l.quantile_ms(0.95),
+            p99: l.quantile_ms(0.99),
+            p999: l.quantile_ms(0.999),
+            max: l.max_ms(),
+        }
+    }
+}
+
 /// Queueing wait (time before a worker took the request), ms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WaitSummary {

@@ -74,14 +74,22 @@ pub enum RetryDecision {
 impl Clients {
     /// The clients of an experiment in run `seed`.
     pub fn new(spec: &ClientsSpec, seed: u64) -> Clients {
+        Clients::named(spec, seed, "clients")
+    }
+
+    /// Clients drawing from the stream `name` (a graph model's population has its own).
+    pub fn named(spec: &ClientsSpec, seed: u64, name: &str) -> Clients {
         let (tokens, token_cap) = match spec.retry.as_ref().and_then(|r| r.budget.as_ref()) {
-            Some(BudgetSpec::TokenBucket { capacity, .. }) => (*capacity, *capacity),
+            Some(
+                BudgetSpec::TokenBucket { capacity, .. }
+                | BudgetSpec::EarnedPerSuccess { capacity, .. },
+            ) => (*capacity, *capacity),
             // A ratio budget starts with a little credit, like gRPC's retry throttling.
             Some(BudgetSpec::Ratio { .. }) => (10.0, 100.0),
             None => (0.0, 0.0),
         };
         Clients {
-            rng: stream(seed, "clients"),
+            rng: stream(seed, name),
             timeout: spec.timeout.map(|t| t.0),
             retry: spec.retry.clone(),
             tokens,
@@ -116,11 +124,19 @@ impl Clients {
         p > 0.0 && self.rng.random::<f64>() < p
     }
 
-    /// The backend accepted an attempt (it answered, successfully).
+    /// The backend accepted an attempt (it answered, successfully): the throttle counts
+    /// an accept, and a budget earned per success earns its tokens.
     #[inline]
     pub fn accepted(&mut self, now: SimTime) {
         if let Some(t) = &mut self.throttle {
             t.add(now, false, true);
+        }
+        if let Some(RetrySpec {
+            budget: Some(BudgetSpec::EarnedPerSuccess { per_success, .. }),
+            ..
+        }) = &self.retry
+        {
+            self.tokens = (self.tokens + per_success).min(self.token_cap);
         }
     }
 
@@ -160,7 +176,7 @@ impl Clients {
                 }
                 self.tokens -= 1.0;
             }
-            Some(BudgetSpec::Ratio { .. }) => {
+            Some(BudgetSpec::Ratio { .. } | BudgetSpec::EarnedPerSuccess { .. }) => {
                 if self.tokens < 1.0 {
                     return RetryDecision::BudgetDenied;
                 }
@@ -296,6 +312,44 @@ mod tests {
             c.after_failure(1, t0, SimTime::from_secs(1)),
             RetryDecision::RetryAfter(_)
         ));
+    }
+
+    #[test]
+    fn a_budget_earned_per_success_stops_retries_when_nothing_succeeds() {
+        let mut c = clients(
+            BackoffSpec::None,
+            JitterSpec::None,
+            Some(BudgetSpec::EarnedPerSuccess {
+                capacity: 2.0,
+                per_success: 0.5,
+            }),
+        );
+        let t = SimTime::from_secs(1);
+        // Full at the start: two retries, then none however long one waits.
+        assert!(matches!(
+            c.after_failure(1, SimTime::ZERO, t),
+            RetryDecision::RetryAfter(_)
+        ));
+        assert!(matches!(
+            c.after_failure(1, SimTime::ZERO, t),
+            RetryDecision::RetryAfter(_)
+        ));
+        let later = SimTime::from_secs(1000);
+        assert_eq!(
+            c.after_failure(1, SimTime::ZERO, later),
+            RetryDecision::BudgetDenied
+        );
+        // Two successes earn one retry.
+        c.accepted(later);
+        c.accepted(later);
+        assert!(matches!(
+            c.after_failure(1, SimTime::ZERO, later),
+            RetryDecision::RetryAfter(_)
+        ));
+        assert_eq!(
+            c.after_failure(1, SimTime::ZERO, later),
+            RetryDecision::BudgetDenied
+        );
     }
 
     #[test]

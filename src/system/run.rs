@@ -22,6 +22,29 @@ pub struct RunOutput {
     pub batches: Option<BatchMeans>,
     /// The request trace (Chrome Trace Event JSON), when one was asked for (`--trace`).
     pub trace: Option<String>,
+    /// Every request's life, when asked for ([`Simulation::with_request_log`]).
+    pub request_log: Option<Vec<RequestRecord>>,
+}
+
+/// One ended request of a run's request log: who sent it, what it was, when, and how it
+/// ended. Two designs compared under one seed can be checked for common random numbers
+/// with it (the same users sending the same kinds after the same think times).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The user (`request::NO_USER` for an open arrival).
+    pub user: u32,
+    /// Its number among its user's requests.
+    pub seq: u32,
+    /// Its kind (index in the workload's mix; the login kind after it).
+    pub kind: u8,
+    /// What it did with the user's session.
+    pub action: super::sessions::SessionAction,
+    /// When it was issued.
+    pub issued_at: SimTime,
+    /// When it ended.
+    pub ended_at: SimTime,
+    /// How it ended.
+    pub outcome: Result<(), FailReason>,
 }
 
 /// A bug in the simulator found at the end of a run (never a user error).
@@ -39,11 +62,6 @@ impl std::fmt::Display for InvariantViolation {
 }
 
 impl std::error::Error for InvariantViolation {}
-
-/// Intervals in a row that must meet the goodput bar to count as recovered.
-const RECOVERY_INTERVALS: usize = 5;
-/// The share of the offered load that goodput must reach to count as recovered.
-const RECOVERY_SHARE: f64 = 0.9;
 
 impl Simulation {
     /// Runs to the end and returns the summary; checks request conservation and liveness
@@ -205,28 +223,9 @@ impl Simulation {
         self.last_session_counts = counts;
     }
 
-    /// Recovery after the trigger: the first interval starting at or after the trigger's end
-    /// from which goodput stays at 90% of the offered load for 5 intervals (or to the end).
+    /// Recovery after the trigger (see [`crate::metrics::recovery`]).
     fn recovery(&self, series: &TimeSeries) -> (Option<f64>, bool) {
-        let Some(trigger_end) = self.faults.trigger_end() else {
-            return (None, false);
-        };
-        let t_end = trigger_end.as_secs_f64();
-        let rows: Vec<_> = series
-            .rows
-            .iter()
-            .filter(|r| r.t_s + 1e-9 >= t_end)
-            .collect();
-        let ok = |r: &&crate::metrics::SeriesRow| {
-            r.succeeded as f64 >= RECOVERY_SHARE * r.offered as f64
-        };
-        for i in 0..rows.len() {
-            let window = &rows[i..(i + RECOVERY_INTERVALS).min(rows.len())];
-            if window.len() == RECOVERY_INTERVALS && window.iter().all(ok) {
-                return (Some(rows[i].t_s - t_end), false);
-            }
-        }
-        (None, !rows.is_empty())
+        crate::metrics::recovery::recovery(series, self.faults.trigger_end())
     }
 
     fn finish(
@@ -324,15 +323,7 @@ impl Simulation {
             }
             None => (None, None),
         };
-        let latency = |l: &crate::metrics::LatencyStats| LatencySummary {
-            count: l.count(),
-            mean: l.mean_ms(),
-            p50: l.quantile_ms(0.5),
-            p95: l.quantile_ms(0.95),
-            p99: l.quantile_ms(0.99),
-            p999: l.quantile_ms(0.999),
-            max: l.max_ms(),
-        };
+        let latency = LatencySummary::of;
         let summary = Summary {
             experiment: cfg.experiment.clone(),
             variant: cfg.variant.clone(),
@@ -479,12 +470,12 @@ impl Simulation {
             cache,
             db,
             warmup_check: crate::metrics::warmup::check(&rec.series, cfg, now.as_secs_f64()),
-            // The single-tier engine has no schema components.
             components: Default::default(),
         };
         let trace = self.tracer.take().map(|t| t.finish(now));
         Ok(RunOutput {
             trace,
+            request_log: self.request_log.take(),
             summary,
             series: self.recorder.series,
             batches: self.recorder.batches,

@@ -19,9 +19,20 @@ pub struct Source {
 impl Source {
     /// A source of `rate_per_s` requests per second shaped by `shape`, in run `seed`.
     pub fn new(rate_per_s: f64, shape: Shape, max_requests: Option<u64>, seed: u64) -> Source {
+        Source::named(rate_per_s, shape, max_requests, seed, "source")
+    }
+
+    /// A source drawing from the stream `name` (a graph model's population has its own).
+    pub fn named(
+        rate_per_s: f64,
+        shape: Shape,
+        max_requests: Option<u64>,
+        seed: u64,
+        name: &str,
+    ) -> Source {
         let base = rate_per_s / 1e9;
         Source {
-            rng: stream(seed, "source"),
+            rng: stream(seed, name),
             base_rate_per_ns: base,
             max_rate_per_ns: base * shape.max(),
             shape,

@@ -1,0 +1,96 @@
+//! One instance of a service: its workers and queue (a [`Pool`]), its life (up, crashed,
+//! starting), its cold start, its injected faults and its connection pools to databases.
+
+use std::collections::VecDeque;
+
+use crate::config::model::ColdStartSpec;
+use crate::engine::SimTime;
+use crate::graph::pool::Pool;
+use crate::system::request::Handle;
+
+/// Where an instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Life {
+    /// Serving.
+    Up,
+    /// Booting after a restart: refuses calls.
+    Starting,
+    /// Crashed: refuses calls until restarted.
+    Crashed,
+}
+
+/// Connections of one instance to one database.
+#[derive(Clone, Debug, Default)]
+pub struct ConnPool {
+    /// The most it holds; `u32::MAX`: no per-instance limit.
+    pub size: u32,
+    /// In use now.
+    pub in_use: u32,
+    /// Tasks waiting for one, in order.
+    pub waiters: VecDeque<Handle>,
+}
+
+/// One instance.
+pub struct Instance {
+    /// Its workers and queue.
+    pub pool: Pool,
+    /// Its state.
+    pub life: Life,
+    /// Bumped at every crash: work and connections of an older life are void.
+    pub lifecycle: u32,
+    /// When it last came up (for the cold start).
+    pub up_since: SimTime,
+    /// Calls sent to it get no answer (a network partition).
+    pub partitioned: bool,
+    /// Share of calls it fails fast.
+    pub fail_share: f64,
+    /// Connections the service's balancer has open to it.
+    pub open: u32,
+    /// Its connection pools, by database index.
+    pub conns: Vec<ConnPool>,
+    /// Recent outcomes, for a deep health check.
+    pub recent_ok: u32,
+    /// Recent errors, for a deep health check.
+    pub recent_err: u32,
+    /// Consecutive failed (negative) or passed (positive) probes.
+    pub probe_streak: i32,
+    /// The health check has taken it out of rotation.
+    pub out_of_rotation: bool,
+}
+
+impl Instance {
+    /// A fresh instance, up at time zero and warm.
+    pub fn new(pool: Pool, conns: Vec<ConnPool>) -> Instance {
+        Instance {
+            pool,
+            life: Life::Up,
+            lifecycle: 0,
+            up_since: SimTime::ZERO,
+            partitioned: false,
+            fail_share: 0.0,
+            open: 0,
+            conns,
+            recent_ok: 0,
+            recent_err: 0,
+            probe_streak: 0,
+            out_of_rotation: false,
+        }
+    }
+
+    /// The cold-start factor at `now`: `factor` right after a restart, falling linearly
+    /// to 1 over `lasting`. Instances up from the start are warm.
+    pub fn cold_factor(&self, cold: Option<&ColdStartSpec>, now: SimTime) -> f64 {
+        match cold {
+            Some(c) if self.lifecycle > 0 => {
+                let age = now.since(self.up_since).0 as f64;
+                let span = c.lasting.ns().max(1) as f64;
+                if age >= span {
+                    1.0
+                } else {
+                    c.factor + (1.0 - c.factor) * age / span
+                }
+            }
+            _ => 1.0,
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! A named service: identical instances behind its balancer. A `Call` to it picks an
+//! instance, waits in its queue for a worker, does the service's own work for the
+//! request kind, and then holds the worker while the rest of the path runs there.
+//! Draws service times, errors and the balancer's choices from its own stream,
+//! `"service/<name>"`.
+
+mod balancer;
+mod instance;
+
+use rand::Rng;
+
+use crate::config::experiment::FaultSpec;
+use crate::config::graph::ServiceSpec;
+use crate::config::model::{ColdStartSpec, ProbeKind};
+use crate::config::ModelSpec;
+use crate::engine::{stream, Distribution, SimTime, Stream};
+use crate::graph::component::Component;
+use crate::graph::cx::{Cx, Notice};
+use crate::graph::names::Names;
+use crate::graph::pool::{Admit, Pool};
+use crate::graph::registry::Event;
+use crate::metrics::latency::LatencyStats;
+use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
+use crate::system::request::{FailReason, Handle, Slab};
+use balancer::{Balancer, Slot};
+use instance::{ConnPool, Instance, Life};
+
+/// A service's events.
+#[derive(Clone, Copy, Debug)]
+pub enum ServiceEvent {
+    /// The service's own work on `job` is done.
+    Worked { job: Handle },
+    /// Instance `instance` (in life `lifecycle`) finished booting.
+    Up { instance: u32, lifecycle: u32 },
+    /// A crashed instance restarts (boots for `startup`).
+    Restart { instance: u32, lifecycle: u32 },
+    /// The balancer probes `instance`.
+    Probe { instance: u32 },
+}
+
+/// Where a visit is held: the instance and its life, for work done on its behalf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placed {
+    /// The instance.
+    pub instance: u32,
+    /// Its life when the visit was placed.
+    pub lifecycle: u32,
+    /// The service's record of the visit.
+    pub job: Handle,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Job {
+    visit: Handle,
+    instance: u32,
+    lifecycle: u32,
+    kind: u16,
+    enqueued_at: SimTime,
+    failing: bool,
+}
+
+/// A fast failure (an injected error) takes at most this long.
+const FAIL_FAST: SimTime = SimTime(1_000_000);
+
+/// One service.
+pub struct Service {
+    index: u16,
+    name: String,
+    instances: Vec<Instance>,
+    slots: Vec<Slot>,
+    balancer: Balancer,
+    /// Own work by request kind (index in the model's `requests`).
+    work: Vec<Distribution>,
+    startup: SimTime,
+    cold: Option<ColdStartSpec>,
+    probe: Option<(SimTime, u32, u32, bool)>,
+    rng: Stream,
+    jobs: Slab<Job>,
+    served: u64,
+    errors: u64,
+    rejected: u64,
+    wait: LatencyStats,
+    measured_from: SimTime,
+    integrals_at_warmup: (u128, u128),
+    peak_open: u32,
+    iv_served: u64,
+    iv_errors: u64,
+    rows: Vec<Vec<f64>>,
+}
+
+impl Service {
+    fn new(
+        index: u16,
+        name: &str,
+        spec: &ServiceSpec,
+        names: &Names,
+        model: &ModelSpec,
+        seed: u64,
+    ) -> Service {
+        let work = model
+            .requests
+            .keys()
+            .map(|k| {
+                spec.service_by_kind
+                    .get(k)
+                    .unwrap_or(&spec.service)
+                    .resolve()
+            })
+            .collect();
+        let conns: Vec<ConnPool> = names
+            .databases
+            .keys()
+            .map(|db| ConnPool {
+                size: spec.connections.get(db).copied().unwrap_or(u32::MAX),
+                ..Default::default()
+            })
+            .collect();
+        let instances: Vec<Instance> = (0..spec.instances)
+            .map(|_| {
+                Instance::new(
+                    Pool::new(spec.workers, &spec.queue, spec.slowdown.clone()),
+                    conns.clone(),
+                )
+            })
+            .collect();
+        let hc = spec.balancer.health_check.as_ref();
+        Service {
+            index,
+            name: name.to_string(),
+            slots: vec![
+                Slot {
+                    routable: true,
+                    open: 0
+                };
+                instances.len()
+            ],
+            instances,
+            balancer: Balancer::new(spec.balancer.policy),
+            work,
+            startup: spec.startup.0,
+            cold: spec.cold_start.clone(),
+            probe: hc.map(|h| {
+                (
+                    h.every.0,
+                    h.unhealthy_after,
+                    h.healthy_after,
+                    h.kind == ProbeKind::Errors,
+                )
+            }),
+            rng: stream(seed, &format!("service/{name}")),
+            jobs: Slab::new(),
+            served: 0,
+            errors: 0,
+            rejected: 0,
+            wait: LatencyStats::new(),
+            measured_from: SimTime::ZERO,
+            integrals_at_warmup: (0, 0),
+            peak_open: 0,
+            iv_served: 0,
+            iv_errors: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The probes' first events (staggered over one period), if the balancer checks health.
+    pub fn first_probes(&self) -> Vec<(SimTime, Event)> {
+        let Some((every, ..)) = self.probe else {
+            return Vec::new();
+        };
+        let n = self.instances.len() as u64;
+        (0..n)
+            .map(|i| {
+                let at = SimTime(every.0 + every.0 / n.max(1) * i);
+                (
+                    at,
+                    Event::Service(self.index, ServiceEvent::Probe { instance: i as u32 }),
+                )
+            })
+            .collect()
+    }
+
+    /// The balancer sends to an instance unless a health check took it out; without
+    /// checks it keeps sending even to a crashed one (which refuses).
+    fn refresh_slot(&mut self, i: usize) {
+        self.slots[i].routable = !self.instances[i].out_of_rotation;
+        self.slots[i].open = self.instances[i].open;
+    }
+
+    /// A call arrives for request kind `kind` from `key` (a user, or the request): the
+    /// balancer picks an instance and opens a connection to it.
+    pub fn visit(
+        &mut self,
+        cx: &mut Cx<'_>,
+        visit: Handle,
+        kind: u16,
+        key: u32,
+    ) -> Result<Placed, FailReason> {
+        let Some(i) = self.balancer.pick(&self.slots, key, &mut self.rng) else {
+            return Err(FailReason::Unavailable);
+        };
+        let inst = &mut self.instances[i as usize];
+        if inst.life != Life::Up {
+            return Err(FailReason::Refused);
+        }
+        inst.open += 1;
+        self.slots[i as usize].open = inst.open;
+        let open: u32 = self.slots.iter().map(|s| s.open).sum();
+        self.peak_open = self.peak_open.max(open);
+        let job = self.jobs.insert(Job {
+            visit,
+            instance: i,
+            lifecycle: inst.lifecycle,
+            kind,
+            enqueued_at: cx.now,
+            failing: false,
+        });
+        let placed = Placed {
+            instance: i,
+            lifecycle: inst.lifecycle,
+            job,
+        };
+        if inst.partitioned {
+            // Sent into a cut network: no answer until the partition ends.
+            return Ok(placed);
+        }
+        match inst.pool.admit(job, cx.now) {
+            Admit::Start => self.start(cx, job),
+            Admit::Queued => {}
+            Admit::Dropped(victim) => self.reject(cx, victim),
+            Admit::Rejected => {
+                self.reject(cx, job);
+            }
+        }
+        Ok(placed)
+    }
+
+    fn reject(&mut self, cx: &mut Cx<'_>, job: Handle) {
+        self.rejected += 1;
+        if let Some(j) = self.jobs.remove(job) {
+            cx.notify(Notice::VisitFailed {
+                visit: j.visit,
+                reason: FailReason::Rejected,
+            });
+        }
+    }
+
+    fn start(&mut self, cx: &mut Cx<'_>, job: Handle) {
+        let Some(j) = self.jobs.get(job).copied() else {
+            return;
+        };
+        if cx.now >= self.measured_from {
+            self.wait.record(cx.now.since(j.enqueued_at).0);
+        }
+        let inst = &self.instances[j.instance as usize];
+        let factor = inst.pool.factor(None) * inst.cold_factor(self.cold.as_ref(), cx.now);
+        let fail_share = inst.fail_share;
+        let mut t = self.work[j.kind as usize].sample_scaled(&mut self.rng, factor);
+        let failing = fail_share > 0.0 && self.rng.random::<f64>() < fail_share;
+        if failing {
+            t = t.min(FAIL_FAST);
+        }
+        if let Some(j) = self.jobs.get_mut(job) {
+            j.failing = failing;
+        }
+        cx.after(t, Event::Service(self.index, ServiceEvent::Worked { job }));
+    }
+
+    fn worked(&mut self, cx: &mut Cx<'_>, job: Handle) {
+        let Some(j) = self.jobs.get(job).copied() else {
+            return; // its instance crashed meanwhile
+        };
+        if j.failing {
+            if cx.now >= self.measured_from {
+                self.errors += 1;
+            }
+            self.iv_errors += 1;
+            self.instances[j.instance as usize].recent_err += 1;
+            self.release(cx, job, false);
+            cx.notify(Notice::VisitFailed {
+                visit: j.visit,
+                reason: FailReason::Error,
+            });
+        } else {
+            cx.notify(Notice::Worked { visit: j.visit });
+        }
+    }
+
+    /// The visit's path is done at its instance (`ok`: it succeeded): its worker takes
+    /// the next waiting call.
+    pub fn release(&mut self, cx: &mut Cx<'_>, job: Handle, ok: bool) {
+        let Some(j) = self.jobs.remove(job) else {
+            return;
+        };
+        let measured = cx.now >= self.measured_from;
+        if ok && !j.failing {
+            self.served += u64::from(measured);
+            self.iv_served += 1;
+            self.instances[j.instance as usize].recent_ok += 1;
+        } else if !j.failing {
+            // Failed downstream (an injected error was counted when it happened).
+            self.errors += u64::from(measured);
+            self.iv_errors += 1;
+            self.instances[j.instance as usize].recent_err += 1;
+        }
+        let inst = &mut self.instances[j.instance as usize];
+        if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {
+            return;
+        }
+        if let Some(next) = inst.pool.finish(cx.now) {
+            self.start(cx, next);
+        }
+    }
+
+    /// The caller stopped waiting for a visit placed at `placed` (it answered, failed or
+    /// the caller timed out): the balancer's connection closes.
+    pub fn close(&mut self, placed: Placed) {
+        let inst = &mut self.instances[placed.instance as usize];
+        inst.open = inst.open.saturating_sub(1);
+        self.slots[placed.instance as usize].open = inst.open;
+    }
+
+    /// Takes a connection of the instance at `placed` to database `db` for `task`; false
+    /// if the task must wait (it is told with `Notice::Connected`).
+    pub fn acquire_connection(&mut self, placed: Placed, db: u16, task: Handle) -> bool {
+        let inst = &mut self.instances[placed.instance as usize];
+        if inst.lifecycle != placed.lifecycle {
+            return true; // a dead instance's work: nothing to hold
+        }
+        let c = &mut inst.conns[db as usize];
+        if c.in_use < c.size {
+            c.in_use += 1;
+            true
+        } else {
+            c.waiters.push_back(task);
+            false
+        }
+    }
+
+    /// Gives back a connection to `db`; the next waiting task gets it.
+    pub fn release_connection(&mut self, cx: &mut Cx<'_>, placed: Placed, db: u16) {
+        let inst = &mut self.instances[placed.instance as usize];
+        if inst.lifecycle != placed.lifecycle {
+            return;
+        }
+        let c = &mut inst.conns[db as usize];
+        match c.waiters.pop_front() {
+            Some(task) => cx.notify(Notice::Connected { task }),
+            None => c.in_use = c.in_use.saturating_sub(1),
+        }
+    }
+
+    /// Whether the instance at `placed` still lives the life it had then.
+    pub fn alive(&self, placed: Placed) -> bool {
+        let inst = &self.instances[placed.instance as usize];
+        inst.lifecycle == placed.lifecycle && inst.life != Life::Crashed
+    }
+
+    fn crash(&mut self, cx: &mut Cx<'_>, i: usize, restart_after: Option<SimTime>) {
+        let inst = &mut self.instances[i];
+        if inst.life == Life::Crashed {
+            return;
+        }
+        inst.life = Life::Crashed;
+        inst.lifecycle += 1;
+        inst.pool.crash(cx.now);
+        for c in &mut inst.conns {
+            c.in_use = 0;
+            c.waiters.clear();
+        }
+        let lost: Vec<(Handle, Handle)> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.instance == i as u32)
+            .map(|(h, j)| (h, j.visit))
+            .collect();
+        for (job, visit) in lost {
+            self.jobs.remove(job);
+            cx.notify(Notice::VisitFailed {
+                visit,
+                reason: FailReason::Crash,
+            });
+        }
+        if let Some(after) = restart_after {
+            let lifecycle = self.instances[i].lifecycle;
+            cx.after(
+                after,
+                Event::Service(
+                    self.index,
+                    ServiceEvent::Restart {
+                        instance: i as u32,
+                        lifecycle,
+                    },
+                ),
+            );
+        }
+    }
+
+    fn probe(&mut self, cx: &mut Cx<'_>, i: usize) {
+        let Some((every, unhealthy_after, healthy_after, deep)) = self.probe else {
+            return;
+        };
+        let inst = &mut self.instances[i];
+        let answers = inst.life == Life::Up && !inst.partitioned;
+        let erring = deep && inst.recent_err > inst.recent_ok;
+        inst.recent_ok = 0;
+        inst.recent_err = 0;
+        let ok = answers && !erring;
+        inst.probe_streak = match (ok, inst.probe_streak) {
+            (true, s) if s > 0 => s + 1,
+            (true, _) => 1,
+            (false, s) if s < 0 => s - 1,
+            (false, _) => -1,
+        };
+        if inst.probe_streak <= -(unhealthy_after as i32) {
+            inst.out_of_rotation = true;
+        } else if inst.probe_streak >= healthy_after as i32 {
+            inst.out_of_rotation = false;
+        }
+        self.refresh_slot(i);
+        cx.after(
+            every,
+            Event::Service(self.index, ServiceEvent::Probe { instance: i as u32 }),
+        );
+    }
+
+    /// The instances a fault names (`instance: None` with `FailRequests`: all of them).
+    fn targets(&self, service: &Option<String>, instance: &Option<u32>) -> Vec<usize> {
+        if service.as_deref() != Some(self.name.as_str()) {
+            return Vec::new();
+        }
+        match instance {
+            Some(i) => vec![*i as usize],
+            None => (0..self.instances.len()).collect(),
+        }
+    }
+
+    fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
+        for job in self.instances[i].pool.take_waiting(cx.now) {
+            self.start(cx, job);
+        }
+    }
+}
+
+impl Component for Service {
+    type Event = ServiceEvent;
+
+    fn build_all(model: &ModelSpec, names: &Names, seed: u64) -> Vec<Self> {
+        model
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, (name, spec))| Service::new(i as u16, name, spec, names, model, seed))
+            .collect()
+    }
+
+    fn handle(&mut self, cx: &mut Cx<'_>, event: ServiceEvent) {
+        match event {
+            ServiceEvent::Worked { job } => self.worked(cx, job),
+            ServiceEvent::Restart {
+                instance,
+                lifecycle,
+            } => {
+                let inst = &mut self.instances[instance as usize];
+                if inst.lifecycle == lifecycle && inst.life == Life::Crashed {
+                    inst.life = Life::Starting;
+                    let up = ServiceEvent::Up {
+                        instance,
+                        lifecycle,
+                    };
+                    cx.after(self.startup, Event::Service(self.index, up));
+                }
+            }
+            ServiceEvent::Up {
+                instance,
+                lifecycle,
+            } => {
+                let inst = &mut self.instances[instance as usize];
+                if inst.lifecycle == lifecycle && inst.life == Life::Starting {
+                    inst.life = Life::Up;
+                    inst.up_since = cx.now;
+                    inst.pool.restart(cx.now);
+                }
+            }
+            ServiceEvent::Probe { instance } => self.probe(cx, instance as usize),
+        }
+    }
+
+    fn step(&mut self, cx: &mut Cx<'_>, _op: u8, task: Handle, _arg: u64) {
+        // A service is reached by `Call`, which the path handles with `visit`.
+        cx.step_done(task, Err(FailReason::Error));
+    }
+
+    fn fault(&mut self, cx: &mut Cx<'_>, fault: &FaultSpec, start: bool) -> bool {
+        let (service, instance) = match fault {
+            FaultSpec::Crash {
+                service, instance, ..
+            }
+            | FaultSpec::Slow {
+                service, instance, ..
+            }
+            | FaultSpec::CutCapacity {
+                service, instance, ..
+            }
+            | FaultSpec::Partition {
+                service, instance, ..
+            }
+            | FaultSpec::FailRequests {
+                service, instance, ..
+            } => (service, instance),
+            _ => return false,
+        };
+        let targets = self.targets(service, instance);
+        if targets.is_empty() {
+            return false;
+        }
+        for i in targets {
+            match fault {
+                // The restart is scheduled with the crash; the fault's end is that time.
+                FaultSpec::Crash { restart_after, .. } if start => {
+                    self.crash(cx, i, restart_after.map(|r| r.0));
+                }
+                FaultSpec::Slow { factor, .. } => {
+                    self.instances[i]
+                        .pool
+                        .set_slow_factor(if start { *factor } else { 1.0 });
+                }
+                FaultSpec::CutCapacity { workers, .. } => {
+                    self.instances[i].pool.cut_capacity(*workers, start, cx.now);
+                    self.take_waiting(cx, i);
+                }
+                FaultSpec::Partition { .. } => {
+                    self.instances[i].partitioned = start;
+                    if !start {
+                        // The cut connections reset: what was sent there fails now.
+                        let lost: Vec<(Handle, Handle)> = self
+                            .jobs
+                            .iter()
+                            .filter(|(_, j)| j.instance == i as u32)
+                            .map(|(h, j)| (h, j.visit))
+                            .collect();
+                        for (job, visit) in lost {
+                            if self.instances[i].pool.remove_waiting(job) {
+                                self.jobs.remove(job);
+                                cx.notify(Notice::VisitFailed {
+                                    visit,
+                                    reason: FailReason::Timeout,
+                                });
+                            }
+                        }
+                    }
+                }
+                FaultSpec::FailRequests { percent, .. } => {
+                    self.instances[i].fail_share = if start { percent / 100.0 } else { 0.0 };
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn close_interval(&mut self, _now: SimTime, interval_s: f64) {
+        let up = self.instances.iter().filter(|i| i.life == Life::Up).count();
+        let busy: u32 = self.instances.iter().map(|i| i.pool.busy()).sum();
+        let queued: usize = self.instances.iter().map(|i| i.pool.queue_len()).sum();
+        let open: u32 = self.instances.iter().map(|i| i.open).sum();
+        self.rows.push(vec![
+            up as f64,
+            busy as f64,
+            queued as f64,
+            open as f64,
+            self.iv_served as f64 / interval_s,
+            self.iv_errors as f64 / interval_s,
+        ]);
+        self.iv_served = 0;
+        self.iv_errors = 0;
+    }
+
+    fn series(&self) -> ComponentSeries {
+        ComponentSeries {
+            key: format!("service.{}", self.name),
+            schema: &SERVICE,
+            rows: self.rows.clone(),
+        }
+    }
+
+    fn figures(&self, now: SimTime, _measured_s: f64) -> ComponentFigures {
+        let (mut busy, mut cap) = (0u128, 0u128);
+        for i in &self.instances {
+            let (b, c) = i.pool.integrals(now);
+            busy += b;
+            cap += c;
+        }
+        let (b0, c0) = self.integrals_at_warmup;
+        let utilisation = if cap > c0 {
+            (busy - b0) as f64 / (cap - c0) as f64
+        } else {
+            0.0
+        };
+        let peak_queue = self
+            .instances
+            .iter()
+            .map(|i| i.pool.peak_queue())
+            .max()
+            .unwrap_or(0);
+        let p99 = if self.wait.count() > 0 {
+            self.wait.quantile_ms(0.99)
+        } else {
+            f64::NAN
+        };
+        ComponentFigures {
+            key: format!("service.{}", self.name),
+            schema: &SERVICE,
+            values: vec![
+                self.served as f64,
+                self.errors as f64,
+                self.rejected as f64,
+                utilisation,
+                peak_queue as f64,
+                self.peak_open as f64,
+                p99,
+            ],
+        }
+    }
+
+    fn warmup_over(&mut self, now: SimTime) {
+        self.measured_from = now;
+        let (mut busy, mut cap) = (0u128, 0u128);
+        for i in &self.instances {
+            let (b, c) = i.pool.integrals(now);
+            busy += b;
+            cap += c;
+        }
+        self.integrals_at_warmup = (busy, cap);
+        self.served = 0;
+        self.errors = 0;
+        self.rejected = 0;
+        self.wait.reset();
+    }
+
+    fn check_invariants(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        for (i, inst) in self.instances.iter().enumerate() {
+            inst.pool.check_invariants(&format!("{}/{i}", self.name));
+            for c in &inst.conns {
+                assert!(
+                    c.in_use <= c.size,
+                    "{}/{i}: {} connections in use > pool {}",
+                    self.name,
+                    c.in_use,
+                    c.size
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The graph engine: a model as a graph of named components (services, databases,
+//! caches, counters, topics), request kinds as paths of steps through them, and several
+//! client populations.
+//!
+//! The engine moves requests along their paths (`path.rs`, the only place that does);
+//! each component does its own step in its own file under `components/`, and the
+//! registry (`registry.rs`) assembles the event enum and the dispatch from the list of
+//! component kinds. A component tells the path what became of a task through a
+//! [`cx::Notice`]; it never reaches into another component.
+
+pub mod component;
+pub mod components;
+pub mod cx;
+pub mod names;
+pub mod network;
+pub mod path;
+pub mod pool;
+pub mod population;
+pub mod program;
+pub mod registry;
+pub mod request;
+mod run;
+
+pub use run::run;
+
+use crate::config::experiment::ClientsSpec;
+use crate::config::RunConfig;
+use crate::engine::{EventQueue, SimTime};
+use crate::metrics::Recorder;
+use crate::system::client::Clients;
+use crate::system::faults::Faults;
+use crate::system::request::Slab;
+use cx::Notice;
+use names::Names;
+use network::{End, Network};
+use population::Population;
+use program::Program;
+use registry::{Components, Event};
+use request::{Call, Fanout, Request, Task, Visit};
+
+/// One whole single-threaded simulation of a graph model for one (experiment, variant, seed).
+pub struct GraphSim {
+    queue: EventQueue<Event>,
+    components: Components,
+    populations: Vec<Population>,
+    /// Each service's policy for the calls it makes (`calls`), by service index.
+    call_clients: Vec<Option<Clients>>,
+    program: Program,
+    network: Network,
+    requests: Slab<Request>,
+    calls: Slab<Call>,
+    visits: Slab<Visit>,
+    tasks: Slab<Task>,
+    fanouts: Slab<Fanout>,
+    notices: Vec<Notice>,
+    faults: Faults,
+    recorder: Recorder,
+    end: SimTime,
+    warmup: SimTime,
+    warmup_done: bool,
+    interval: SimTime,
+    interval_start: SimTime,
+    max_in_flight: u64,
+    max_events: u64,
+    max_pending_events: u64,
+    stopped_reason: Option<String>,
+    /// Attempts that finished after their caller had stopped waiting (wasted work).
+    wasted: u64,
+}
+
+impl GraphSim {
+    /// Builds the graph of `cfg`, every component's stream derived from the seed.
+    pub fn new(cfg: &RunConfig) -> GraphSim {
+        let seed = cfg.seed();
+        let spec = &cfg.spec;
+        let model = &cfg.model;
+        let pop_names: Vec<String> = spec.populations.keys().cloned().collect();
+        let names = Names::of(model, &pop_names);
+        let populations = spec
+            .populations
+            .iter()
+            .map(|(name, p)| Population::new(name, p, &names.kinds, spec.warmup.0, seed))
+            .collect();
+        let call_clients = model
+            .services
+            .iter()
+            .map(|(name, s)| {
+                s.calls.as_ref().map(|c| {
+                    let spec = ClientsSpec {
+                        timeout: c.timeout,
+                        retry: c.retry.clone(),
+                        throttle: None,
+                        idempotency_keys: false,
+                    };
+                    Clients::named(&spec, seed, &format!("service/{name}/calls"))
+                })
+            })
+            .collect();
+        let end_of = |n: &str| {
+            if let Some(&i) = names.populations.get(n) {
+                Some(End::Population(i))
+            } else if let Some(&i) = names.services.get(n) {
+                Some(End::Service(i))
+            } else {
+                names.databases.get(n).map(|&i| End::Database(i))
+            }
+        };
+        let interval = spec.metrics_interval.0;
+        GraphSim {
+            queue: EventQueue::new(),
+            components: Components::build(model, &names, seed),
+            populations,
+            call_clients,
+            program: Program::compile(model, &names),
+            network: Network::new(&model.network, end_of, seed),
+            requests: Slab::new(),
+            calls: Slab::new(),
+            visits: Slab::new(),
+            tasks: Slab::new(),
+            fanouts: Slab::new(),
+            notices: Vec::new(),
+            faults: Faults::new(&spec.faults),
+            recorder: Recorder::new(spec.warmup.0, interval, 0),
+            end: spec.duration.0,
+            warmup: spec.warmup.0,
+            warmup_done: spec.warmup.0 == SimTime::ZERO,
+            interval,
+            interval_start: SimTime::ZERO,
+            max_in_flight: spec.limits.max_in_flight,
+            max_events: spec.limits.max_events.unwrap_or(u64::MAX),
+            max_pending_events: spec.limits.max_pending_events,
+            stopped_reason: None,
+            wasted: 0,
+        }
+    }
+
+    /// Schedules the first events: the populations, faults, probes and the first tick.
+    fn start(&mut self) {
+        for p in 0..self.populations.len() {
+            for (at, ev) in self.populations[p].first_events() {
+                self.queue.schedule_at(at, Event::Population(p as u16, ev));
+            }
+        }
+        for (index, start, end) in self.faults.schedule() {
+            use crate::system::faults::FaultPhase;
+            self.queue
+                .schedule_at(start, Event::Fault(index, FaultPhase::Start));
+            if let Some(end) = end {
+                self.queue
+                    .schedule_at(end, Event::Fault(index, FaultPhase::End));
+            }
+        }
+        for s in &self.components.services {
+            for (at, ev) in s.first_probes() {
+                self.queue.schedule_at(at, ev);
+            }
+        }
+        self.queue
+            .schedule_at(self.interval.min(self.end), Event::Tick);
+    }
+}

@@ -1,0 +1,673 @@
+//! Moving a request along its path: the only place that does. A client's attempt and a
+//! service's call become visits to a service's instance; a visit's worker runs the rest of
+//! its block as a task; a task's steps are calls, component steps and fan-outs. Outcomes
+//! come back from the components as notices and go up: task → visit → call or request,
+//! where the caller's timeout and retry policy decide what happens next.
+
+use super::cx::{Cx, Notice};
+use super::network::End;
+use super::program::Step;
+use super::registry::{Event, Kind};
+use super::request::{Call, Fanout, Origin, Parent, Request, Task, Visit};
+use super::GraphSim;
+use crate::engine::SimTime;
+use crate::system::client::RetryDecision;
+use crate::system::request::{FailReason, Handle};
+
+/// The path's own events.
+#[derive(Clone, Copy, Debug)]
+pub enum PathEvent {
+    /// A visit reaches its service (after the network delay).
+    Arrive { visit: Handle },
+    /// A visit's answer reaches whoever waits for it.
+    Answer {
+        visit: Handle,
+        result: Result<(), FailReason>,
+    },
+    /// A client stops waiting for attempt `attempt_no` of `request`.
+    Timeout { request: Handle, attempt_no: u32 },
+    /// A request's backoff is over.
+    Retry { request: Handle },
+    /// A calling service stops waiting for attempt `attempt_no` of `call`.
+    CallTimeout { call: Handle, attempt_no: u32 },
+    /// A call's backoff is over.
+    CallRetry { call: Handle },
+    /// A task's component step starts (after the network delay).
+    StepAt { task: Handle },
+}
+
+impl GraphSim {
+    /// Handles one of the path's events.
+    pub(super) fn path_event(&mut self, now: SimTime, event: PathEvent) {
+        match event {
+            PathEvent::Arrive { visit } => self.arrive(now, visit),
+            PathEvent::Answer { visit, result } => self.answer(now, visit, result),
+            PathEvent::Timeout {
+                request,
+                attempt_no,
+            } => {
+                let waiting = self
+                    .requests
+                    .get(request)
+                    .filter(|r| r.attempts == attempt_no)
+                    .and_then(|r| r.current);
+                if let Some(visit) = waiting {
+                    self.give_up(visit);
+                    if let Some(r) = self.requests.get_mut(request) {
+                        r.current = None;
+                    }
+                    self.request_failed(now, request, FailReason::Timeout);
+                }
+            }
+            PathEvent::Retry { request } => {
+                if self.requests.get(request).is_some() {
+                    self.send_attempt(now, request);
+                }
+            }
+            PathEvent::CallTimeout { call, attempt_no } => {
+                let waiting = self
+                    .calls
+                    .get(call)
+                    .filter(|c| c.attempts == attempt_no)
+                    .and_then(|c| c.current);
+                if let Some(visit) = waiting {
+                    self.give_up(visit);
+                    if let Some(c) = self.calls.get_mut(call) {
+                        c.current = None;
+                    }
+                    self.call_failed(now, call, FailReason::Timeout);
+                }
+            }
+            PathEvent::CallRetry { call } => {
+                if self.calls.get(call).is_some() {
+                    self.send_call(now, call);
+                }
+            }
+            PathEvent::StepAt { task } => self.start_pending(now, task),
+        }
+    }
+
+    /// A notice from a component.
+    pub(super) fn on_notice(&mut self, now: SimTime, notice: Notice) {
+        match notice {
+            Notice::Step { task, result } => self.step_ended(now, task, result),
+            Notice::Worked { visit } => self.worked(now, visit),
+            Notice::VisitFailed { visit, reason } => self.reply(now, visit, Err(reason)),
+            Notice::Sub {
+                task,
+                kind,
+                index,
+                op,
+                reply_kind,
+                reply_index,
+            } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.sub = Some((reply_kind, reply_index));
+                    t.pending = Some((kind, index, op));
+                    self.begin_component_step(now, task);
+                }
+            }
+            Notice::Connected { task } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    if let Some((Kind::Db, db, _)) = t.pending {
+                        t.conn = Some(db);
+                    }
+                    self.delay_then_start(now, task);
+                }
+            }
+            Notice::Dispatch {
+                kind,
+                from,
+                index,
+                token,
+            } => self.dispatch(now, kind, from, index, token),
+        }
+    }
+
+    /// A client of population `population` (user `user`, if a closed population) issues
+    /// a new request.
+    pub(super) fn issue(&mut self, now: SimTime, population: u16, user: Option<u32>) {
+        let p = &mut self.populations[population as usize];
+        let kind = p.pick_kind(user);
+        p.issued(now);
+        self.recorder.issued();
+        let request = self.requests.insert(Request {
+            population,
+            user,
+            kind,
+            issued_at: now,
+            attempts: 0,
+            current: None,
+            last_backoff: SimTime::ZERO,
+        });
+        self.send_attempt(now, request);
+    }
+
+    /// Sends the next attempt of `request` to the first service of its path.
+    fn send_attempt(&mut self, now: SimTime, request: Handle) {
+        let Some(r) = self.requests.get_mut(request) else {
+            return;
+        };
+        r.attempts += 1;
+        let (attempt_no, pop, kind) = (r.attempts, r.population, r.kind);
+        let key = r.user.unwrap_or(request.idx);
+        let p = &mut self.populations[pop as usize];
+        if p.clients.throttled(now) {
+            self.end_request(now, request, Err(FailReason::Throttled));
+            return;
+        }
+        self.recorder.attempt(attempt_no > 1);
+        p.attempt(attempt_no == 1);
+        let timeout = p.clients.timeout();
+        let root = self.program.roots[kind as usize];
+        let Step::Call { service } = self.program.blocks[root as usize][0] else {
+            unreachable!("validated: a path starts with a call");
+        };
+        let visit = self.visits.insert(Visit {
+            origin: Origin::Request(request),
+            attempt_no,
+            service,
+            block: root,
+            pos: 1,
+            kind,
+            key,
+            placed: None,
+            closed: false,
+        });
+        if let Some(r) = self.requests.get_mut(request) {
+            r.current = Some(visit);
+        }
+        if let Some(t) = timeout {
+            let ev = PathEvent::Timeout {
+                request,
+                attempt_no,
+            };
+            self.queue.schedule_in(t, Event::Path(ev));
+        }
+        let d = self
+            .network
+            .delay(End::Population(pop), End::Service(service));
+        self.after_delay(now, d, PathEvent::Arrive { visit });
+    }
+
+    /// Runs `event` now, or after `delay` when there is one.
+    fn after_delay(&mut self, now: SimTime, delay: SimTime, event: PathEvent) {
+        if delay == SimTime::ZERO {
+            self.path_event(now, event);
+        } else {
+            self.queue.schedule_in(delay, Event::Path(event));
+        }
+    }
+
+    /// A visit reaches its service: the balancer places it.
+    fn arrive(&mut self, now: SimTime, visit: Handle) {
+        let Some(v) = self.visits.get(visit).copied() else {
+            return;
+        };
+        let s = &mut self.components.services[v.service as usize];
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        match s.visit(&mut cx, visit, v.kind, v.key) {
+            Ok(placed) => {
+                if let Some(v) = self.visits.get_mut(visit) {
+                    v.placed = Some(placed);
+                }
+            }
+            Err(reason) => self.answer(now, visit, Err(reason)),
+        }
+    }
+
+    /// The service's own work on a visit is done: the rest of the block runs there.
+    fn worked(&mut self, now: SimTime, visit: Handle) {
+        let Some(v) = self.visits.get(visit).copied() else {
+            return;
+        };
+        let Some(placed) = v.placed else {
+            return;
+        };
+        let task = self.tasks.insert(Task {
+            block: v.block,
+            pos: v.pos,
+            parent: Parent::Visit(visit),
+            service: v.service,
+            placed,
+            kind: v.kind,
+            conn: None,
+            pending: None,
+            sub: None,
+        });
+        self.run_task(now, task);
+    }
+
+    /// Runs a task's steps until one has to wait.
+    fn run_task(&mut self, now: SimTime, task: Handle) {
+        let Some(t) = self.tasks.get(task).copied() else {
+            return;
+        };
+        let block = &self.program.blocks[t.block as usize];
+        let Some(&step) = block.get(t.pos as usize) else {
+            self.task_done(now, task, Ok(()));
+            return;
+        };
+        match step {
+            Step::Call { service } => {
+                let call = self.calls.insert(Call {
+                    caller: task,
+                    from: t.service,
+                    service,
+                    block: t.block,
+                    pos: t.pos + 1,
+                    attempts: 0,
+                    current: None,
+                    last_backoff: SimTime::ZERO,
+                });
+                self.send_call(now, call);
+            }
+            Step::Component { kind, index, op } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.pending = Some((kind, index, op));
+                }
+                self.begin_component_step(now, task);
+            }
+            Step::Parallel {
+                first,
+                branches,
+                need,
+            } => {
+                let fanout = self.fanouts.insert(Fanout {
+                    task,
+                    need,
+                    total: branches,
+                    ok: 0,
+                    failed: 0,
+                    reason: None,
+                    resolved: false,
+                });
+                for b in 0..branches as u32 {
+                    let branch = self.tasks.insert(Task {
+                        block: first + b,
+                        pos: 0,
+                        parent: Parent::Branch(fanout),
+                        conn: None,
+                        pending: None,
+                        sub: None,
+                        ..t
+                    });
+                    self.run_task(now, branch);
+                }
+            }
+        }
+    }
+
+    /// A task's pending component step: take a connection of its instance first when it
+    /// is a database step and the service limits them.
+    fn begin_component_step(&mut self, now: SimTime, task: Handle) {
+        let Some(t) = self.tasks.get(task).copied() else {
+            return;
+        };
+        if let Some((Kind::Db, db, _)) = t.pending {
+            let s = &mut self.components.services[t.service as usize];
+            if !s.acquire_connection(t.placed, db, task) {
+                return; // told by Notice::Connected
+            }
+            if let Some(t) = self.tasks.get_mut(task) {
+                t.conn = Some(db);
+            }
+        }
+        self.delay_then_start(now, task);
+    }
+
+    /// Starts a task's pending step after the network's round trip to a database.
+    fn delay_then_start(&mut self, now: SimTime, task: Handle) {
+        let Some(t) = self.tasks.get(task).copied() else {
+            return;
+        };
+        let delay = match t.pending {
+            Some((Kind::Db, db, _)) => {
+                let (a, b) = (End::Service(t.service), End::Database(db));
+                let there = self.network.delay(a, b);
+                there.saturating_add(self.network.delay(b, a))
+            }
+            _ => SimTime::ZERO,
+        };
+        self.after_delay(now, delay, PathEvent::StepAt { task });
+    }
+
+    fn start_pending(&mut self, now: SimTime, task: Handle) {
+        let Some(t) = self.tasks.get_mut(task) else {
+            return;
+        };
+        let Some((kind, index, op)) = t.pending.take() else {
+            return;
+        };
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        self.components
+            .step(&mut cx, kind, index, op, task, task.idx as u64);
+    }
+
+    /// A component ended a task's step.
+    fn step_ended(&mut self, now: SimTime, task: Handle, result: Result<(), FailReason>) {
+        let Some(t) = self.tasks.get_mut(task) else {
+            return;
+        };
+        let (service, placed) = (t.service, t.placed);
+        let conn = t.conn.take();
+        let sub = t.sub.take();
+        if let Some(db) = conn {
+            let mut cx = Cx {
+                now,
+                queue: &mut self.queue,
+                notices: &mut self.notices,
+            };
+            self.components.services[service as usize].release_connection(&mut cx, placed, db);
+        }
+        if let Some((kind, index)) = sub {
+            let mut cx = Cx {
+                now,
+                queue: &mut self.queue,
+                notices: &mut self.notices,
+            };
+            self.components.reply(&mut cx, kind, index, task, result);
+            return;
+        }
+        match result {
+            Ok(()) => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.pos += 1;
+                }
+                self.run_task(now, task);
+            }
+            Err(reason) => self.task_done(now, task, Err(reason)),
+        }
+    }
+
+    /// A task's block ended: tell its parent.
+    fn task_done(&mut self, now: SimTime, task: Handle, result: Result<(), FailReason>) {
+        let Some(t) = self.tasks.remove(task) else {
+            return;
+        };
+        match t.parent {
+            Parent::Visit(visit) => {
+                let mut cx = Cx {
+                    now,
+                    queue: &mut self.queue,
+                    notices: &mut self.notices,
+                };
+                self.components.services[t.service as usize].release(
+                    &mut cx,
+                    t.placed.job,
+                    result.is_ok(),
+                );
+                self.reply(now, visit, result);
+            }
+            Parent::Branch(fanout) => self.branch_done(now, fanout, result),
+        }
+    }
+
+    fn branch_done(&mut self, now: SimTime, fanout: Handle, result: Result<(), FailReason>) {
+        let Some(f) = self.fanouts.get_mut(fanout) else {
+            return;
+        };
+        match result {
+            Ok(()) => f.ok += 1,
+            Err(r) => {
+                f.failed += 1;
+                f.reason.get_or_insert(r);
+            }
+        }
+        let f = *f;
+        if f.ok + f.failed == f.total {
+            self.fanouts.remove(fanout);
+        }
+        if f.resolved {
+            return;
+        }
+        if f.ok >= f.need {
+            self.resolve(fanout);
+            if let Some(t) = self.tasks.get_mut(f.task) {
+                t.pos += 1;
+            }
+            self.run_task(now, f.task);
+        } else if f.failed > f.total - f.need {
+            self.resolve(fanout);
+            let reason = f.reason.unwrap_or(FailReason::Error);
+            self.task_done(now, f.task, Err(reason));
+        }
+    }
+
+    fn resolve(&mut self, fanout: Handle) {
+        if let Some(f) = self.fanouts.get_mut(fanout) {
+            f.resolved = true;
+        }
+    }
+
+    /// A visit's outcome goes back to its caller over the network.
+    fn reply(&mut self, now: SimTime, visit: Handle, result: Result<(), FailReason>) {
+        let Some(v) = self.visits.get(visit).copied() else {
+            return;
+        };
+        let to = match v.origin {
+            Origin::Request(r) => self.requests.get(r).map(|r| End::Population(r.population)),
+            Origin::Call(c) => self.calls.get(c).map(|c| End::Service(c.from)),
+            Origin::Component { .. } => None,
+        };
+        let d = match to {
+            Some(to) => self.network.delay(End::Service(v.service), to),
+            None => SimTime::ZERO,
+        };
+        self.after_delay(now, d, PathEvent::Answer { visit, result });
+    }
+
+    /// The caller stopped waiting for `visit` (timeout): its connection closes now.
+    fn give_up(&mut self, visit: Handle) {
+        if let Some(v) = self.visits.get_mut(visit) {
+            if let (Some(p), false) = (v.placed, v.closed) {
+                v.closed = true;
+                self.components.services[v.service as usize].close(p);
+            }
+        }
+    }
+
+    /// A visit's answer reaches its caller.
+    fn answer(&mut self, now: SimTime, visit: Handle, result: Result<(), FailReason>) {
+        self.give_up(visit);
+        let Some(v) = self.visits.remove(visit) else {
+            return;
+        };
+        match v.origin {
+            Origin::Request(request) => {
+                let current = self
+                    .requests
+                    .get(request)
+                    .is_some_and(|r| r.current == Some(visit));
+                if !current {
+                    self.wasted += u64::from(result.is_ok());
+                    return;
+                }
+                if let Some(r) = self.requests.get_mut(request) {
+                    r.current = None;
+                }
+                match result {
+                    Ok(()) => {
+                        let pop = self.requests.get(request).map_or(0, |r| r.population);
+                        self.populations[pop as usize].clients.accepted(now);
+                        self.end_request(now, request, Ok(()));
+                    }
+                    Err(reason) => self.request_failed(now, request, reason),
+                }
+            }
+            Origin::Call(call) => {
+                let current = self
+                    .calls
+                    .get(call)
+                    .is_some_and(|c| c.current == Some(visit));
+                if !current {
+                    self.wasted += u64::from(result.is_ok());
+                    return;
+                }
+                if let Some(c) = self.calls.get_mut(call) {
+                    c.current = None;
+                }
+                match result {
+                    Ok(()) => {
+                        let c = self.calls.remove(call).expect("live");
+                        if let Some(cl) = &mut self.call_clients[c.from as usize] {
+                            cl.accepted(now);
+                        }
+                        // The call took the rest of the caller's block: it is done too.
+                        self.task_done(now, c.caller, Ok(()));
+                    }
+                    Err(reason) => self.call_failed(now, call, reason),
+                }
+            }
+            Origin::Component { kind, index, token } => {
+                let mut cx = Cx {
+                    now,
+                    queue: &mut self.queue,
+                    notices: &mut self.notices,
+                };
+                self.components
+                    .answered(&mut cx, kind, index, token, result);
+            }
+        }
+    }
+
+    /// Sends the next attempt of a service's call.
+    fn send_call(&mut self, now: SimTime, call: Handle) {
+        let Some(c) = self.calls.get_mut(call) else {
+            return;
+        };
+        c.attempts += 1;
+        let c = *c;
+        let Some(caller) = self.tasks.get(c.caller).copied() else {
+            // The caller is gone (its own visit failed): nothing waits for this call.
+            self.calls.remove(call);
+            return;
+        };
+        let visit = self.visits.insert(Visit {
+            origin: Origin::Call(call),
+            attempt_no: c.attempts,
+            service: c.service,
+            block: c.block,
+            pos: c.pos,
+            kind: caller.kind,
+            key: call.idx,
+            placed: None,
+            closed: false,
+        });
+        if let Some(cm) = self.calls.get_mut(call) {
+            cm.current = Some(visit);
+        }
+        let timeout = self.call_clients[c.from as usize]
+            .as_ref()
+            .and_then(|cl| cl.timeout());
+        if let Some(t) = timeout {
+            let ev = PathEvent::CallTimeout {
+                call,
+                attempt_no: c.attempts,
+            };
+            self.queue.schedule_in(t, Event::Path(ev));
+        }
+        let d = self
+            .network
+            .delay(End::Service(c.from), End::Service(c.service));
+        self.after_delay(now, d, PathEvent::Arrive { visit });
+    }
+
+    /// A call's attempt failed: retry by the calling service's policy, or fail its task.
+    fn call_failed(&mut self, now: SimTime, call: Handle, reason: FailReason) {
+        let Some(c) = self.calls.get(call).copied() else {
+            return;
+        };
+        let decision = match &mut self.call_clients[c.from as usize] {
+            Some(cl) => cl.after_failure(c.attempts, c.last_backoff, now),
+            None => RetryDecision::Exhausted,
+        };
+        match decision {
+            RetryDecision::RetryAfter(wait) => {
+                if let Some(c) = self.calls.get_mut(call) {
+                    c.last_backoff = wait;
+                }
+                self.queue
+                    .schedule_in(wait, Event::Path(PathEvent::CallRetry { call }));
+            }
+            RetryDecision::BudgetDenied | RetryDecision::Exhausted => {
+                self.calls.remove(call);
+                self.task_done(now, c.caller, Err(reason));
+            }
+        }
+    }
+
+    /// A request's attempt failed: retry by its population's policy, or end it.
+    fn request_failed(&mut self, now: SimTime, request: Handle, reason: FailReason) {
+        let Some(r) = self.requests.get(request).copied() else {
+            return;
+        };
+        let clients = &mut self.populations[r.population as usize].clients;
+        match clients.after_failure(r.attempts, r.last_backoff, now) {
+            RetryDecision::RetryAfter(wait) => {
+                if let Some(r) = self.requests.get_mut(request) {
+                    r.last_backoff = wait;
+                }
+                self.queue
+                    .schedule_in(wait, Event::Path(PathEvent::Retry { request }));
+            }
+            RetryDecision::BudgetDenied => {
+                self.recorder.budget_denied += 1;
+                self.end_request(now, request, Err(reason));
+            }
+            RetryDecision::Exhausted => self.end_request(now, request, Err(reason)),
+        }
+    }
+
+    /// Ends a request exactly once; a user thinks and comes back.
+    fn end_request(&mut self, now: SimTime, request: Handle, result: Result<(), FailReason>) {
+        let Some(r) = self.requests.remove(request) else {
+            return;
+        };
+        match result {
+            Ok(()) => self.recorder.succeeded(r.issued_at, now, SimTime::ZERO),
+            Err(reason) => self.recorder.failed(reason, r.issued_at, now),
+        }
+        let p = &mut self.populations[r.population as usize];
+        p.ended(r.issued_at, now, result.is_ok());
+        if let Some(user) = r.user {
+            let t = p.think(user);
+            let ev = super::population::PopulationEvent::Wake { user };
+            self.queue
+                .schedule_in(t, Event::Population(r.population, ev));
+        }
+    }
+
+    /// A component's work of request kind `kind` goes to the first service of its path
+    /// (its steps after that run there, as for a client's request).
+    fn dispatch(&mut self, now: SimTime, kind: u16, from: Kind, index: u16, token: u64) {
+        let root = self.program.roots[kind as usize];
+        let Step::Call { service } = self.program.blocks[root as usize][0] else {
+            unreachable!("validated: a path starts with a call");
+        };
+        let visit = self.visits.insert(Visit {
+            origin: Origin::Component {
+                kind: from,
+                index,
+                token,
+            },
+            attempt_no: 1,
+            service,
+            block: root,
+            pos: 1,
+            kind,
+            key: token as u32,
+            placed: None,
+            closed: false,
+        });
+        self.arrive(now, visit);
+    }
+}

@@ -1,0 +1,134 @@
+//! A request's life in a graph run: the request a client sends (with its attempts), the
+//! calls a service makes to another (with their own attempts), the visits (one attempt
+//! at one service instance), the tasks (a path block running on a worker) and fan-outs.
+//! All live in generation-checked slabs, so a stale reference is recognised, never followed.
+
+use crate::engine::SimTime;
+use crate::graph::components::service::Placed;
+use crate::graph::registry::Kind;
+use crate::system::request::{FailReason, Handle};
+
+/// A client's request.
+#[derive(Clone, Copy, Debug)]
+pub struct Request {
+    /// Its population.
+    pub population: u16,
+    /// Its user (closed populations), if any.
+    pub user: Option<u32>,
+    /// Its kind (index in the model's `requests`).
+    pub kind: u16,
+    /// When it was issued.
+    pub issued_at: SimTime,
+    /// Attempts sent so far.
+    pub attempts: u32,
+    /// The visit of the attempt the client waits for, if it waits.
+    pub current: Option<Handle>,
+    /// The previous backoff (for decorrelated jitter).
+    pub last_backoff: SimTime,
+}
+
+/// A call from a task on one service's worker to another service.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    /// The task that made it (it ends when the call does).
+    pub caller: Handle,
+    /// The calling service (its `calls` policy applies).
+    pub from: u16,
+    /// The called service.
+    pub service: u16,
+    /// Where the rest of the path continues on the callee: block and step.
+    pub block: u32,
+    /// The first step there.
+    pub pos: u16,
+    /// Attempts sent so far.
+    pub attempts: u32,
+    /// The visit the caller waits for.
+    pub current: Option<Handle>,
+    /// The previous backoff.
+    pub last_backoff: SimTime,
+}
+
+/// Who waits for a visit's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A client's request.
+    Request(Handle),
+    /// A service's call.
+    Call(Handle),
+    /// Work a component dispatched (a topic's delivery of a message to its consumer).
+    Component { kind: Kind, index: u16, token: u64 },
+}
+
+/// One attempt at one service.
+#[derive(Clone, Copy, Debug)]
+pub struct Visit {
+    /// Who waits for it.
+    pub origin: Origin,
+    /// Which attempt of its origin it is.
+    pub attempt_no: u32,
+    /// The service.
+    pub service: u16,
+    /// The block and step the path continues with there.
+    pub block: u32,
+    /// The first step there.
+    pub pos: u16,
+    /// The request kind (for the service's own work).
+    pub kind: u16,
+    /// Key for the balancer's hashing (a user, or the request).
+    pub key: u32,
+    /// Where it was placed, once it was.
+    pub placed: Option<Placed>,
+    /// The balancer's connection is closed (answered, or the caller gave up).
+    pub closed: bool,
+}
+
+/// Whom a task tells when its block ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parent {
+    /// The visit whose worker runs it.
+    Visit(Handle),
+    /// A fan-out it is a branch of.
+    Branch(Handle),
+}
+
+/// A block of a path running on one worker.
+#[derive(Clone, Copy, Debug)]
+pub struct Task {
+    /// The block.
+    pub block: u32,
+    /// The step it is on.
+    pub pos: u16,
+    /// Whom it tells when done.
+    pub parent: Parent,
+    /// The service whose worker runs it.
+    pub service: u16,
+    /// Where on that service.
+    pub placed: Placed,
+    /// The request kind.
+    pub kind: u16,
+    /// The database whose connection it holds for its current step.
+    pub conn: Option<u16>,
+    /// A component step waiting to start (for a connection, or a network delay).
+    pub pending: Option<(Kind, u16, u8)>,
+    /// Its current step's outcome goes to this component (it asked for the step).
+    pub sub: Option<(Kind, u16)>,
+}
+
+/// A `Parallel` step waiting for its branches.
+#[derive(Clone, Copy, Debug)]
+pub struct Fanout {
+    /// The task waiting.
+    pub task: Handle,
+    /// Successes needed.
+    pub need: u16,
+    /// Branches in all.
+    pub total: u16,
+    /// Successes so far.
+    pub ok: u16,
+    /// Failures so far.
+    pub failed: u16,
+    /// The first failure's reason.
+    pub reason: Option<FailReason>,
+    /// The waiting task has been told.
+    pub resolved: bool,
+}

@@ -1,0 +1,309 @@
+//! The graph engine's run loop, its metrics intervals and the summary at the end.
+
+use super::cx::Cx;
+use super::path::PathEvent;
+use super::population::PopulationEvent;
+use super::registry::Event;
+use super::GraphSim;
+use crate::config::RunConfig;
+use crate::engine::SimTime;
+use crate::metrics::summary::{LatencySummary, RequestCounts, Summary, WaitSummary};
+use crate::metrics::Gauges;
+use crate::system::faults::FaultPhase;
+use crate::system::request::FailReason;
+use crate::system::{InvariantViolation, RunOutput};
+
+/// Runs the graph model of `cfg` to its end.
+pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    let mut sim = GraphSim::new(cfg);
+    sim.start();
+    sim.run(cfg)
+}
+
+impl GraphSim {
+    fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+        let wall = std::time::Instant::now();
+        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
+        let max_at_instant = 10_000_000u64;
+        while let Some((now, event)) = self.queue.pop() {
+            if now > self.end {
+                self.queue.schedule_at(now, event);
+                break;
+            }
+            if !self.warmup_done && now >= self.warmup {
+                self.warmup_done = true;
+                self.components.warmup_over(self.warmup);
+            }
+            if now == instant {
+                at_instant += 1;
+                if at_instant > max_at_instant {
+                    self.stopped_reason = Some(format!(
+                        "no progress: more than {max_at_instant} events at {:.9}s without the clock moving; figures cover the run until then",
+                        now.as_secs_f64()
+                    ));
+                    break;
+                }
+            } else {
+                (instant, at_instant) = (now, 1);
+            }
+            self.handle(now, event);
+            self.components.check_invariants();
+            if self.requests.len() as u64 > self.max_in_flight {
+                self.stopped_reason = Some(format!(
+                    "overload: more than {} requests in flight at {:.3}s (limits.max_in_flight)",
+                    self.max_in_flight,
+                    now.as_secs_f64()
+                ));
+                break;
+            }
+            let events = self.queue.events_processed();
+            if events >= self.max_events {
+                self.stopped_reason = Some(format!(
+                    "limits.max_events: {} events processed at {:.3}s",
+                    self.max_events,
+                    now.as_secs_f64()
+                ));
+                break;
+            }
+            if events.is_multiple_of(crate::interrupt::CHECK_EVERY) {
+                if self.queue.len() as u64 > self.max_pending_events {
+                    self.stopped_reason = Some(format!(
+                        "overload: more than {} events pending at {:.3}s (limits.max_pending_events)",
+                        self.max_pending_events,
+                        now.as_secs_f64()
+                    ));
+                    break;
+                }
+                if crate::interrupt::requested() {
+                    self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
+                    break;
+                }
+            }
+            if self.requests.is_empty() && self.workload_exhausted() {
+                break;
+            }
+        }
+        let now = self.queue.now().min(self.end);
+        if now > self.interval_start || self.recorder.series.rows.is_empty() {
+            self.close_interval(now);
+        }
+        let wall_seconds = wall.elapsed().as_secs_f64();
+        self.finish(cfg, now, wall_seconds)
+    }
+
+    /// Only bursts: every one sent and nothing pending from them.
+    fn workload_exhausted(&self) -> bool {
+        self.populations.iter().all(|p| p.is_finite())
+            && !self
+                .queue
+                .pending()
+                .any(|(_, e)| matches!(e, Event::Population(..)))
+    }
+
+    /// Handles one event, then every notice it caused, in order.
+    fn handle(&mut self, now: SimTime, event: Event) {
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        if let Some(own) = self.components.dispatch(&mut cx, event) {
+            match own {
+                Event::Path(e) => self.path_event(now, e),
+                Event::Population(p, e) => self.population_event(now, p, e),
+                Event::Fault(index, phase) => self.fault(now, index, phase),
+                Event::Tick => {
+                    self.close_interval(now);
+                    let next = now.saturating_add(self.interval).min(self.end);
+                    if next > now {
+                        self.queue.schedule_at(next, Event::Tick);
+                    }
+                }
+                _ => unreachable!("components handle their own events"),
+            }
+        }
+        let mut i = 0;
+        while i < self.notices.len() {
+            let n = self.notices[i];
+            i += 1;
+            self.on_notice(now, n);
+        }
+        self.notices.clear();
+    }
+
+    fn population_event(&mut self, now: SimTime, p: u16, event: PopulationEvent) {
+        match event {
+            PopulationEvent::Arrival => {
+                if let Some(at) = self.populations[p as usize].next_arrival(now) {
+                    self.queue
+                        .schedule_at(at, Event::Population(p, PopulationEvent::Arrival));
+                }
+                self.issue(now, p, None);
+            }
+            PopulationEvent::Wake { user } => self.issue(now, p, Some(user)),
+            PopulationEvent::Burst { next } => {
+                // Requests of a burst due at this same instant go together.
+                let mut n = next;
+                loop {
+                    self.issue(now, p, None);
+                    match self.populations[p as usize].burst_next(n) {
+                        Some((at, k)) if at == now => n = k,
+                        Some((at, k)) => {
+                            let ev = Event::Population(p, PopulationEvent::Burst { next: k });
+                            self.queue.schedule_at(at, ev);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    fn fault(&mut self, now: SimTime, index: u32, phase: FaultPhase) {
+        let start = phase == FaultPhase::Start;
+        self.faults.set_active(index, start, now);
+        let spec = self.faults.spec(index).clone();
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        self.components.fault(&mut cx, &spec, start);
+    }
+
+    fn close_interval(&mut self, now: SimTime) {
+        self.components.check_invariants();
+        let start = self.interval_start;
+        self.interval_start = now;
+        let interval_s = now.since(start).as_secs_f64().max(1e-9);
+        self.components.close_interval(now, interval_s);
+        for p in &mut self.populations {
+            p.close_interval(interval_s);
+        }
+        let gauges = Gauges {
+            in_flight: self.requests.len() as u64,
+            active_faults: self.faults.interval_labels(start, now),
+            ..Default::default()
+        };
+        self.recorder.close_interval(start, gauges);
+    }
+
+    fn finish(
+        mut self,
+        cfg: &RunConfig,
+        now: SimTime,
+        wall_seconds: f64,
+    ) -> Result<RunOutput, InvariantViolation> {
+        let rec = &self.recorder;
+        let in_flight = self.requests.len() as u64;
+        let failed = rec.failed_total();
+        if rec.issued != rec.succeeded + failed + in_flight {
+            return Err(InvariantViolation(format!(
+                "request conservation: issued {} != succeeded {} + failed {} + in flight {} (seed {})",
+                rec.issued, rec.succeeded, failed, in_flight, cfg.seed()
+            )));
+        }
+        if let Some(stuck) = self.stuck_request() {
+            return Err(InvariantViolation(format!("{stuck} (seed {})", cfg.seed())));
+        }
+        let measured_s = now.since(cfg.spec.warmup.0).as_secs_f64();
+        let per_s = |x: u64| {
+            if measured_s > 0.0 {
+                x as f64 / measured_s
+            } else {
+                0.0
+            }
+        };
+        let (recovery_seconds, never_recovered) =
+            crate::metrics::recovery::recovery(&rec.series, self.faults.trigger_end());
+        let amplification_peak = rec
+            .series
+            .rows
+            .iter()
+            .filter(|r| r.offered > 0)
+            .map(|r| r.attempts as f64 / r.offered as f64)
+            .fold(0.0, f64::max);
+        let mut figures = self.components.figures(now, measured_s);
+        figures.extend(self.populations.iter().map(|p| p.figures(measured_s)));
+        let mut summary = Summary {
+            experiment: cfg.experiment.clone(),
+            variant: cfg.variant.clone(),
+            seed: cfg.seed(),
+            config_hash: cfg.config_hash.clone(),
+            sim_seconds: now.as_secs_f64(),
+            events: self.queue.events_processed(),
+            wall_seconds,
+            stopped_reason: self.stopped_reason.clone(),
+            requests: RequestCounts {
+                issued: rec.issued,
+                succeeded: rec.succeeded,
+                failed,
+                in_flight,
+            },
+            failed_by_reason: FailReason::ALL
+                .iter()
+                .map(|r| (r.name().to_string(), rec.failed[r.index()]))
+                .collect(),
+            latency_ms: LatencySummary::of(&rec.latency),
+            latency_failed_ms: LatencySummary::of(&rec.latency_failed),
+            wait_ms: WaitSummary { mean: 0.0 },
+            throughput_rps: per_s(rec.succeeded_after_warmup),
+            goodput_rps: per_s(rec.succeeded_after_warmup),
+            attempts: rec.attempts,
+            retries: rec.retries,
+            retry_amplification: if rec.issued == 0 {
+                0.0
+            } else {
+                rec.attempts as f64 / rec.issued as f64
+            },
+            retry_amplification_peak: amplification_peak,
+            budget_denied: rec.budget_denied,
+            wasted_completions: self.wasted,
+            recovery_seconds,
+            never_recovered,
+            ..Default::default()
+        };
+        summary.set_components(&figures);
+        let mut series = std::mem::take(&mut self.recorder.series);
+        let mut components = self.components.series();
+        components.extend(self.populations.iter().map(|p| p.series()));
+        series.components = components;
+        Ok(RunOutput {
+            summary,
+            series,
+            batches: None,
+            trace: None,
+            request_log: None,
+        })
+    }
+
+    /// A request in flight at the end with nothing pending that could end it: its
+    /// attempt neither waits at a service nor can time out, and no retry is due.
+    fn stuck_request(&self) -> Option<String> {
+        let mut pending_retry = std::collections::BTreeSet::new();
+        let mut pending_timeout = std::collections::BTreeSet::new();
+        for (_, e) in self.queue.pending() {
+            match e {
+                Event::Path(PathEvent::Retry { request }) => {
+                    pending_retry.insert((request.idx, request.gen));
+                }
+                Event::Path(PathEvent::Timeout { request, .. }) => {
+                    pending_timeout.insert((request.idx, request.gen));
+                }
+                _ => {}
+            }
+        }
+        for (h, r) in self.requests.iter() {
+            let key = (h.idx, h.gen);
+            let waiting = r.current.is_some_and(|v| self.visits.get(v).is_some());
+            if !waiting && !pending_retry.contains(&key) && !pending_timeout.contains(&key) {
+                return Some(format!(
+                    "liveness: request {} (kind {}) is in flight with no attempt out and no retry due",
+                    h.idx, r.kind
+                ));
+            }
+        }
+        None
+    }
+}
