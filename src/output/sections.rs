@@ -1,9 +1,9 @@
 //! A graph run's components in the printed table: one section per component, headed by
 //! its key (`db.main`), with a row per figure its schema declares, the unit beside the
-//! figure's name. A component no variant has gives no section; a variant without it
+//! figure's name (shares as percentages). A component no variant has gives no section; a variant without it
 //! shows "-", a figure it could not measure "n/a".
 
-use crate::metrics::schema::{measure, schema_of_key, Measure};
+use crate::metrics::schema::{measure, schema_of_key, Measure, SCHEMAS};
 use crate::metrics::Summary;
 
 /// The sections of every component some variant has, in the order the variants list them
@@ -17,6 +17,14 @@ pub fn component_sections(summaries: &[Summary]) -> Vec<(String, Vec<String>)> {
             }
         }
     }
+    // By kind, as the schemas are listed (a database only one variant has stays beside the
+    // others), then in the order the variants list them.
+    let rank = |k: &str| {
+        schema_of_key(k)
+            .and_then(|s| SCHEMAS.iter().position(|x| *x == s))
+            .unwrap_or(SCHEMAS.len())
+    };
+    keys.sort_by_key(|k| rank(k));
     let mut rows = Vec::new();
     for key in keys {
         let schema = schema_of_key(key);
@@ -54,11 +62,17 @@ pub fn component_sections(summaries: &[Summary]) -> Vec<(String, Vec<String>)> {
     rows
 }
 
-/// `  peak qps (1/s)`: the figure's name in words, then its unit (shares are shown as %).
+/// `  peak qps (1/s)`: the figure's name in words, then its unit unless the name already
+/// says it (`wait ms p99`, `goodput rps`) or it is a share (its cells are percentages).
 fn label(name: &str, m: Option<&Measure>) -> String {
     let words = name.replace('_', " ");
+    let said = |unit: &str| {
+        let rates = ["rps", "qps", "per"];
+        name.split('_')
+            .any(|w| w == unit || (unit == "1/s" && rates.contains(&w)))
+    };
     match m.map(|m| m.unit) {
-        Some("share") => format!("  {words} (%)"),
+        Some(unit) if unit == "share" || said(unit) => format!("  {words}"),
         Some(unit) => format!("  {words} ({unit})"),
         None => format!("  {words}"),
     }

@@ -441,14 +441,27 @@ mod tests {
         let a = graph_summary_of("one-db", 12.0);
         let mut b = graph_summary_of("no-cache", 30.5);
         b.components.shift_remove("cache.catalog");
+        b.components
+            .insert("service.api".into(), [("served".to_string(), 41.0)].into());
         let t = side_by_side(&[a, b]);
+        // Sections by kind (the service only one variant has comes first), figures by schema.
+        let at = |label: &str| {
+            t.find(&format!("\n{label} "))
+                .unwrap_or_else(|| panic!("{label}:\n{t}"))
+        };
+        assert!(
+            at("service.api") < at("db.main") && at("db.main") < at("cache.catalog"),
+            "{t}"
+        );
+        assert_eq!(cells(&t, "served (requests)"), ["-", "41"]);
         assert!(row(&t, "db.main").is_some(), "{t}");
-        assert_eq!(cells(&t, "peak qps (1/s)"), ["12", "30.50"]);
-        assert_eq!(cells(&t, "queries (queries)"), ["1200", "1200"]);
-        assert_eq!(cells(&t, "wait ms p99 (ms)"), ["n/a", "n/a"]);
+        assert_eq!(cells(&t, "peak qps"), ["12", "30.50"], "qps says its unit");
+        assert_eq!(cells(&t, "queries"), ["1200", "1200"]);
+        assert_eq!(cells(&t, "wait ms p99"), ["n/a", "n/a"]);
+        assert!(row(&t, "wait ms p99 (ms)").is_none() && row(&t, "peak qps (1/s)").is_none());
         assert!(row(&t, "cache.catalog").is_some(), "{t}");
-        assert_eq!(cells(&t, "hit ratio (%)"), ["75.0%", "-"]);
-        assert_eq!(cells(&t, "flushes (flushes)"), ["1", "-"]);
+        assert_eq!(cells(&t, "hit ratio"), ["75.0%", "-"]);
+        assert_eq!(cells(&t, "flushes"), ["1", "-"]);
         // 0 in every variant: no row; no single-tier rows in a graph run.
         assert!(row(&t, "rejected").is_none(), "{t}");
         for legacy in [
