@@ -475,7 +475,7 @@ mod tests {
         }
         // A component no variant has gives no section.
         assert!(
-            row(&t, "service.").is_none() && row(&t, "queue.").is_none(),
+            row(&t, "service.web").is_none() && row(&t, "queue.").is_none(),
             "{t}"
         );
     }
