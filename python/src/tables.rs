@@ -253,7 +253,7 @@ pub fn comparison(summaries: &[Summary]) -> Table {
         .map(String::from)
         .to_vec();
     let figures: Vec<Vec<(String, f64)>> = summaries.iter().map(Summary::figures).collect();
-    let names = figure_columns(&figures);
+    let names = figure_columns(figures.iter().map(Vec::as_slice));
     columns.extend(names.iter().cloned());
     let rows = summaries
         .iter()

@@ -12,6 +12,12 @@
 //! **Absent components.** A component the model does not have (`dependency`, `sessions`,
 //! `sessions.store`, `locks`, `cache`, `db`) is `null` in the JSON and an empty cell in
 //! every CSV file ([`Summary::figures`] gives NaN for its columns), never a 0.
+//!
+//! **A graph run** has none of those fixed parts: its components declare their figures in
+//! the metrics schema ([`super::schema`]) and the engine sets them with
+//! [`Summary::set_components`]; [`Summary::figures`] and the JSON view
+//! ([`Summary::to_json_value`], in `summary_json`) key them by component (`db.main.peak_qps`),
+//! and a component the model does not have has no figure at all.
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};

@@ -91,7 +91,7 @@ pub fn comparison_csv(summaries: &[Summary]) -> String {
         return out;
     }
     let figures: Vec<Vec<(String, f64)>> = summaries.iter().map(Summary::figures).collect();
-    let names = figure_columns(&figures);
+    let names = figure_columns(figures.iter().map(Vec::as_slice));
     out.push_str("experiment,variant,seed,config_hash");
     for n in &names {
         out.push(',');
@@ -115,7 +115,7 @@ pub fn comparison_csv(summaries: &[Summary]) -> String {
 /// The figure names of several runs in one stable order: the first run's order, with
 /// names only later runs have slotted in after the name they follow there (so variants
 /// with the same figures, as single-tier ones always have, give the first's order).
-pub fn figure_columns(runs: &[Vec<(String, f64)>]) -> Vec<String> {
+pub fn figure_columns<'a>(runs: impl IntoIterator<Item = &'a [(String, f64)]>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for figures in runs {
         let mut after: Option<usize> = None;
@@ -192,6 +192,7 @@ mod tests {
     fn single_tier_variants_keep_the_first_ones_column_order() {
         let s = Summary::default();
         let names: Vec<String> = s.figures().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(figure_columns(&[s.figures(), s.figures()]), names);
+        let twice = [s.figures(), s.figures()];
+        assert_eq!(figure_columns(twice.iter().map(Vec::as_slice)), names);
     }
 }
