@@ -145,7 +145,7 @@ fn many_variants(dir: &Path, n: usize) -> PathBuf {
     )
     .unwrap();
     let variants: Vec<String> = (0..n)
-        .map(|i| format!("    \"v{i}\": Variant(set: {{\"seed\": \"{i}\", \"model.tier().workers\": \"{}\"}}),", 1 + i % 7))
+        .map(|i| format!("    \"v{i}\": Variant(set: {{\"seed\": \"{i}\", \"model.nodes.workers\": \"{}\"}}),", 1 + i % 7))
         .collect();
     let text = format!(
         "Experiment(\n  model: \"m.ron\",\n  duration: \"10s\",\n  workload: Open(rate_per_s: 10.0),\n  variants: {{\n{}\n  }},\n)\n",
