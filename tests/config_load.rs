@@ -183,7 +183,11 @@ fn every_value_of_the_graph_fixtures_round_trips_through_set() {
         .filter(|(f, _)| config::overrides::structural_field(f).is_none())
         .collect();
     let model_fields = every_value(&read_text(&model_path).unwrap());
-    fields.extend(model_fields.into_iter().map(|(f, v)| (format!("model.{f}"), v)));
+    fields.extend(
+        model_fields
+            .into_iter()
+            .map(|(f, v)| (format!("model.{f}"), v)),
+    );
     for must in [
         "model.requests.search.2.branches.1.0",
         "model.requests.search.2.Parallel.wait_for",
@@ -253,10 +257,21 @@ fn set_changes_graph_values_and_checks_them() {
     // The fault's instance 2 exists only because api now has 3.
     let err = load(&[("faults.0.instance", "2")]).unwrap_err();
     assert_eq!(err.field.as_deref(), Some("faults.0.instance"), "{err}");
-    assert!(err.message.contains("`api` has 2 instance(s), numbered 0 to 1"), "{err}");
-    assert!(err.to_string().contains("--set faults.0.instance=2"), "{err}");
+    assert!(
+        err.message
+            .contains("`api` has 2 instance(s), numbered 0 to 1"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("--set faults.0.instance=2"),
+        "{err}"
+    );
     let err = load(&[("model.requests.browse.0", "Get(\"catalog\")")]).unwrap_err();
-    assert_eq!(err.field.as_deref(), Some("model.requests.browse.0"), "{err}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("model.requests.browse.0"),
+        "{err}"
+    );
     assert!(err.message.contains("the first step must be Call"), "{err}");
     let err = load(&[("model.caches.catalog.database", "\"mian\"")]).unwrap_err();
     assert!(err.message.contains("Did you mean `main`?"), "{err}");
