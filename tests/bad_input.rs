@@ -438,6 +438,7 @@ const GRAPH_CASES: &[Case] = &[
     graph("an empty branch", &[], &[("[Lock(\"orders\")]]", "[]]")], "m.ron:21:", &["field `model.requests.checkout.1.branches.1`", "a branch needs at least one step"]),
     graph("waiting for more branches than there are", &[], &[("First(1)", "First(3)")], "m.ron:21:", &["field `model.requests.checkout.1.wait_for`", "1 to 2 branches", "found 3"]),
     graph("a producer to a queue that does not exist", &[], &[("Produce(\"events\")", "Produce(\"evnts\")")], "m.ron:21:", &["field `model.requests.checkout.2`", "Did you mean `events`?"]),
+    graph("a misspelt field of a Parallel step", &[], &[("wait_for: First(1)", "wait_fr: First(1)")], "m.ron:21:", &["unknown field `wait_fr`", "Did you mean `wait_for`?"]),
     graph("a lock on a counter that does not exist", &[], &[("Lock(\"orders\")", "Lock(\"order\")")], "m.ron:21:", &["field `model.requests.checkout.1.branches.1.0`", "is not one of the counters: orders"]),
     // Services and databases.
     graph("zero workers in a service", &[], &[("workers: 4, service", "workers: 0, service")], "m.ron:5:", &["field `model.services.api.workers`", "must be at least 1"]),

@@ -10,6 +10,7 @@ use crate::config::rules::{Checked, Rules};
 /// service's worker (it holds the worker until they answer); the steps of a
 /// `Parallel` branch run side by side on the current worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum StepSpec {
     /// Call a service (by name): through its balancer to an instance's queue and worker.
     Call(String),
