@@ -281,3 +281,99 @@ pub fn periodic_events(e: &ExperimentSpec, m: &ModelSpec) -> Vec<(&'static str, 
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::budget::{check, estimate, series_columns};
+    use crate::config::load::ron_options;
+
+    const MODEL: &str = include_str!("../../../tests/fixtures/graph/models/graph_example.ron");
+    const EXPERIMENT: &str =
+        include_str!("../../../tests/fixtures/graph/experiments/graph_example.ron");
+
+    fn fixture() -> (ExperimentSpec, ModelSpec) {
+        (
+            ron_options().from_str(EXPERIMENT).unwrap(),
+            ron_options().from_str(MODEL).unwrap(),
+        )
+    }
+
+    fn bytes_of(e: &ExperimentSpec, m: &ModelSpec, what: &str) -> u128 {
+        let est = estimate(e, m);
+        let part = est.parts.iter().find(|p| p.what == what);
+        part.unwrap_or_else(|| panic!("no {what} in {:?}", est.parts))
+            .bytes
+    }
+
+    #[test]
+    fn every_size_of_a_graph_model_is_a_term() {
+        let (e, m) = fixture();
+        // 4 + 2 + 1 instances; 200 users; a burst of 5,000; 1,000 Zipf keys; 8 rows; 4
+        // partitions; the search path has two branches in flight.
+        assert_eq!(bytes_of(&e, &m, "instances"), 7 * NODE_BYTES as u128);
+        assert_eq!(
+            bytes_of(&e, &m, "users' wake-ups"),
+            200 * EVENT_BYTES as u128
+        );
+        assert_eq!(
+            bytes_of(&e, &m, "burst arrivals"),
+            5000 * EVENT_BYTES as u128
+        );
+        let per_key = CACHE_BYTES_PER_KEY + CACHE_SHARED_BYTES_PER_KEY + size_of::<f64>();
+        assert_eq!(bytes_of(&e, &m, "caches"), 1000 * per_key as u128);
+        assert_eq!(bytes_of(&e, &m, "counter rows"), 8 * LOCK_ROW_BYTES as u128);
+        assert_eq!(
+            bytes_of(&e, &m, "topic partitions"),
+            4 * PARTITION_BYTES as u128
+        );
+        // At most every user and every burst request at once (no open population).
+        let per_request = REQUEST_BYTES + BRANCH_BYTES + CACHE_SLOT_BYTES;
+        assert_eq!(
+            bytes_of(&e, &m, "requests in flight"),
+            5200 * per_request as u128
+        );
+        // 120 rows: 7 instances' columns, and 5 for each of 1 database, 1 cache, 1
+        // counter, 1 topic and 2 populations.
+        let columns = series_columns(7, false) + 6 * COLUMNS_PER_COMPONENT;
+        assert_eq!(
+            bytes_of(&e, &m, "time series"),
+            120 * series_row_bytes(7, columns) as u128
+        );
+        assert_eq!(check(&e, &m), Ok(()));
+    }
+
+    #[test]
+    fn the_largest_graph_size_is_blamed_with_the_limit() {
+        let (e, mut m) = fixture();
+        // 1,000 caches of 10 million keys: about 600 GiB, far past the default 8 GiB.
+        let cache = m.caches["catalog"].clone();
+        for i in 0..999 {
+            let mut c = cache.clone();
+            c.keys.count = 10_000_000;
+            m.caches.insert(format!("c{i}"), c);
+        }
+        let (field, msg) = check(&e, &m).unwrap_err();
+        assert!(
+            field.starts_with("model.caches.c") && field.ends_with(".keys.count"),
+            "{field}"
+        );
+        assert!(
+            msg.contains("caches: 9,990,001,000 keys in 1000 cache(s)")
+                && msg.contains("--set limits.max_memory_mb="),
+            "{msg}"
+        );
+        // Health checks every millisecond on 1,000 instances for two minutes: 120 million.
+        let (e, mut m) = fixture();
+        let web = m.services.get_mut("web").unwrap();
+        web.instances = 1000;
+        web.balancer.health_check = Some(
+            ron_options()
+                .from_str("HealthCheck(every: \"1ms\")")
+                .unwrap(),
+        );
+        let (field, msg) = check(&e, &m).unwrap_err();
+        assert_eq!(field, "model.services.web.balancer.health_check.every");
+        assert!(msg.contains("health checks: 120,000,000"), "{msg}");
+    }
+}
