@@ -409,7 +409,11 @@ pub fn check_experiment_text(m: &ModelSpec) -> String {
         }
     }
     if clients.is_empty() {
-        clients.push("clients");
+        // A name no service or database has: the three share one namespace.
+        let free = ["clients", "check_clients", "model_check_clients"]
+            .into_iter()
+            .find(|c| !m.services.contains_key(*c) && !m.databases.contains_key(*c));
+        clients.push(free.unwrap_or("clients"));
     }
     let populations: Vec<String> = clients
         .iter()

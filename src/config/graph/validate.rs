@@ -308,3 +308,166 @@ pub fn no_graph_parts(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{single_run_from_texts, ConfigError};
+
+    const EXPERIMENT: &str = r#"Experiment(duration: "10s", populations: {"p": Population(workload: Open(rate_per_s: 5.0), mix: {"a": 1.0})})"#;
+
+    /// A model of `services` (name, instances) whose request kind `a` is `path`, with
+    /// `more` request kinds `k0`, `k1`, … besides.
+    fn model(services: &[(&str, u32)], path: &str, more: usize) -> String {
+        let services: Vec<String> = services
+            .iter()
+            .map(|(name, n)| {
+                format!(
+                    "{name:?}: Service(instances: {n}, workers: 1, service: Exp(mean: \"1ms\"))"
+                )
+            })
+            .collect();
+        let kinds: Vec<String> = (0..more)
+            .map(|i| format!("\"k{i}\": [Call(\"web\")]"))
+            .collect();
+        format!(
+            "System(services: {{{}}}, databases: {{\"db\": Database(workers: 1, read: Exp(mean: \"1ms\"), write: Exp(mean: \"1ms\"))}}, requests: {{\"a\": {path}, {}}})",
+            services.join(", "),
+            kinds.join(", ")
+        )
+    }
+
+    fn refused(exp: &str, model: &str) -> ConfigError {
+        single_run_from_texts(exp, model).expect_err("refused")
+    }
+
+    fn nested(depth: usize) -> String {
+        let mut step = "Read(\"db\")".to_string();
+        for _ in 0..depth {
+            step = format!("Parallel(branches: [[{step}]])");
+        }
+        format!("[Call(\"web\"), {step}]")
+    }
+
+    #[test]
+    fn paths_are_bounded_in_steps_nesting_and_branches() {
+        let web = [("web", 1)];
+        // At each bound the model is valid; one past it, refused with the bound.
+        let steps = |n: usize| format!("[Call(\"web\"){}]", ", Read(\"db\")".repeat(n - 1));
+        assert!(single_run_from_texts(EXPERIMENT, &model(&web, &steps(256), 0)).is_ok());
+        let e = refused(EXPERIMENT, &model(&web, &steps(257), 0));
+        assert_eq!(e.field.as_deref(), Some("model.requests.a.256"), "{e}");
+        assert!(e.message.contains("is 257, above the limit of 256"), "{e}");
+        assert!(e.message.contains("MAX_PATH_STEPS"), "{e}");
+
+        assert!(single_run_from_texts(EXPERIMENT, &model(&web, &nested(8), 0)).is_ok());
+        let e = refused(EXPERIMENT, &model(&web, &nested(9), 0));
+        let ninth = format!("model.requests.a.1{}", ".branches.0.0".repeat(8));
+        assert_eq!(e.field.as_deref(), Some(ninth.as_str()), "{e}");
+        assert!(
+            e.message
+                .contains("the nesting of Parallel steps is 9, above the limit of 8"),
+            "{e}"
+        );
+
+        let branches = |n: usize| {
+            let b = vec!["[Read(\"db\")]"; n].join(", ");
+            format!("[Call(\"web\"), Parallel(branches: [{b}], wait_for: First({n}))]")
+        };
+        // 64 branches of each of the 2 million requests in flight by default would be
+        // 10 GiB: fewer in flight.
+        let few = EXPERIMENT.replace(
+            "populations:",
+            "limits: Limits(max_in_flight: 1000), populations:",
+        );
+        single_run_from_texts(&few, &model(&web, &branches(64), 0)).unwrap();
+        let e = refused(&few, &model(&web, &branches(65), 0));
+        assert_eq!(
+            e.field.as_deref(),
+            Some("model.requests.a.1.branches"),
+            "{e}"
+        );
+        assert!(
+            e.message
+                .contains("the branch count is 65, above the limit of 64"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn counts_of_kinds_instances_and_populations_are_bounded() {
+        let call = "[Call(\"web\")]";
+        assert!(single_run_from_texts(EXPERIMENT, &model(&[("web", 1)], call, 999)).is_ok());
+        let e = refused(EXPERIMENT, &model(&[("web", 1)], call, 1000));
+        assert_eq!(e.field.as_deref(), Some("model.requests"), "{e}");
+        assert!(
+            e.message
+                .contains("request kinds is 1,001, above the limit of 1,000"),
+            "{e}"
+        );
+
+        // Ten services of 1,000 instances are the most; one instance more is refused.
+        let names: Vec<String> = (0..11)
+            .map(|i| {
+                if i == 0 {
+                    "web".into()
+                } else {
+                    format!("s{i}")
+                }
+            })
+            .collect();
+        let mut services: Vec<(&str, u32)> =
+            names[..10].iter().map(|n| (n.as_str(), 1000)).collect();
+        assert!(single_run_from_texts(EXPERIMENT, &model(&services, call, 0)).is_ok());
+        services.push((names[10].as_str(), 1));
+        let e = refused(EXPERIMENT, &model(&services, call, 0));
+        assert_eq!(e.field.as_deref(), Some("model.services"), "{e}");
+        assert!(
+            e.message.contains("10,001, above the limit of 10,000"),
+            "{e}"
+        );
+
+        let populations = |n: usize| {
+            let p: Vec<String> = (0..n)
+                .map(|i| format!("\"p{i}\": Population(workload: Open(rate_per_s: 1.0), mix: {{\"a\": 1.0}})"))
+                .collect();
+            format!(
+                "Experiment(duration: \"10s\", populations: {{{}}})",
+                p.join(", ")
+            )
+        };
+        let m = model(&[("web", 1)], call, 0);
+        assert!(single_run_from_texts(&populations(100), &m).is_ok());
+        let e = refused(&populations(101), &m);
+        assert_eq!(e.field.as_deref(), Some("populations"), "{e}");
+        assert!(
+            e.message
+                .contains("populations is 101, above the limit of 100"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn names_are_usable_in_paths_and_unique_among_link_ends() {
+        let long = "w".repeat(65);
+        let e = refused(
+            EXPERIMENT,
+            &model(&[(&long, 1), ("web", 1)], "[Call(\"web\")]", 0),
+        );
+        assert_eq!(e.field, Some(format!("model.services.{long}")), "{e}");
+        assert!(e.message.contains("is 65, above the limit of 64"), "{e}");
+        let e = refused(
+            EXPERIMENT,
+            &model(&[("web", 1), ("db", 1)], "[Call(\"web\")]", 0),
+        );
+        assert_eq!(e.field.as_deref(), Some("model.databases.db"), "{e}");
+        assert!(
+            e.message.contains("`db` is also in `model.services`"),
+            "{e}"
+        );
+        let e = refused(
+            &EXPERIMENT.replace("\"p\":", "\"web\":"),
+            &model(&[("web", 1)], "[Call(\"web\")]", 0),
+        );
+        assert_eq!(e.field.as_deref(), Some("populations.web"), "{e}");
+    }
+}
