@@ -143,50 +143,10 @@ impl FaultSpec {
     /// form's singletons are refused with what to write instead.
     pub fn validate_graph(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
         let at = |f: &str| format!("{path}.{f}");
-        let start = match self {
-            FaultSpec::Crash {
-                node,
-                service,
-                database,
-                instance,
-                at: start,
-                restart_after,
-            } => {
-                Target::new(node, service, database, instance).check(r, path, scope, false)?;
-                if restart_after.is_some_and(|d| d.ns() == 0) {
-                    return r.fail(
-                        &at("restart_after"),
-                        "must be greater than zero (or None for no restart)",
-                    );
-                }
-                *start
-            }
-            FaultSpec::Slow {
-                node,
-                service,
-                database,
-                instance,
-                at: start,
-                lasting,
-                factor,
-            } => {
-                Target::new(node, service, database, instance).check(r, path, scope, false)?;
-                r.nonzero(&at("lasting"), *lasting)?;
-                r.positive(&at("factor"), *factor, "the factor")?;
-                *start
-            }
-            FaultSpec::CutCapacity {
-                node,
-                service,
-                database,
-                instance,
-                at: start,
-                lasting,
-                workers,
-            } => {
-                let target = Target::new(node, service, database, instance);
-                let has = target.check(r, path, scope, false)?;
-                r.nonzero(&at("lasting"), *lasting)?;
+        if let Some(target) = self.target() {
+            let every_instance = matches!(self, FaultSpec::FailRequests { .. });
+            let has = target.check(r, path, scope, every_instance)?;
+            if let FaultSpec::CutCapacity { workers, .. } = self {
                 if *workers > has {
                     return r.fail(
                         &at("workers"),
@@ -196,64 +156,101 @@ impl FaultSpec {
                         ),
                     );
                 }
-                *start
             }
-            FaultSpec::Partition {
-                node,
-                service,
-                database,
-                instance,
-                at: start,
-                lasting,
+        }
+        match self {
+            FaultSpec::Crash { restart_after, .. } => {
+                if restart_after.is_some_and(|d| d.ns() == 0) {
+                    return r.fail(
+                        &at("restart_after"),
+                        "must be greater than zero (or None for no restart)",
+                    );
+                }
+            }
+            FaultSpec::Slow {
+                lasting, factor, ..
             } => {
-                Target::new(node, service, database, instance).check(r, path, scope, false)?;
                 r.nonzero(&at("lasting"), *lasting)?;
-                *start
+                r.positive(&at("factor"), *factor, "the factor")?;
+            }
+            FaultSpec::CutCapacity { lasting, .. } | FaultSpec::Partition { lasting, .. } => {
+                r.nonzero(&at("lasting"), *lasting)?
             }
             FaultSpec::FailRequests {
-                node,
-                service,
-                database,
-                instance,
-                at: start,
-                lasting,
-                percent,
+                lasting, percent, ..
             } => {
-                Target::new(node, service, database, instance).check(r, path, scope, true)?;
                 r.nonzero(&at("lasting"), *lasting)?;
                 r.percent(&at("percent"), *percent)?;
-                *start
             }
             FaultSpec::Stall {
-                database,
-                at: start,
-                lasting,
+                database, lasting, ..
             } => {
-                r.known(
-                    &at("database"),
-                    database,
-                    "databases",
-                    scope.model.databases.keys(),
-                )?;
+                let names = scope.model.databases.keys();
+                r.known(&at("database"), database, "databases", names)?;
                 r.nonzero(&at("lasting"), *lasting)?;
-                *start
             }
-            FaultSpec::Flush { cache, at: start } => {
-                r.known(&at("cache"), cache, "caches", scope.model.caches.keys())?;
-                *start
+            FaultSpec::Flush { cache, .. } => {
+                r.known(&at("cache"), cache, "caches", scope.model.caches.keys())?
             }
             legacy => return r.fail(path, legacy.graph_replacement()),
-        };
-        if start >= scope.experiment.duration {
+        }
+        let end = scope.experiment.duration;
+        if self.at() >= end.0 {
+            let start = crate::config::Duration(self.at());
             return r.fail(
                 &at("at"),
-                format!(
-                    "{start} is not before the end of the run ({})",
-                    scope.experiment.duration
-                ),
+                format!("{start} is not before the end of the run ({end})"),
             );
         }
         Ok(())
+    }
+
+    /// What a fault on a pool (a crash, a slowdown, a capacity cut, a partition, failed
+    /// requests) names as its target; `None` for the other faults.
+    fn target(&self) -> Option<Target<'_>> {
+        match self {
+            FaultSpec::Crash {
+                node,
+                service,
+                database,
+                instance,
+                ..
+            }
+            | FaultSpec::Slow {
+                node,
+                service,
+                database,
+                instance,
+                ..
+            }
+            | FaultSpec::CutCapacity {
+                node,
+                service,
+                database,
+                instance,
+                ..
+            }
+            | FaultSpec::Partition {
+                node,
+                service,
+                database,
+                instance,
+                ..
+            }
+            | FaultSpec::FailRequests {
+                node,
+                service,
+                database,
+                instance,
+                ..
+            } => Some(Target {
+                node,
+                service,
+                database,
+                instance,
+            }),
+            _ => None,
+        }
     }
 
     /// Why a fault of the single-tier form's singletons has no place in a graph
@@ -302,21 +299,7 @@ struct Target<'a> {
     instance: &'a Option<u32>,
 }
 
-impl<'a> Target<'a> {
-    fn new(
-        node: &'a Option<u32>,
-        service: &'a Option<String>,
-        database: &'a Option<String>,
-        instance: &'a Option<u32>,
-    ) -> Self {
-        Target {
-            node,
-            service,
-            database,
-            instance,
-        }
-    }
-
+impl Target<'_> {
     /// The target in words, for messages.
     fn what(&self) -> String {
         match (self.service, self.database, self.instance) {

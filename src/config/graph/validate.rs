@@ -50,50 +50,29 @@ fn model(r: &Rules<'_>, scope: &Scope<'_>) -> Checked {
              [Call(\"web\"), Read(\"main\")]}",
         );
     }
-    let counts = [
-        (
-            "model.requests",
-            "request kinds",
-            m.requests.len(),
-            bounds::MAX_REQUEST_KINDS,
-            "MAX_REQUEST_KINDS",
-        ),
-        (
-            "model.databases",
-            "databases",
-            m.databases.len(),
-            bounds::MAX_COMPONENTS,
-            "MAX_COMPONENTS",
-        ),
-        (
-            "model.caches",
-            "caches",
-            m.caches.len(),
-            bounds::MAX_COMPONENTS,
-            "MAX_COMPONENTS",
-        ),
-        (
-            "model.counters",
-            "counters",
-            m.counters.len(),
-            bounds::MAX_COMPONENTS,
-            "MAX_COMPONENTS",
-        ),
-        (
-            "model.queues",
-            "queue topics",
-            m.queues.len(),
-            bounds::MAX_COMPONENTS,
-            "MAX_COMPONENTS",
-        ),
+    r.bounded(
+        "model.requests",
+        m.requests.len() as u64,
+        bounds::MAX_REQUEST_KINDS as u64,
+        "the number of request kinds",
+        &format!("each has its own figures; {}", raise("MAX_REQUEST_KINDS")),
+    )?;
+    let components = [
+        ("model.databases", "databases", m.databases.len()),
+        ("model.caches", "caches", m.caches.len()),
+        ("model.counters", "counters", m.counters.len()),
+        ("model.queues", "queue topics", m.queues.len()),
     ];
-    for (path, what, n, limit, constant) in counts {
+    for (path, what, n) in components {
         r.bounded(
             path,
             n as u64,
-            limit as u64,
+            bounds::MAX_COMPONENTS as u64,
             &format!("the number of {what}"),
-            &format!("each has its own state and figures; {}", raise(constant)),
+            &format!(
+                "each has its own state and figures; {}",
+                raise("MAX_COMPONENTS")
+            ),
         )?;
     }
     let mut instances = 0u64;
