@@ -11,6 +11,9 @@
 //! their constructors do, so the estimate follows the code; `tests/budget_memory.rs`
 //! compares them with what the constructors and a whole run really allocate.
 //!
+//! A graph model's terms (instances, populations, caches, counter rows, topic partitions,
+//! branches in flight) are in `config::graph::budget`, checked against the same limits.
+//!
 //! A configuration whose estimate exceeds `limits.max_memory_mb` (default 8 GiB) is refused
 //! with the estimate, its largest terms and how to raise the limit; so is one whose
 //! periodic events (metrics rows, autoscaler evaluations, health checks, lock flushes)
