@@ -331,16 +331,21 @@ mod tests {
         assert_eq!(p.admit(h(1), t), Admit::Queued);
         p.set_stalled(false);
         assert_eq!(p.take_waiting(t), vec![h(1)]);
+        assert_eq!(p.admit(h(2), t), Admit::Start);
+        // Cut to one worker while two are busy: the first to finish goes idle even though
+        // a job waits; the second carries on with it.
         p.cut_capacity(1, true, t);
-        assert_eq!(p.admit(h(2), t), Admit::Queued);
+        assert_eq!(p.admit(h(3), t), Admit::Queued);
         assert_eq!(
             p.finish(t),
             None,
             "over the cut capacity the worker goes idle"
         );
-        assert_eq!(p.take_waiting(t), vec![h(2)]);
+        assert_eq!(p.busy(), 1);
+        assert_eq!(p.finish(t), Some(h(3)));
         p.cut_capacity(1, false, t);
-        assert_eq!(p.admit(h(3), t), Admit::Start);
+        assert_eq!(p.admit(h(4), t), Admit::Start);
+        assert_eq!(p.busy(), 2);
     }
 
     #[test]
