@@ -20,7 +20,9 @@ impl FaultSpec {
             | FaultSpec::SlowLockHolder { at, .. }
             | FaultSpec::FlushCache { at }
             | FaultSpec::Stall { at, .. }
-            | FaultSpec::Flush { at, .. } => at.0,
+            | FaultSpec::Flush { at, .. }
+            | FaultSpec::LagSpike { at, .. }
+            | FaultSpec::Failover { at, .. } => at.0,
         }
     }
 
@@ -36,7 +38,9 @@ impl FaultSpec {
             | FaultSpec::StoreOutage { lasting, .. }
             | FaultSpec::ReplicationLagSpike { lasting, .. }
             | FaultSpec::PrimaryFailover { lasting, .. }
-            | FaultSpec::Stall { lasting, .. } => Some(lasting.0),
+            | FaultSpec::Stall { lasting, .. }
+            | FaultSpec::LagSpike { lasting, .. }
+            | FaultSpec::Failover { lasting, .. } => Some(lasting.0),
             FaultSpec::SlowLockHolder { stall, .. } => Some(stall.0),
             FaultSpec::FlushCache { .. } | FaultSpec::Flush { .. } => None,
         }
@@ -109,6 +113,10 @@ impl FaultSpec {
             FaultSpec::FlushCache { .. } => "flush-cache".to_string(),
             FaultSpec::Stall { database, .. } => format!("stall(db {database})"),
             FaultSpec::Flush { cache, .. } => format!("flush(cache {cache})"),
+            FaultSpec::LagSpike {
+                database, extra, ..
+            } => format!("lag-spike(db {database} +{extra})"),
+            FaultSpec::Failover { database, .. } => format!("failover(db {database})"),
         }
     }
 

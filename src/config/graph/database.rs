@@ -1,9 +1,10 @@
 //! A named database: a pool of workers with a queue, a connection cap, read and write
-//! times, and a slowdown under load.
+//! times, a slowdown under load, and read replicas.
 
 use serde::{Deserialize, Serialize};
 
 use super::pool::{QueueSpec, Slowdown};
+use super::replicas::DbReplicas;
 use crate::config::DistSpec;
 
 /// A database: `Database(workers: 16, read: Exp(mean: "4ms"), write: Exp(mean: "9ms"))`.
@@ -33,4 +34,8 @@ pub struct DatabaseSpec {
     /// Service time grows with utilisation, if set.
     #[serde(default)]
     pub slowdown: Option<Slowdown>,
+    /// Read replicas, with their replication lag and where reads go; `None`: every query
+    /// runs on the database itself.
+    #[serde(default)]
+    pub replicas: Option<DbReplicas>,
 }
