@@ -69,17 +69,6 @@ pub static SERVICE: Schema = Schema {
         m("peak_queue_len", "requests", ""),
         m("peak_open_connections", "connections", ""),
         m("wait_ms_p99", "ms", ""),
-        m("replica_reads", "queries", "reads served by a replica"),
-        m(
-            "stale_reads",
-            "queries",
-            "replica reads that missed the reading user's latest write",
-        ),
-        m(
-            "lost_writes",
-            "queries",
-            "committed writes not yet on the replicas when the primary failed",
-        ),
     ],
 };
 
@@ -105,6 +94,17 @@ pub static DATABASE: Schema = Schema {
         m("peak_queue_len", "queries", ""),
         m("peak_connections", "connections", ""),
         m("wait_ms_p99", "ms", ""),
+        m("replica_reads", "queries", "reads served by a replica"),
+        m(
+            "stale_reads",
+            "queries",
+            "replica reads that missed the reading user's latest write",
+        ),
+        m(
+            "lost_writes",
+            "queries",
+            "committed writes not yet on the replicas when the primary failed",
+        ),
     ],
 };
 
