@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::pool;
+use super::validate::Scope;
 use crate::config::model::ReadRouting;
-use crate::config::resolve::Provenance;
-use crate::config::{ConfigError, DistSpec};
+use crate::config::rules::{Checked, Rules};
+use crate::config::DistSpec;
 
 /// The most replicas a database may have: each is a pool with its own state and queue.
 pub const MAX_REPLICAS: u32 = 64;
@@ -34,28 +36,43 @@ pub struct DbReplicas {
 
 impl DbReplicas {
     /// Checks the replicas written at `path` (`model.databases.<name>.replicas`).
-    pub fn validate(&self, prov: &Provenance<'_>, path: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, r: &Rules<'_>, path: &str) -> Checked {
         let at = |f: &str| format!("{path}.{f}");
-        if self.count == 0 || self.count > MAX_REPLICAS {
-            return Err(prov.error(
-                &at("count"),
-                format!(
-                    "must be between 1 and {MAX_REPLICAS} (each replica is a pool of its own; \
-                     MAX_REPLICAS in src/config/graph/replicas.rs raises the limit), found {}",
-                    self.count
-                ),
-            ));
-        }
-        if self.workers == 0 {
-            return Err(prov.error(&at("workers"), "must be at least 1"));
-        }
-        if let Err((field, msg)) = self.lag.check() {
-            return Err(prov.error(&format!("{}.{field}", at("lag")), msg));
-        }
+        r.at_least_one(&at("count"), self.count)?;
+        r.bounded(
+            &at("count"),
+            u64::from(self.count),
+            u64::from(MAX_REPLICAS),
+            "the replica count",
+            "each replica is a pool with its own state; MAX_REPLICAS in \
+             src/config/graph/replicas.rs raises the limit",
+        )?;
+        pool::workers(r, &at("workers"), self.workers)?;
+        r.dist(&at("lag"), &self.lag)?;
         if let ReadRouting::ReadYourWrites { window } = self.reads {
-            if window.ns() == 0 {
-                return Err(prov.error(&at("reads.window"), "must be greater than zero"));
-            }
+            r.nonzero(&at("reads.window"), window)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `database`, named at `path` by a fault on replication (a lag spike, a
+    /// failover), is a database of the model and has replicas.
+    pub fn validate_target(
+        r: &Rules<'_>,
+        path: &str,
+        database: &str,
+        scope: &Scope<'_>,
+    ) -> Checked {
+        let databases = &scope.model.databases;
+        r.known(path, database, "databases", databases.keys())?;
+        if databases[database].replicas.is_none() {
+            return r.fail(
+                path,
+                format!(
+                    "database `{database}` has no replicas (add `replicas: Replicas(count: …, \
+                     workers: …, lag: …)` to it)"
+                ),
+            );
         }
         Ok(())
     }
