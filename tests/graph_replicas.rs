@@ -186,3 +186,52 @@ fn replicas_add_read_capacity() {
         assert!(db(&spread, "replica_reads") > 0.99 * db(&spread, "reads"));
     }
 }
+
+/// Loads `model` with `experiment` from `test`'s folder, expecting an error.
+fn load_error(test: &str, model: &str, experiment: &str) -> String {
+    let dir = folder(test);
+    std::fs::write(dir.join("model.ron"), model).expect("write model");
+    let path = dir.join("experiment.ron");
+    std::fs::write(&path, experiment).expect("write experiment");
+    match load_experiment(&path, &[]) {
+        Ok(_) => panic!("{test}: loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_replicas_and_replication_faults_name_their_field() {
+    let experiment = |faults: &str| {
+        format!(r#"Experiment(model: "model.ron", duration: "10s", {USERS} faults: [{faults}])"#)
+    };
+    let no_replicas = model("None");
+    let e = load_error(
+        "bad-failover",
+        &no_replicas,
+        &experiment(r#"Failover(database: "main", at: "1s", lasting: "1s")"#),
+    );
+    assert!(
+        e.contains("faults.0.database") && e.contains("has no replicas"),
+        "{e}"
+    );
+    let e = load_error(
+        "bad-spike",
+        &no_replicas,
+        &experiment(r#"LagSpike(database: "mian", at: "1s", lasting: "1s", extra: "1s")"#),
+    );
+    assert!(
+        e.contains("faults.0.database") && e.contains("`main`"),
+        "{e}"
+    );
+    let many = model(r#"Replicas(count: 65, workers: 1, lag: Exp(mean: "1ms"))"#);
+    let e = load_error("bad-count", &many, &experiment(""));
+    assert!(
+        e.contains("model.databases.main.replicas.count") && e.contains("MAX_REPLICAS"),
+        "{e}"
+    );
+    let window = model(
+        r#"Replicas(count: 1, workers: 1, lag: Exp(mean: "1ms"), reads: ReadYourWrites(window: "0s"))"#,
+    );
+    let e = load_error("bad-window", &window, &experiment(""));
+    assert!(e.contains("replicas.reads.window"), "{e}");
+}

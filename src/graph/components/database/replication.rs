@@ -153,3 +153,66 @@ impl Replication {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DistSpec, Duration};
+
+    fn replication(reads: ReadRouting) -> Replication {
+        let spec = DbReplicas {
+            count: 2,
+            workers: 1,
+            lag: DistSpec::Const {
+                value: Duration(SimTime::from_millis(100)),
+            },
+            reads,
+        };
+        Replication::new(&spec, "main", 1)
+    }
+
+    fn ms(x: u64) -> SimTime {
+        SimTime::from_millis(x)
+    }
+
+    #[test]
+    fn a_replica_read_is_stale_until_the_lag_has_passed() {
+        let mut r = replication(ReadRouting::Replicas);
+        r.committed(7, ms(1000));
+        assert!(r.stale(7, ms(1099)));
+        assert!(!r.stale(7, ms(1100)));
+        assert!(!r.stale(8, ms(1050)), "another user's write");
+        assert_eq!(
+            (r.route(7, ms(1001)), r.route(7, ms(1002))),
+            (Some(1), Some(0))
+        );
+    }
+
+    #[test]
+    fn read_your_writes_keeps_a_writer_on_the_primary_for_its_window() {
+        let window = Duration(ms(1000));
+        let mut r = replication(ReadRouting::ReadYourWrites { window });
+        r.committed(7, ms(1000));
+        assert_eq!(r.route(7, ms(1999)), None);
+        assert!(r.route(8, ms(1999)).is_some());
+        assert!(r.route(7, ms(2000)).is_some());
+        assert!(
+            r.users.is_empty(),
+            "forgotten once out of the window and replicated"
+        );
+    }
+
+    #[test]
+    fn a_failover_loses_exactly_the_writes_not_yet_replicated() {
+        let mut r = replication(ReadRouting::Replicas);
+        r.committed(1, ms(0));
+        r.set_extra_lag(ms(500));
+        r.committed(2, ms(50));
+        r.committed(3, ms(60));
+        // At 120 ms: user 1's write (visible at 100 ms) is on the replicas, 2's and 3's
+        // (at 650 and 660 ms) are not.
+        assert_eq!(r.failover(ms(120)), 2);
+        assert!(!r.stale(2, ms(130)), "the lost write no longer exists");
+        assert_eq!(r.failover(ms(130)), 0);
+    }
+}
