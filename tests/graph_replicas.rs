@@ -86,6 +86,12 @@ fn replica_reads_are_stale_after_a_write_unless_reads_follow_the_users_writes() 
         let ryw = run("stale", &model, &experiment, "ryw", seed);
         let primary = run("stale", &model, &experiment, "primary", seed);
         let (stale, ryw_stale) = (db(&any, "stale_reads"), db(&ryw, "stale_reads"));
+        eprintln!(
+            "seed {seed}: stale reads {stale} (Replicas), {ryw_stale} (ReadYourWrites 1s, {} of {} reads on replicas), {} (Primary)",
+            db(&ryw, "replica_reads"),
+            db(&ryw, "reads"),
+            db(&primary, "stale_reads")
+        );
         // About 0.9 reads/s per user × 0.2 s of lag per write: ~1,000 stale reads a minute.
         assert!(stale > 500.0, "seed {seed}: {stale} stale reads");
         assert_eq!(db(&any, "replica_reads"), db(&any, "reads"), "seed {seed}");
@@ -133,6 +139,10 @@ fn a_failover_loses_the_writes_not_yet_replicated_and_more_after_a_lag_spike() {
         let spike = run("failover", &model, &experiment, "lag-spike", seed);
         let normal = run("failover", &model, &experiment, "normal-lag", seed);
         let (lost, lost_spike) = (db(&normal, "lost_writes"), db(&spike, "lost_writes"));
+        eprintln!(
+            "seed {seed}: lost writes {lost} (normal lag), {lost_spike} (after a +2 s spike); refused {}",
+            normal.summary.failed_by_reason["refused"]
+        );
         // ~100 writes/s: ~20 in flight with 200 ms of lag, ~220 two seconds later.
         assert!(lost >= 5.0, "seed {seed}: {lost} lost writes");
         assert!(
@@ -175,6 +185,7 @@ fn replicas_add_read_capacity() {
         let spread = run("capacity", model, experiment, "replicas", seed);
         let primary = run("capacity", model, experiment, "primary", seed);
         let (g, gp) = (spread.summary.goodput_rps, primary.summary.goodput_rps);
+        eprintln!("seed {seed}: goodput {g:.1}/s (Replicas), {gp:.1}/s (Primary) of 800/s");
         assert!(
             g > 0.97 * 800.0,
             "seed {seed}: goodput {g:.0}/s over replicas"
