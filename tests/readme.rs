@@ -201,6 +201,8 @@ fn every_struct() -> Vec<(&'static str, Vec<String>)> {
         "FlushCache",
         "Stall",
         "Flush",
+        "LagSpike",
+        "Failover",
     ] {
         out.push((
             fault,

@@ -373,6 +373,22 @@ pub enum FaultSpec {
     },
     /// A graph model's cache (by name) is emptied at once.
     Flush { cache: String, at: Duration },
+    /// A graph model's replicated database (by name) falls further behind: writes
+    /// committed during `lasting` take `extra` longer to reach its replicas.
+    LagSpike {
+        database: String,
+        at: Duration,
+        lasting: Duration,
+        extra: Duration,
+    },
+    /// A graph model's replicated database (by name) loses its primary at `at`: the writes
+    /// not yet on the replicas are lost, and queries on the primary fail at once for
+    /// `lasting` while a replica is promoted; reads on the replicas go on.
+    Failover {
+        database: String,
+        at: Duration,
+        lasting: Duration,
+    },
 }
 
 /// Nodes that fail at random and are repaired.

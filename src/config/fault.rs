@@ -3,6 +3,7 @@
 
 use super::experiment::FaultSpec;
 use super::graph::validate::Scope;
+use super::graph::DbReplicas;
 use super::rules::{Checked, Rules};
 use crate::engine::SimTime;
 
@@ -22,7 +23,9 @@ impl FaultSpec {
             | FaultSpec::SlowLockHolder { at, .. }
             | FaultSpec::FlushCache { at }
             | FaultSpec::Stall { at, .. }
-            | FaultSpec::Flush { at, .. } => at.0,
+            | FaultSpec::Flush { at, .. }
+            | FaultSpec::LagSpike { at, .. }
+            | FaultSpec::Failover { at, .. } => at.0,
         }
     }
 
@@ -38,7 +41,9 @@ impl FaultSpec {
             | FaultSpec::StoreOutage { lasting, .. }
             | FaultSpec::ReplicationLagSpike { lasting, .. }
             | FaultSpec::PrimaryFailover { lasting, .. }
-            | FaultSpec::Stall { lasting, .. } => Some(lasting.0),
+            | FaultSpec::Stall { lasting, .. }
+            | FaultSpec::LagSpike { lasting, .. }
+            | FaultSpec::Failover { lasting, .. } => Some(lasting.0),
             FaultSpec::SlowLockHolder { stall, .. } => Some(stall.0),
             FaultSpec::FlushCache { .. } | FaultSpec::Flush { .. } => None,
         }
@@ -111,6 +116,10 @@ impl FaultSpec {
             FaultSpec::FlushCache { .. } => "flush-cache".to_string(),
             FaultSpec::Stall { database, .. } => format!("stall(db {database})"),
             FaultSpec::Flush { cache, .. } => format!("flush(cache {cache})"),
+            FaultSpec::LagSpike {
+                database, extra, ..
+            } => format!("lag-spike(db {database} +{extra})"),
+            FaultSpec::Failover { database, .. } => format!("failover(db {database})"),
         }
     }
 
@@ -192,6 +201,22 @@ impl FaultSpec {
             FaultSpec::Flush { cache, .. } => {
                 r.known(&at("cache"), cache, "caches", scope.model.caches.keys())?
             }
+            FaultSpec::LagSpike {
+                database,
+                lasting,
+                extra,
+                ..
+            } => {
+                DbReplicas::validate_target(r, &at("database"), database, scope)?;
+                r.nonzero(&at("lasting"), *lasting)?;
+                r.nonzero(&at("extra"), *extra)?;
+            }
+            FaultSpec::Failover {
+                database, lasting, ..
+            } => {
+                DbReplicas::validate_target(r, &at("database"), database, scope)?;
+                r.nonzero(&at("lasting"), *lasting)?;
+            }
             legacy => return r.fail(path, legacy.graph_replacement()),
         }
         let end = scope.experiment.duration;
@@ -268,13 +293,13 @@ impl FaultSpec {
             ),
             FaultSpec::ReplicationLagSpike { .. } => (
                 "ReplicationLagSpike",
-                "nothing yet: a graph model's databases have no replicas; Slow(database: \
-                 \"<name>\", factor: …) slows a database",
+                "LagSpike(database: \"<name>\", at: …, lasting: …, extra: …) on a database \
+                 with replicas",
             ),
             FaultSpec::PrimaryFailover { .. } => (
                 "PrimaryFailover",
-                "Crash(database: \"<name>\", at: …, restart_after: …) for a database that is \
-                 down while it fails over (a graph model's databases have no replicas yet)",
+                "Failover(database: \"<name>\", at: …, lasting: …) on a database with \
+                 replicas",
             ),
             FaultSpec::SlowLockHolder { .. } => (
                 "SlowLockHolder",

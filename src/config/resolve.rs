@@ -750,12 +750,15 @@ impl Checker<'_> {
                 }
                 // Allowed without a cache too (nothing happens), as for the store outage.
                 FaultSpec::FlushCache { at } => *at,
-                FaultSpec::Stall { .. } | FaultSpec::Flush { .. } => {
+                FaultSpec::Stall { .. }
+                | FaultSpec::Flush { .. }
+                | FaultSpec::LagSpike { .. }
+                | FaultSpec::Failover { .. } => {
                     return self.fail(
                         &format!("faults.{i}"),
                         "names a database or cache by name, which only a graph model \
-                         (`services: {…}`) has; a single-tier model uses StallDependency \
-                         or FlushCache",
+                         (`services: {…}`) has; a single-tier model uses StallDependency, \
+                         FlushCache, ReplicationLagSpike or PrimaryFailover",
                     );
                 }
                 _ => {

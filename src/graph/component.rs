@@ -20,7 +20,7 @@ pub trait Component: Sized {
     /// Handles one of its events.
     fn handle(&mut self, cx: &mut Cx<'_>, event: Self::Event);
 
-    /// Does its step `op` for `task` (`arg`: a key or a row, where the step has one). The
+    /// Does its step `op` for `task` (`arg`: the user it is for, see `request::user_key`). The
     /// outcome is told to the path with [`Cx::step_done`] (now or later).
     fn step(&mut self, cx: &mut Cx<'_>, op: u8, task: Handle, arg: u64);
 

@@ -8,7 +8,7 @@ use super::cx::{Cx, Notice};
 use super::network::End;
 use super::program::Step;
 use super::registry::{Event, Kind};
-use super::request::{Call, Fanout, Origin, Parent, Request, Task, Visit};
+use super::request::{dispatch_key, user_key, Call, Fanout, Origin, Parent, Request, Task, Visit};
 use super::GraphSim;
 use crate::engine::SimTime;
 use crate::system::client::RetryDecision;
@@ -151,6 +151,7 @@ impl GraphSim {
         r.attempts += 1;
         let (attempt_no, pop, kind) = (r.attempts, r.population, r.kind);
         let key = r.user.unwrap_or(request.idx);
+        let user = user_key(pop, r.user, request);
         let p = &mut self.populations[pop as usize];
         if p.clients.throttled(now) {
             self.end_request(now, request, Err(FailReason::Throttled));
@@ -171,6 +172,7 @@ impl GraphSim {
             pos: 1,
             kind,
             key,
+            user,
             placed: None,
             closed: false,
         });
@@ -235,6 +237,7 @@ impl GraphSim {
             service: v.service,
             placed,
             kind: v.kind,
+            user: v.user,
             conn: None,
             pending: None,
             sub: None,
@@ -343,13 +346,13 @@ impl GraphSim {
         let Some((kind, index, op)) = t.pending.take() else {
             return;
         };
+        let user = t.user;
         let mut cx = Cx {
             now,
             queue: &mut self.queue,
             notices: &mut self.notices,
         };
-        self.components
-            .step(&mut cx, kind, index, op, task, task.idx as u64);
+        self.components.step(&mut cx, kind, index, op, task, user);
     }
 
     /// A component ended a task's step.
@@ -559,6 +562,7 @@ impl GraphSim {
             pos: c.pos,
             kind: caller.kind,
             key: call.idx,
+            user: caller.user,
             placed: None,
             closed: false,
         });
@@ -665,6 +669,7 @@ impl GraphSim {
             pos: 1,
             kind,
             key: token as u32,
+            user: dispatch_key(token),
             placed: None,
             closed: false,
         });

@@ -27,6 +27,26 @@ pub struct Request {
     pub last_backoff: SimTime,
 }
 
+/// The user a client's request is for, as components see it: one key per user of a
+/// closed population (kept apart between populations), one per request otherwise (its
+/// slot and generation, so a reused slot is a new user).
+pub fn user_key(population: u16, user: Option<u32>, request: Handle) -> u64 {
+    match user {
+        Some(u) => (u64::from(population) << 32) | u64::from(u),
+        None => OPEN_USER | (u64::from(request.gen & 0x3fff_ffff) << 32) | u64::from(request.idx),
+    }
+}
+
+/// The user key of work a component dispatched with `token` (a topic's message).
+pub fn dispatch_key(token: u64) -> u64 {
+    DISPATCHED | (token & (DISPATCHED - 1))
+}
+
+/// Marks the user key of a request of an open population.
+const OPEN_USER: u64 = 1 << 63;
+/// Marks the user key of a component's dispatched work.
+const DISPATCHED: u64 = 1 << 62;
+
 /// A call from a task on one service's worker to another service.
 #[derive(Clone, Copy, Debug)]
 pub struct Call {
@@ -76,6 +96,8 @@ pub struct Visit {
     pub kind: u16,
     /// Key for the balancer's hashing (a user, or the request).
     pub key: u32,
+    /// Whom the work is for (see [`user_key`]): the `arg` of its component steps.
+    pub user: u64,
     /// Where it was placed, once it was.
     pub placed: Option<Placed>,
     /// The balancer's connection is closed (answered, or the caller gave up).
@@ -106,6 +128,9 @@ pub struct Task {
     pub placed: Placed,
     /// The request kind.
     pub kind: u16,
+    /// Whom the work is for (its visit's `user`): the `arg` of its component steps, so
+    /// that a database can route and check a user's reads against that user's writes.
+    pub user: u64,
     /// The database whose connection it holds for its current step.
     pub conn: Option<u16>,
     /// A component step waiting to start (for a connection, or a network delay).

@@ -159,6 +159,21 @@ pub static DATABASE: Schema = Schema {
             "ms",
             "99th percentile of the time queries waited for a connection and a worker.",
         ),
+        m(
+            "replica_reads",
+            "queries",
+            "Reads served by a replica (0 without replicas).",
+        ),
+        m(
+            "stale_reads",
+            "queries",
+            "Replica reads that missed the reading user's latest write (its replication lag had not passed).",
+        ),
+        m(
+            "lost_writes",
+            "queries",
+            "Committed writes not yet on the replicas when the primary failed over (lost with it).",
+        ),
     ],
 };
 

@@ -900,7 +900,10 @@ impl Simulation {
                     c.flush();
                 }
             }
-            FaultSpec::Stall { .. } | FaultSpec::Flush { .. } => {
+            FaultSpec::Stall { .. }
+            | FaultSpec::Flush { .. }
+            | FaultSpec::LagSpike { .. }
+            | FaultSpec::Failover { .. } => {
                 unreachable!("validated: graph-model faults only reach the graph engine")
             }
             FaultSpec::StallDependency { lasting, .. } => {

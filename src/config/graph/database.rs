@@ -1,9 +1,10 @@
 //! A named database: a pool of workers with a queue, a connection cap, read and write
-//! times, and a slowdown under load.
+//! times, a slowdown under load, and read replicas.
 
 use serde::{Deserialize, Serialize};
 
 use super::pool::{self, QueueSpec, Slowdown};
+use super::replicas::DbReplicas;
 use crate::config::rules::{Checked, Rules};
 use crate::config::DistSpec;
 
@@ -34,6 +35,10 @@ pub struct DatabaseSpec {
     /// Service time grows with utilisation, if set.
     #[serde(default)]
     pub slowdown: Option<Slowdown>,
+    /// Read replicas, with their replication lag and where reads go; `None`: every query
+    /// runs on the database itself.
+    #[serde(default)]
+    pub replicas: Option<DbReplicas>,
 }
 
 impl DatabaseSpec {
@@ -52,6 +57,9 @@ impl DatabaseSpec {
         r.dist(&at("write"), &self.write)?;
         if let Some(s) = &self.slowdown {
             s.validate(r, &at("slowdown"))?;
+        }
+        if let Some(replicas) = &self.replicas {
+            replicas.validate(r, &at("replicas"))?;
         }
         Ok(())
     }
