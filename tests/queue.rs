@@ -70,6 +70,11 @@ fn figures(out: &RunOutput) -> &IndexMap<String, f64> {
         .expect("the topic reports its figures as queue.orders")
 }
 
+/// Handler runs that succeeded at the consumer service (its own count of served calls).
+fn served_by_worker(out: &RunOutput) -> f64 {
+    out.summary.components["service.worker"]["served"]
+}
+
 /// The topic's `column` of the time series, by interval.
 fn column(out: &RunOutput, column: &str) -> Vec<f64> {
     let c = out
@@ -95,10 +100,14 @@ fn without_faults_every_message_is_consumed_exactly_once() {
         let ctx = format!("seed {seed}: {f:?}");
         // 100/s for 40 s, every order published (the api never fails here).
         assert!((3600.0..4400.0).contains(&f["published"]), "{ctx}");
-        assert_eq!(f["published"], out.summary.requests.succeeded as f64, "{ctx}");
+        assert_eq!(
+            f["published"], out.summary.requests.succeeded as f64,
+            "{ctx}"
+        );
         assert_eq!(f["consumed"], f["published"], "{ctx}");
         assert_eq!(f["duplicates"], 0.0, "{ctx}");
         assert_eq!(f["redelivered"], 0.0, "{ctx}");
+        assert_eq!(served_by_worker(&out), f["consumed"], "{ctx}");
         // Offsets are committed every second: a message waits at most about that long
         // for its commit.
         let lag = f["consumer_lag_ms_max"];
@@ -124,6 +133,9 @@ fn a_consumer_crash_mid_stream_redelivers_and_duplicates() {
         assert_eq!(f["consumed"], f["published"], "{ctx}");
         assert!(f["duplicates"] > 0.0, "{ctx}");
         assert!(f["redelivered"] >= f["duplicates"], "{ctx}");
+        // The worker's own count agrees: every success is a first handling or a duplicate.
+        let handled = f["consumed"] + f["duplicates"];
+        assert_eq!(served_by_worker(&out), handled, "{ctx}");
         assert_eq!(column(&out, "backlog").last(), Some(&0.0), "{ctx}");
     }
 }
@@ -144,7 +156,11 @@ fn a_consumer_outage_grows_the_backlog_which_is_replayed_after_it() {
         // The redelivery backoff (100 ms) kept retrying every partition all along.
         assert!(f["redelivered"] >= 4.0 * 150.0, "{ctx}");
         let backlog = column(&out, "backlog");
-        assert!(backlog[25] >= 1000.0, "backlog at 26 s {} {ctx}", backlog[25]);
+        assert!(
+            backlog[25] >= 1000.0,
+            "backlog at 26 s {} {ctx}",
+            backlog[25]
+        );
         assert_eq!(backlog.last(), Some(&0.0), "replayed by the end: {ctx}");
         let lag = column(&out, "consumer_lag_ms");
         assert!(lag[25] >= 15_000.0, "lag at 26 s {} {ctx}", lag[25]);
