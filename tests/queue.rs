@@ -15,6 +15,14 @@ use indexmap::IndexMap;
 use scalesim::config::load_experiment;
 use scalesim::{run_config, RunOutput};
 
+/// The model, with `topic` (RON fields) added to the topic's own.
+fn model(topic: &str) -> String {
+    MODEL.replace(
+        "handler: \"handle_order\"",
+        &format!("handler: \"handle_order\", {topic}"),
+    )
+}
+
 const MODEL: &str = r#"System(
     services: {
         "api": Service(instances: 2, workers: 32, service: Exp(mean: "2ms")),
@@ -37,8 +45,13 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 
 /// Runs the queue experiment with `faults` (RON list items) under `seed`.
 fn run(name: &str, seed: u64, faults: &str) -> RunOutput {
+    run_with(name, seed, "", faults)
+}
+
+/// Runs the queue experiment with `topic` fields added to the topic and `faults`.
+fn run_with(name: &str, seed: u64, topic: &str, faults: &str) -> RunOutput {
     let dir = common::cli::scratch(&format!("{name}-{seed}"));
-    std::fs::write(dir.join("model.ron"), MODEL).unwrap();
+    std::fs::write(dir.join("model.ron"), model(topic)).unwrap();
     let experiment = format!(
         r#"Experiment(
     model: "model.ron",
@@ -137,6 +150,53 @@ fn a_consumer_crash_mid_stream_redelivers_and_duplicates() {
         let handled = f["consumed"] + f["duplicates"];
         assert_eq!(served_by_worker(&out), handled, "{ctx}");
         assert_eq!(column(&out, "backlog").last(), Some(&0.0), "{ctx}");
+    }
+}
+
+#[test]
+fn committing_every_message_leaves_no_duplicates() {
+    // The same crash, with each message committed as soon as it is handled: only the
+    // message out at the crashed instance (or refused by it) is delivered again, and it
+    // had not succeeded before.
+    let crash = r#"Crash(service: "worker", instance: 0, at: "15s", restart_after: "5s")"#;
+    for seed in SEEDS {
+        let out = run_with("commit-each", seed, r#"commit_every: "0s""#, crash);
+        let f = figures(&out);
+        let ctx = format!("seed {seed}: {f:?}");
+        assert_eq!(f["duplicates"], 0.0, "{ctx}");
+        assert!(f["redelivered"] > 0.0, "{ctx}");
+        assert_eq!(f["consumed"], f["published"], "{ctx}");
+        assert_eq!(served_by_worker(&out), f["consumed"], "{ctx}");
+    }
+}
+
+#[test]
+fn the_producer_waits_for_the_publish_time_not_for_consumption() {
+    // 20 s without a consumer do not slow the producer down; a 30 ms publish time does.
+    let outage = r#"Crash(service: "worker", instance: 0, at: "10s", restart_after: "20s"),
+                    Crash(service: "worker", instance: 1, at: "10s", restart_after: "20s")"#;
+    for seed in SEEDS {
+        let fast = run_with("publish-fast", seed, "", outage).summary;
+        let slow = run_with(
+            "publish-slow",
+            seed,
+            r#"publish: Const(value: "30ms")"#,
+            outage,
+        );
+        let slow = slow.summary;
+        let ctx = format!(
+            "seed {seed}: p50 {} vs {}",
+            fast.latency_ms.p50, slow.latency_ms.p50
+        );
+        // The api's own work (Exp(2 ms)) is all a producer waits for by default.
+        assert!(
+            fast.latency_ms.p99 < 15.0,
+            "p99 {} {ctx}",
+            fast.latency_ms.p99
+        );
+        assert_eq!(fast.requests.failed, 0, "{ctx}");
+        assert!((30.0..40.0).contains(&slow.latency_ms.p50), "{ctx}");
+        assert!(slow.latency_ms.p50 - fast.latency_ms.p50 >= 29.0, "{ctx}");
     }
 }
 
