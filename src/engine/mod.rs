@@ -5,6 +5,7 @@
 //! out reproducible randomness. `crate::system` gives the events their meaning.
 
 pub mod distribution;
+pub mod keyed;
 pub mod queue;
 pub mod rng;
 pub mod time;

@@ -11,7 +11,6 @@
 pub mod component;
 pub mod components;
 pub mod cx;
-pub mod keyed;
 pub mod names;
 pub mod network;
 pub mod path;

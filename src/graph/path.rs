@@ -400,7 +400,11 @@ impl GraphSim {
                     queue: &mut self.queue,
                     notices: &mut self.notices,
                 };
-                self.components.services[t.service as usize].release(&mut cx, t.placed.job);
+                self.components.services[t.service as usize].release(
+                    &mut cx,
+                    t.placed.job,
+                    result.is_ok(),
+                );
                 self.reply(now, visit, result);
             }
             Parent::Branch(fanout) => self.branch_done(now, fanout, result),

@@ -10,8 +10,8 @@ use rand::Rng;
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::graph::{PopulationSpec, PopulationWorkload};
+use crate::engine::keyed::KeyedDraws;
 use crate::engine::{Distribution, SimTime};
-use crate::graph::keyed::KeyedDraws;
 use crate::metrics::latency::LatencyStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, POPULATION};
 use crate::system::client::Clients;

@@ -274,6 +274,7 @@ impl GraphSim {
             series,
             batches: None,
             trace: None,
+            request_log: None,
         })
     }
 

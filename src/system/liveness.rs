@@ -366,6 +366,7 @@ mod tests {
 
     fn request() -> Request {
         Request {
+            seq: 0,
             issued_at: SimTime::ZERO,
             user: NO_USER,
             kind: 0,
@@ -382,6 +383,7 @@ mod tests {
 
     fn attempt(request: Handle) -> Attempt {
         Attempt {
+            seq: 0,
             request,
             enqueued_at: SimTime::ZERO,
             started_at: SimTime::ZERO,

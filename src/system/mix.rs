@@ -1,6 +1,7 @@
 //! The request mix: which kind each new request is ("browse", "checkout", …), drawn from
 //! the workload's shares with its own stream, `"mix"`.
 
+use crate::engine::keyed::KeyedDraws;
 use crate::engine::{stream, Stream};
 use indexmap::IndexMap;
 use rand::Rng;
@@ -8,6 +9,7 @@ use rand::Rng;
 /// Kind names and their cumulative shares.
 pub struct Mix {
     rng: Stream,
+    draws: KeyedDraws,
     names: Vec<String>,
     cumulative: Vec<f64>,
 }
@@ -24,6 +26,7 @@ impl Mix {
         }
         Mix {
             rng: stream(seed, "mix"),
+            draws: KeyedDraws::new(seed, "mix"),
             names: shares.keys().cloned().collect(),
             cumulative,
         }
@@ -41,6 +44,20 @@ impl Mix {
             return 0;
         }
         let u: f64 = self.rng.random();
+        self.kind_at(u)
+    }
+
+    /// The kind of request number `n` of user `user`, keyed by both (common random numbers).
+    #[inline]
+    pub fn pick_for(&self, user: u32, n: u32) -> u8 {
+        if self.names.len() <= 1 {
+            return 0;
+        }
+        let u: f64 = self.draws.rng(user as u64, n as u64).random();
+        self.kind_at(u)
+    }
+
+    fn kind_at(&self, u: f64) -> u8 {
         self.cumulative
             .iter()
             .position(|&c| u < c)

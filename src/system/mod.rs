@@ -33,7 +33,7 @@ mod lock_path;
 mod run;
 mod wiring;
 
-pub use run::{InvariantViolation, RunOutput};
+pub use run::{InvariantViolation, RequestRecord, RunOutput};
 
 use crate::config::experiment::WorkloadSpec;
 use crate::config::RunConfig;
@@ -111,7 +111,7 @@ pub enum Event {
 
 /// The workload's generator.
 enum Workload {
-    Open(Source),
+    Open(Box<Source>),
     Closed(Users),
 }
 
@@ -176,6 +176,8 @@ pub struct Simulation {
     cache: Option<cache::Cache>,
     /// The request tracer of `run --trace N` (None: no tracing, the hot path unchanged).
     tracer: Option<trace::Tracer>,
+    /// Every ended request, when asked for (None: the hot path unchanged).
+    request_log: Option<Vec<RequestRecord>>,
     /// Measurements; public so that `validate` can attach batch means before the run.
     pub recorder: Recorder,
 }
@@ -199,12 +201,12 @@ impl Simulation {
                 mix,
             } => (
                 mix,
-                Workload::Open(Source::new(
+                Workload::Open(Box::new(Source::new(
                     *rate_per_s,
                     Shape::new(shape),
                     *max_requests,
                     seed,
-                )),
+                ))),
             ),
             WorkloadSpec::Users {
                 count,
@@ -365,6 +367,7 @@ impl Simulation {
                 .as_ref()
                 .map(|c| cache::Cache::new(c, max_nodes, seed)),
             tracer: None,
+            request_log: None,
         };
         if model
             .autoscaler
@@ -385,6 +388,12 @@ impl Simulation {
         self
     }
 
+    /// Records every request's life in [`RunOutput::request_log`].
+    pub fn with_request_log(mut self) -> Simulation {
+        self.request_log = Some(Vec::new());
+        self
+    }
+
     /// Schedules the first events: nodes up, arrivals or users, faults, checks, ticks.
     fn start(&mut self, initial_nodes: u32) {
         for i in 0..initial_nodes {
@@ -399,7 +408,7 @@ impl Simulation {
             Workload::Closed(users) => {
                 // Users start at random points of their first think time, so they are not in step.
                 for user in 0..users.count() {
-                    let at = users.think();
+                    let at = users.first_wake(user);
                     self.queue.schedule_at(at, Event::UserWake { user });
                 }
             }

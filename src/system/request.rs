@@ -88,6 +88,8 @@ pub const NO_USER: u32 = u32::MAX;
 /// What the client sees of one logical request.
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
+    /// Its number among its user's requests (0 for open arrivals).
+    pub seq: u32,
     /// When the user issued it (the start of its latency).
     pub issued_at: SimTime,
     /// The user who sent it, or `NO_USER`.
@@ -115,6 +117,8 @@ pub struct Request {
 /// One try of a request at a node: the server-side work, which may outlive the client's wait.
 #[derive(Clone, Copy, Debug)]
 pub struct Attempt {
+    /// Its request's number among its user's requests.
+    pub seq: u32,
     /// The request this attempt serves (its slot may have been reused if the request ended).
     pub request: Handle,
     /// When the attempt reached the node's queue.

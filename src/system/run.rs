@@ -22,6 +22,29 @@ pub struct RunOutput {
     pub batches: Option<BatchMeans>,
     /// The request trace (Chrome Trace Event JSON), when one was asked for (`--trace`).
     pub trace: Option<String>,
+    /// Every request's life, when asked for ([`Simulation::with_request_log`]).
+    pub request_log: Option<Vec<RequestRecord>>,
+}
+
+/// One ended request of a run's request log: who sent it, what it was, when, and how it
+/// ended. Two designs compared under one seed can be checked for common random numbers
+/// with it (the same users sending the same kinds after the same think times).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The user (`request::NO_USER` for an open arrival).
+    pub user: u32,
+    /// Its number among its user's requests.
+    pub seq: u32,
+    /// Its kind (index in the workload's mix; the login kind after it).
+    pub kind: u8,
+    /// What it did with the user's session.
+    pub action: super::sessions::SessionAction,
+    /// When it was issued.
+    pub issued_at: SimTime,
+    /// When it ended.
+    pub ended_at: SimTime,
+    /// How it ended.
+    pub outcome: Result<(), FailReason>,
 }
 
 /// A bug in the simulator found at the end of a run (never a user error).
@@ -452,6 +475,7 @@ impl Simulation {
         let trace = self.tracer.take().map(|t| t.finish(now));
         Ok(RunOutput {
             trace,
+            request_log: self.request_log.take(),
             summary,
             series: self.recorder.series,
             batches: self.recorder.batches,

@@ -7,7 +7,7 @@
 //! login replaces the old one: single-device login).
 
 use crate::config::model::{OutagePolicy, SessionDesign};
-use crate::engine::{stream, SimTime, Stream};
+use crate::engine::SimTime;
 use rand::Rng;
 
 /// What a user's request does to or with its session.
@@ -88,7 +88,7 @@ pub struct SessionCounts {
 /// The sessions of all users.
 pub struct Sessions {
     design: Design,
-    rng: Stream,
+    draws: crate::engine::keyed::KeyedDraws,
     logout_share: f64,
     stale_tab_share: f64,
     /// The session each user holds, as the user sees it (0: logged out).
@@ -156,7 +156,7 @@ impl Sessions {
         let n = users as usize;
         Sessions {
             design,
-            rng: stream(seed, "sessions"),
+            draws: crate::engine::keyed::KeyedDraws::new(seed, "sessions"),
             logout_share,
             stale_tab_share,
             current: vec![0; n],
@@ -199,13 +199,14 @@ impl Sessions {
 
     /// A node checks a login's credentials at `now`: `Ok` to create the session, or why not
     /// (`Err(true)`: the account is locked). Failed logins in a row lock it for a while.
-    pub fn check_credentials(&mut self, user: u32, now: SimTime) -> Result<(), bool> {
+    pub fn check_credentials(&mut self, user: u32, n: u32, now: SimTime) -> Result<(), bool> {
         let u = user as usize;
+        let mut rng = self.draws.rng(user as u64 | 1 << 40, n as u64);
         if now < self.locked_until[u] {
             self.counts.locked_out_logins += 1;
             return Err(true);
         }
-        if self.failed_login_share > 0.0 && self.rng.random::<f64>() < self.failed_login_share {
+        if self.failed_login_share > 0.0 && rng.random::<f64>() < self.failed_login_share {
             self.counts.failed_logins += 1;
             self.failed_in_a_row[u] += 1;
             if self
@@ -235,17 +236,19 @@ impl Sessions {
     }
 
     /// The user's next action and the session (serial, issue time) it presents.
-    pub fn next_action(&mut self, user: u32) -> (SessionAction, u32, SimTime) {
+    pub fn next_action(&mut self, user: u32, n: u32) -> (SessionAction, u32, SimTime) {
         let u = user as usize;
+        // Keyed by (user, request number): the same user does the same in every design.
+        let mut rng = self.draws.rng(user as u64, n as u64);
         if self.current[u] == 0 {
-            if self.stale[u] != 0 && self.rng.random::<f64>() < self.stale_tab_share {
+            if self.stale[u] != 0 && rng.random::<f64>() < self.stale_tab_share {
                 let s = std::mem::take(&mut self.stale[u]);
                 return (SessionAction::StaleBrowse, s, self.stale_issued[u]);
             }
             self.stale[u] = 0;
             return (SessionAction::Login, 0, SimTime::ZERO);
         }
-        if self.logout_share > 0.0 && self.rng.random::<f64>() < self.logout_share {
+        if self.logout_share > 0.0 && rng.random::<f64>() < self.logout_share {
             return (SessionAction::Logout, self.current[u], self.issued[u]);
         }
         (SessionAction::Browse, self.current[u], self.issued[u])

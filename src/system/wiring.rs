@@ -137,9 +137,17 @@ impl Simulation {
     #[inline]
     fn issue(&mut self, now: SimTime, user: u32) {
         self.recorder.issued();
-        let mut kind = self.mix.pick();
+        // A user's n-th request has the same kind and session action in every design
+        // (keyed draws); an open arrival's kind comes from the mix's stream, in order.
+        let (mut kind, seq) = match &mut self.workload {
+            Workload::Closed(users) if user != NO_USER => {
+                let n = users.next_request(user);
+                (self.mix.pick_for(user, n), n)
+            }
+            _ => (self.mix.pick(), 0),
+        };
         let (action, session, session_issued) = match &mut self.sessions {
-            Some(s) if user != NO_USER => s.next_action(user),
+            Some(s) if user != NO_USER => s.next_action(user, seq),
             _ => (SessionAction::None, 0, SimTime::ZERO),
         };
         if action == SessionAction::Login {
@@ -150,6 +158,7 @@ impl Simulation {
         let request = self.requests.insert(Request {
             issued_at: now,
             user,
+            seq,
             kind,
             attempts: 0,
             current: None,
@@ -240,7 +249,9 @@ impl Simulation {
             self.end_request_with_wait(now, request, Ok(()), SimTime::ZERO);
             return;
         }
+        let seq = self.requests.get(request).map_or(0, |r| r.seq);
         let attempt = self.attempts.insert(Attempt {
+            seq,
             request,
             enqueued_at: now,
             started_at: now,
@@ -358,7 +369,7 @@ impl Simulation {
         let sessions = self.sessions.as_mut().expect("checked");
         match a.action {
             SessionAction::Login => {
-                if let Err(locked) = sessions.check_credentials(a.user, now) {
+                if let Err(locked) = sessions.check_credentials(a.user, a.seq, now) {
                     let reason = if locked {
                         FailReason::LockedOut
                     } else {
@@ -734,6 +745,17 @@ impl Simulation {
             Ok(()) => self.recorder.succeeded(r.issued_at, now, wait),
             Err(reason) => self.recorder.failed(reason, r.issued_at, now),
         }
+        if let Some(log) = &mut self.request_log {
+            log.push(super::RequestRecord {
+                user: r.user,
+                seq: r.seq,
+                kind: r.kind,
+                action: r.action,
+                issued_at: r.issued_at,
+                ended_at: now,
+                outcome,
+            });
+        }
         if let Some(s) = &mut self.sessions {
             if r.user != NO_USER {
                 let unauthenticated = outcome == Err(FailReason::Unauthenticated);
@@ -749,7 +771,7 @@ impl Simulation {
         }
         if r.user != NO_USER {
             if let Workload::Closed(users) = &mut self.workload {
-                let t = users.think();
+                let t = users.think(r.user);
                 self.queue.schedule_in(t, Event::UserWake { user: r.user });
             }
         }

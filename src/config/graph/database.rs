@@ -21,8 +21,9 @@ pub struct DatabaseSpec {
     /// at the caller for a connection. `None`: no limit.
     #[serde(default)]
     pub max_connections: Option<u32>,
-    /// Extra service time per open connection, as a fraction (0.01 = +1% per connection):
-    /// the memory and scheduling cost a real database pays for every client connected.
+    /// Extra service time per open client connection, as a fraction (0.01 = +1% per
+    /// connection): the memory and scheduling cost a real database pays for every client
+    /// connected, whether its query runs, waits for a worker or waits past the cap.
     #[serde(default)]
     pub per_connection: f64,
     /// Time of a read.

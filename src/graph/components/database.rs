@@ -113,9 +113,12 @@ impl Database {
         }
     }
 
-    /// The service-time factor now: the slowdown, a `Slow` fault and the per-connection cost.
+    /// The service-time factor now: the slowdown, a `Slow` fault and the per-connection
+    /// cost, paid for every client connection open, whether its query runs, waits for a
+    /// worker or waits for a connection slot.
     fn factor(&self) -> f64 {
-        self.pool.factor(Some(self.load())) * (1.0 + self.per_connection * self.in_use as f64)
+        let open = self.in_use as f64 + self.conn_waiters.len() as f64;
+        self.pool.factor(Some(self.load())) * (1.0 + self.per_connection * open)
     }
 
     fn start(&mut self, cx: &mut Cx<'_>, query: Handle) {

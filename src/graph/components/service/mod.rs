@@ -270,10 +270,12 @@ impl Service {
             return; // its instance crashed meanwhile
         };
         if j.failing {
-            self.errors += 1;
+            if cx.now >= self.measured_from {
+                self.errors += 1;
+            }
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
-            self.release(cx, job);
+            self.release(cx, job, false);
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
                 reason: FailReason::Error,
@@ -283,16 +285,22 @@ impl Service {
         }
     }
 
-    /// The visit's path is done at its instance (answered or failed): its worker takes
+    /// The visit's path is done at its instance (`ok`: it succeeded): its worker takes
     /// the next waiting call.
-    pub fn release(&mut self, cx: &mut Cx<'_>, job: Handle) {
+    pub fn release(&mut self, cx: &mut Cx<'_>, job: Handle, ok: bool) {
         let Some(j) = self.jobs.remove(job) else {
             return;
         };
-        if !j.failing {
-            self.served += 1;
+        let measured = cx.now >= self.measured_from;
+        if ok && !j.failing {
+            self.served += u64::from(measured);
             self.iv_served += 1;
             self.instances[j.instance as usize].recent_ok += 1;
+        } else if !j.failing {
+            // Failed downstream (an injected error was counted when it happened).
+            self.errors += u64::from(measured);
+            self.iv_errors += 1;
+            self.instances[j.instance as usize].recent_err += 1;
         }
         let inst = &mut self.instances[j.instance as usize];
         if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {

@@ -5,7 +5,7 @@
 //! numbers). A small counter-based generator seeded from the key gives that without a
 //! stream per entity: SplitMix64, whose output passes BigCrush, started at the key's hash.
 
-use crate::engine::rng::{mix64, stream_key};
+use super::rng::{mix64, stream_key};
 use rand::RngCore;
 
 /// The root of one component's keyed draws.
