@@ -201,6 +201,25 @@ fn the_producer_waits_for_the_publish_time_not_for_consumption() {
 }
 
 #[test]
+fn a_delivery_timeout_frees_a_partition_from_a_consumer_cut_off() {
+    // Deliveries sent to an instance behind a network partition get no answer; after the
+    // topic's 2 s timeout they are given up and delivered again (to the other instance,
+    // or to the same one once it is reachable), so nothing stays stuck.
+    let cut = r#"Partition(service: "worker", instance: 0, at: "10s", lasting: "5s")"#;
+    for seed in SEEDS {
+        let out = run_with("timeout", seed, r#"timeout: "2s""#, cut);
+        let f = figures(&out);
+        let ctx = format!("seed {seed}: {f:?}");
+        assert!(f["redelivered"] > 0.0, "{ctx}");
+        // Held up by the 2 s timeouts (and the commit), never for the rest of the run.
+        assert!(f["consumer_lag_ms_max"] >= 2_000.0, "{ctx}");
+        assert!(f["consumer_lag_ms_max"] < 15_000.0, "{ctx}");
+        assert_eq!(f["consumed"], f["published"], "{ctx}");
+        assert_eq!(column(&out, "backlog").last(), Some(&0.0), "{ctx}");
+    }
+}
+
+#[test]
 fn a_consumer_outage_grows_the_backlog_which_is_replayed_after_it() {
     let outage = r#"Crash(service: "worker", instance: 0, at: "10s", restart_after: "20s"),
                     Crash(service: "worker", instance: 1, at: "10s", restart_after: "20s")"#;

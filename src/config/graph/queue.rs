@@ -34,6 +34,11 @@ pub struct TopicSpec {
     /// at this pace until it is back).
     #[serde(default = "default_retry_after")]
     pub retry_after: Duration,
+    /// A delivery not answered within this long fails (Kafka's `max.poll.interval.ms`:
+    /// the consumer is taken for dead), and its partition is delivered again from the
+    /// committed offset; a late answer is ignored. `None`: wait for the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
 }
 
 fn default_commit_every() -> Duration {

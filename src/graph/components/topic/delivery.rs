@@ -1,22 +1,17 @@
-//! A delivery's token: which message of which partition a consumer's answer is about.
-//! It travels with the dispatched work (`Notice::Dispatch`) and comes back with its
-//! outcome (`Component::answered`).
+//! A delivery's token: which delivery of which partition a consumer's answer is about. It
+//! travels with the dispatched work (`Notice::Dispatch`) and comes back with its outcome
+//! (`Component::answered`). The partition knows which message its delivery carries; the
+//! delivery's number (not the offset, which is delivered again after a rewind) tells a
+//! late answer to a delivery given up from the answer to the one out now.
 
-/// Bits of a token that hold the offset; the partition is in the bits above.
-const OFFSET_BITS: u32 = 48;
-const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
-
-/// The token of the delivery of message `offset` of partition `partition`.
-pub fn token(partition: u32, offset: u64) -> u64 {
-    // 2^48 messages in one partition is ~9 years at a million a second; 2^16 partitions
-    // is far above the validated limit.
-    debug_assert!(offset <= OFFSET_MASK && partition < (1 << (64 - OFFSET_BITS)));
-    (u64::from(partition) << OFFSET_BITS) | offset
+/// The token of delivery `number` of partition `partition`.
+pub fn token(partition: u32, number: u32) -> u64 {
+    (u64::from(partition) << 32) | u64::from(number)
 }
 
-/// The (partition, offset) a token names.
-pub fn message(token: u64) -> (u32, u64) {
-    ((token >> OFFSET_BITS) as u32, token & OFFSET_MASK)
+/// The (partition, delivery number) a token names.
+pub fn delivery(token: u64) -> (u32, u32) {
+    ((token >> 32) as u32, token as u32)
 }
 
 #[cfg(test)]
@@ -25,8 +20,8 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for (p, o) in [(0, 0), (7, 12_345), (4095, OFFSET_MASK)] {
-            assert_eq!(message(token(p, o)), (p, o));
+        for (p, n) in [(0, 0), (7, 12_345), (4095, u32::MAX)] {
+            assert_eq!(delivery(token(p, n)), (p, n));
         }
     }
 }

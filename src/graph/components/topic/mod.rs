@@ -16,9 +16,16 @@
 //!   to the committed offset, and delivery starts again from there after `retry_after`:
 //!   messages handled since the last commit are handled again (`duplicates`), and every
 //!   message sent a second time is `redelivered`. While the consumer is down the backoff
-//!   keeps retrying, so the backlog is replayed as soon as it is back.
+//!   keeps retrying, so the backlog is replayed as soon as it is back. With a `timeout`,
+//!   a delivery unanswered that long fails too (Kafka's `max.poll.interval.ms`: the
+//!   consumer is taken for dead) and its late answer is ignored; without one, a message
+//!   sent where no answer comes holds its partition.
 //! - **Lag.** The consumer lag is the age of the oldest uncommitted message (now − its
 //!   publish time); the backlog is the messages not committed yet.
+//!
+//! Its figures count what happens in the measured window (after the warm-up): a message
+//! published during the warm-up and consumed after it counts as consumed, not published.
+//! `duplicates` counts every success of a handler beyond a message's first.
 //!
 //! Draws the publish time from its own stream, `"topic/<name>"`.
 
@@ -48,6 +55,8 @@ pub enum TopicEvent {
     Redeliver { partition: u32 },
     /// The consumer commits its position in every partition.
     Commit,
+    /// Delivery `number` of `partition` has been out for the topic's `timeout`.
+    Timeout { partition: u32, number: u32 },
 }
 
 /// One topic.
@@ -63,6 +72,8 @@ pub struct Topic {
     publish: Option<Distribution>,
     commit_every: SimTime,
     retry_after: SimTime,
+    /// A delivery not answered within this long is given up.
+    timeout: Option<SimTime>,
     /// A `Commit` event is scheduled.
     commit_due: bool,
     /// Messages published and not committed, over every partition.
@@ -82,6 +93,7 @@ impl Topic {
             publish: spec.publish.as_ref().map(|d| d.resolve()),
             commit_every: spec.commit_every.0,
             retry_after: spec.retry_after.0,
+            timeout: spec.timeout.map(|t| t.0),
             commit_due: false,
             backlog: 0,
             rng: stream(seed, &format!("topic/{name}")),
@@ -111,8 +123,23 @@ impl Topic {
             kind: self.handler,
             from: Kind::Topic,
             index: self.index,
-            token: delivery::token(p, d.offset),
+            token: delivery::token(p, d.number),
         });
+        if let Some(t) = self.timeout {
+            let ev = TopicEvent::Timeout {
+                partition: p,
+                number: d.number,
+            };
+            cx.after(t, Event::Topic(self.index, ev));
+        }
+    }
+
+    /// Partition `p`'s delivery out failed (or was given up): it rewinds to its committed
+    /// offset and is delivered again after the backoff.
+    fn failed(&mut self, cx: &mut Cx<'_>, p: u32) {
+        self.partitions[p as usize].failed();
+        let ev = TopicEvent::Redeliver { partition: p };
+        cx.after(self.retry_after, Event::Topic(self.index, ev));
     }
 
     /// A handled message leaves something to commit: commit at once (`commit_every` of
@@ -179,6 +206,11 @@ impl Component for Topic {
                 self.commit_due = false;
                 self.commit(cx.now);
             }
+            TopicEvent::Timeout { partition, number } => {
+                if self.partitions[partition as usize].is_out(number) {
+                    self.failed(cx, partition);
+                }
+            }
         }
     }
 
@@ -196,10 +228,10 @@ impl Component for Topic {
     }
 
     fn answered(&mut self, cx: &mut Cx<'_>, token: u64, result: Result<(), FailReason>) {
-        let (p, offset) = delivery::message(token);
+        let (p, number) = delivery::delivery(token);
         let partition = &mut self.partitions[p as usize];
-        if !partition.is_out(offset) {
-            return; // not the message out (cannot happen: every delivery answers once)
+        if !partition.is_out(number) {
+            return; // a late answer to a delivery given up at its timeout
         }
         match result {
             Ok(()) => {
@@ -208,11 +240,7 @@ impl Component for Topic {
                 self.after_handled(cx);
                 self.deliver(cx, p);
             }
-            Err(_) => {
-                partition.failed();
-                let ev = TopicEvent::Redeliver { partition: p };
-                cx.after(self.retry_after, Event::Topic(self.index, ev));
-            }
+            Err(_) => self.failed(cx, p),
         }
     }
 

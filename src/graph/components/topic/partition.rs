@@ -21,6 +21,9 @@ pub enum Handled {
 /// A message sent to the consumer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
+    /// The partition's count of deliveries (wrapping): tells this delivery's answer from
+    /// a late one of an earlier delivery that was given up.
+    pub number: u32,
     /// Its offset.
     pub offset: u64,
     /// It had been delivered before (a redelivery after a rewind).
@@ -37,8 +40,10 @@ pub struct Partition {
     /// The next offset to deliver; messages in `committed..position` were handled
     /// since the last commit.
     position: u64,
-    /// The message at `position` is out at the consumer.
-    in_flight: bool,
+    /// The message at `position` is out at the consumer, in the delivery of this number.
+    out: Option<u32>,
+    /// Deliveries so far (wrapping).
+    deliveries: u32,
     /// A failed delivery's backoff is running: nothing is delivered until it is over.
     backing_off: bool,
     /// Every message below this offset has succeeded at least once.
@@ -59,26 +64,32 @@ impl Partition {
     /// The next message to send to the consumer, if one is waiting and none is out (it
     /// is then out until [`Partition::succeeded`] or [`Partition::failed`]).
     pub fn next_delivery(&mut self) -> Option<Delivery> {
-        if self.in_flight || self.backing_off || self.position >= self.published {
+        if self.out.is_some() || self.backing_off || self.position >= self.published {
             return None;
         }
-        self.in_flight = true;
+        let number = self.deliveries;
+        self.deliveries = self.deliveries.wrapping_add(1);
+        self.out = Some(number);
         let offset = self.position;
         let again = offset < self.delivered_end;
         self.delivered_end = self.delivered_end.max(offset + 1);
-        Some(Delivery { offset, again })
+        Some(Delivery {
+            number,
+            offset,
+            again,
+        })
     }
 
-    /// Whether `offset` is the message out at the consumer (an answer for any other is
-    /// stale and ignored).
-    pub fn is_out(&self, offset: u64) -> bool {
-        self.in_flight && self.position == offset
+    /// Whether delivery `number` is the one out at the consumer (an answer to any other
+    /// is late, for a delivery given up, and is ignored).
+    pub fn is_out(&self, number: u32) -> bool {
+        self.out == Some(number)
     }
 
     /// The message out at the consumer was handled: the position moves past it.
     pub fn succeeded(&mut self) -> Handled {
-        debug_assert!(self.in_flight, "a success with nothing out");
-        self.in_flight = false;
+        debug_assert!(self.out.is_some(), "a success with nothing out");
+        self.out = None;
         let offset = self.position;
         self.position += 1;
         if offset < self.succeeded_end {
@@ -92,8 +103,8 @@ impl Partition {
     /// The message out at the consumer failed: the position goes back to the committed
     /// offset, and nothing is delivered until [`Partition::backoff_over`].
     pub fn failed(&mut self) {
-        debug_assert!(self.in_flight, "a failure with nothing out");
-        self.in_flight = false;
+        debug_assert!(self.out.is_some(), "a failure with nothing out");
+        self.out = None;
         self.position = self.committed;
         self.backing_off = true;
     }
@@ -124,7 +135,7 @@ impl Partition {
 
     /// Panics on a broken invariant (`topic`, `index`: which partition, for the message).
     pub fn check(&self, topic: &str, index: usize) {
-        let delivered = self.position + u64::from(self.in_flight);
+        let delivered = self.position + u64::from(self.out.is_some());
         assert!(
             self.committed <= delivered && delivered <= self.published,
             "topic {topic} partition {index}: committed {} ≤ delivered {delivered} ≤ published {} broken",
@@ -144,7 +155,7 @@ impl Partition {
             self.delivered_end
         );
         assert!(
-            !(self.in_flight && self.backing_off),
+            !(self.out.is_some() && self.backing_off),
             "topic {topic} partition {index}: a message out while backing off"
         );
     }
@@ -164,13 +175,8 @@ mod tests {
         p.append(t(1));
         p.append(t(2));
         let d = p.next_delivery().unwrap();
-        assert_eq!(
-            d,
-            Delivery {
-                offset: 0,
-                again: false
-            }
-        );
+        assert_eq!((d.offset, d.again), (0, false));
+        assert!(p.is_out(d.number));
         assert_eq!(p.next_delivery(), None, "one message out at a time");
         assert_eq!(p.succeeded(), Handled::First);
         assert_eq!(p.next_delivery().unwrap().offset, 1);
@@ -189,32 +195,19 @@ mod tests {
         assert_eq!(p.oldest(), Some(t(1)));
         p.next_delivery();
         p.succeeded(); // offset 1, not committed
-        p.next_delivery(); // offset 2 out
+        let given_up = p.next_delivery().unwrap(); // offset 2 out
         p.failed();
+        assert!(!p.is_out(given_up.number));
         assert_eq!(p.next_delivery(), None, "backing off");
         p.backoff_over();
         let d = p.next_delivery().unwrap();
-        assert_eq!(
-            d,
-            Delivery {
-                offset: 1,
-                again: true
-            }
-        );
+        assert_eq!((d.offset, d.again), (1, true));
+        assert!(!p.is_out(given_up.number), "a late answer is told apart");
         assert_eq!(p.succeeded(), Handled::Again, "offset 1 was handled before");
         let d = p.next_delivery().unwrap();
-        assert_eq!(
-            d,
-            Delivery {
-                offset: 2,
-                again: true
-            }
-        );
-        assert_eq!(
-            p.succeeded(),
-            Handled::First,
-            "offset 2 failed the first time"
-        );
+        assert_eq!((d.offset, d.again), (2, true));
+        let first = p.succeeded();
+        assert_eq!(first, Handled::First, "offset 2 failed the first time");
         assert_eq!(p.backlog(), 3);
         assert_eq!(p.commit(), 2);
         assert_eq!(p.backlog(), 1);
