@@ -217,12 +217,17 @@ fn apply(text: &str, edits: &[(&str, &str)], what: &str) -> String {
     t
 }
 
-/// Runs one case; returns a description of what was wrong, if anything.
+/// Runs one case on the single-tier pair; returns a description of what was wrong, if anything.
 fn check(case: &Case, exp_bytes: Option<Vec<u8>>) -> Option<String> {
+    check_on((EXPERIMENT, MODEL), case, exp_bytes)
+}
+
+/// Runs one case on a valid (experiment, model) pair with the case's changes.
+fn check_on(pair: (&str, &str), case: &Case, exp_bytes: Option<Vec<u8>>) -> Option<String> {
     let dir = scratch(case.name);
-    let exp = exp_bytes.unwrap_or_else(|| apply(EXPERIMENT, case.exp, case.name).into_bytes());
+    let exp = exp_bytes.unwrap_or_else(|| apply(pair.0, case.exp, case.name).into_bytes());
     std::fs::write(dir.join("exp.ron"), &exp).unwrap();
-    std::fs::write(dir.join("m.ron"), apply(MODEL, case.model, case.name)).unwrap();
+    std::fs::write(dir.join("m.ron"), apply(pair.1, case.model, case.name)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
         .args(case.args)
         .current_dir(&dir)
@@ -359,5 +364,189 @@ fn a_file_larger_than_the_limit_is_refused_with_the_limit_and_how_to_raise_it() 
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A valid experiment on a graph model (each graph case below changes one thing in it).
+const GRAPH_EXPERIMENT: &str = r#"Experiment(
+    model: "m.ron",
+    duration: "10s",
+    populations: {
+        "shoppers": Population(workload: Open(rate_per_s: 50.0), mix: {"browse": 0.9, "checkout": 0.1}, timeout: "1s"),
+        "crawler": Population(workload: Burst(at: "5s", count: 100), mix: {"browse": 1.0}),
+    },
+    faults: [Crash(service: "api", instance: 1, at: "2s"), Flush(cache: "catalog", at: "3s")],
+)
+"#;
+
+const GRAPH_MODEL: &str = r#"System(
+    services: {
+        "web": Service(instances: 2, workers: 8, service: Exp(mean: "5ms"),
+                       calls: Calls(timeout: "1s")),
+        "api": Service(instances: 2, workers: 4, service: Exp(mean: "3ms"), connections: {"main": 4}),
+    },
+    databases: {
+        "main": Database(workers: 8, read: Exp(mean: "4ms"), write: Exp(mean: "9ms")),
+    },
+    caches: {
+        "catalog": Cache(database: "main", capacity_keys: 100, ttl: "30s", hit: Const(value: "1ms"), keys: Keys(count: 1000)),
+    },
+    counters: {
+        "orders": Counter(database: "main", wait_timeout: "1s"),
+    },
+    queues: {
+        "events": Topic(partitions: 2, consumer: "api", handler: "browse"),
+    },
+    requests: {
+        "browse": [Call("web"), Call("api"), Get("catalog")],
+        "checkout": [Call("web"), Parallel(branches: [[Read("main")], [Lock("orders")]], wait_for: First(1)), Produce("events")],
+    },
+    network: Network(links: {"shoppers->web": Const(value: "1ms")}),
+)
+"#;
+
+const CHECK: &[&str] = &["check", "exp.ron"];
+
+const fn graph(
+    name: &'static str,
+    exp: &'static [(&'static str, &'static str)],
+    model: &'static [(&'static str, &'static str)],
+    at: &'static str,
+    says: &'static [&'static str],
+) -> Case {
+    Case {
+        name,
+        exp,
+        model,
+        args: CHECK,
+        code: 2,
+        at,
+        says,
+    }
+}
+
+/// Bad graph models and experiments: each error names the file, the line (a column
+/// follows) and the dotted field, down to a step inside a Parallel branch, a map key and
+/// a fault's instance.
+#[rustfmt::skip]
+const GRAPH_CASES: &[Case] = &[
+    // Paths of steps.
+    graph("a step calls a service that does not exist", &[], &[("Call(\"api\"), Get", "Call(\"apl\"), Get")], "m.ron:20:", &["field `model.requests.browse.1`", "`apl` is not one of the services: web, api", "Did you mean `api`?"]),
+    graph("a path that does not start with a call", &[], &[("[Call(\"web\"), Call(\"api\"), Get(\"catalog\")]", "[Get(\"catalog\"), Call(\"api\")]")], "m.ron:20:", &["field `model.requests.browse.0`", "the first step must be Call(\"<service>\")", "found Get(…)"]),
+    graph("an empty path", &[], &[("[Call(\"web\"), Call(\"api\"), Get(\"catalog\")]", "[]")], "m.ron:20:", &["field `model.requests.browse`", "at least one step"]),
+    graph("a branch reads a database that does not exist", &[], &[("[[Read(\"main\")]", "[[Read(\"mian\")]")], "m.ron:21:", &["field `model.requests.checkout.1.branches.0.0`", "`mian` is not one of the databases: main"]),
+    graph("an empty branch", &[], &[("[Lock(\"orders\")]]", "[]]")], "m.ron:21:", &["field `model.requests.checkout.1.branches.1`", "a branch needs at least one step"]),
+    graph("waiting for more branches than there are", &[], &[("First(1)", "First(3)")], "m.ron:21:", &["field `model.requests.checkout.1.wait_for`", "1 to 2 branches", "found 3"]),
+    graph("a producer to a queue that does not exist", &[], &[("Produce(\"events\")", "Produce(\"evnts\")")], "m.ron:21:", &["field `model.requests.checkout.2`", "Did you mean `events`?"]),
+    graph("a misspelt field of a Parallel step", &[], &[("wait_for: First(1)", "wait_fr: First(1)")], "m.ron:21:", &["unknown field `wait_fr`", "Did you mean `wait_for`?"]),
+    graph("a lock on a counter that does not exist", &[], &[("Lock(\"orders\")", "Lock(\"order\")")], "m.ron:21:", &["field `model.requests.checkout.1.branches.1.0`", "is not one of the counters: orders"]),
+    // Services and databases.
+    graph("zero workers in a service", &[], &[("workers: 4, service", "workers: 0, service")], "m.ron:5:", &["field `model.services.api.workers`", "must be at least 1"]),
+    graph("too many instances of a service", &[], &[("instances: 2, workers: 8", "instances: 5000, workers: 8")], "m.ron:3:", &["field `model.services.web.instances`", "the instance count is 5,000, above the limit of 1,000", "MAX_INSTANCES_PER_SERVICE"]),
+    graph("too many workers in a database", &[], &[("Database(workers: 8", "Database(workers: 200000")], "m.ron:8:", &["field `model.databases.main.workers`", "above the limit of 100,000", "more instances"]),
+    graph("connections to something that is not a database", &[], &[("connections: {\"main\": 4}", "connections: {\"mian\": 4}")], "m.ron:5:", &["field `model.services.api.connections.mian`", "is not one of the databases"]),
+    graph("a polynomial slowdown with a zero exponent", &[], &[("connections: {", "slowdown: Polynomial(k: 1.0, n: 0.0), connections: {")], "m.ron:5:", &["field `model.services.api.slowdown.n`", "greater than zero"]),
+    graph("a slowdown ceiling below one", &[], &[("write: Exp(mean: \"9ms\")", "write: Exp(mean: \"9ms\"), slowdown: Exponential(k: 2.0, max_factor: 0.5)")], "m.ron:8:", &["field `model.databases.main.slowdown.max_factor`", "at least 1"]),
+    graph("a zero call timeout", &[], &[("Calls(timeout: \"1s\")", "Calls(timeout: \"0s\")")], "m.ron:4:", &["field `model.services.web.calls.timeout`", "must be greater than zero"]),
+    // Caches, counters, queues, the network.
+    graph("a cache in front of a database that does not exist", &[], &[("Cache(database: \"main\"", "Cache(database: \"nope\"")], "m.ron:11:", &["field `model.caches.catalog.database`", "`nope` is not one of the databases"]),
+    graph("a TTL jitter of one", &[], &[("ttl: \"30s\",", "ttl: \"30s\", ttl_jitter: 1.0,")], "m.ron:11:", &["field `model.caches.catalog.ttl_jitter`", "below 1"]),
+    graph("batched counter rows in the graph form", &[], &[("Counter(database: \"main\",", "Counter(database: \"main\", rows: Batched(every: \"1s\"),")], "m.ron:14:", &["field `model.counters.orders.rows`", "Batched is not available in the graph form"]),
+    graph("a topic consumed by a service that does not exist", &[], &[("consumer: \"api\"", "consumer: \"worker\"")], "m.ron:17:", &["field `model.queues.events.consumer`", "is not one of the services"]),
+    graph("too many partitions", &[], &[("partitions: 2", "partitions: 10000")], "m.ron:17:", &["field `model.queues.events.partitions`", "above the limit of 4,096"]),
+    graph("a link from a population that does not exist", &[], &[("\"shoppers->web\"", "\"shopers->web\"")], "m.ron:23:", &["field `model.network.links.shopers->web`", "Did you mean `shoppers`?"]),
+    graph("a link without an arrow", &[], &[("\"shoppers->web\"", "\"shoppers-web\"")], "m.ron:23:", &["field `model.network.links.shoppers-web`", "\"<from>-><to>\""]),
+    graph("a name with a dot", &[], &[("\"catalog\": Cache", "\"cat.alog\": Cache")], "m.ron:11:", &["field `model.caches.cat.alog`", "letters, digits, '-' and '_' only"]),
+    graph("a database named like a service", &[], &[("\"main\": Database(", "\"api\": Database(")], "m.ron:8:", &["field `model.databases.api`", "is also in `model.services`"]),
+    graph("a single-tier cache in a graph model", &[], &[("    network:", "    cache: Cache(capacity_keys: 1, ttl: \"1s\", hit: Const(value: \"1ms\"), keys: Keys(count: 1)),\n    network:")], "m.ron:23:", &["field `model.cache`", "name it in `caches`"]),
+    // Populations.
+    graph("a mix naming a request kind that does not exist", &[("\"checkout\": 0.1", "\"chekout\": 0.1")], &[], "exp.ron:5:", &["field `populations.shoppers.mix.chekout`", "Did you mean `checkout`?"]),
+    graph("a share of zero", &[("\"checkout\": 0.1", "\"checkout\": 0.0")], &[], "exp.ron:5:", &["field `populations.shoppers.mix.checkout`", "a share must be a finite number greater than zero"]),
+    graph("an open rate above the clock's tick", &[("50.0", "2e9")], &[], "exp.ron:5:", &["field `populations.shoppers.workload.rate_per_s`", "above the limit of 1e9/s"]),
+    graph("a burst that ends after the run", &[("at: \"5s\"", "at: \"10s\"")], &[], "exp.ron:6:", &["field `populations.crawler.workload.at`", "must end before the end of the run (10s)"]),
+    graph("a burst too large", &[("count: 100)", "count: 200000000)")], &[], "exp.ron:6:", &["field `populations.crawler.workload.count`", "the burst is 200,000,000, above the limit of 100,000,000"]),
+    graph("a retry with no attempts", &[("timeout: \"1s\")", "timeout: \"1s\", retry: Retry(max_attempts: 0))")], &[], "exp.ron:5:", &["field `populations.shoppers.retry.max_attempts`", "must be at least 1 (1 means no retries)"]),
+    graph("users too many for the memory limit", &[("Burst(at: \"5s\", count: 100)", "Users(count: 2000000000, think: Exp(mean: \"1s\"))")], &[], "exp.ron:6:", &["field `populations.crawler.workload.count`", "limits.max_memory_mb", "--set limits.max_memory_mb="]),
+    graph("a workload beside the populations", &[("    duration: \"10s\",", "    duration: \"10s\",\n    workload: Open(rate_per_s: 1.0),")], &[], "exp.ron:4:", &["field `workload`", "has `populations` instead of one `workload`"]),
+    graph("a client timeout beside the populations", &[("    duration: \"10s\",", "    duration: \"10s\",\n    clients: Clients(timeout: \"1s\"),")], &[], "exp.ron:4:", &["field `clients.timeout`", "each population its own `timeout`"]),
+    // Faults name their targets.
+    graph("a fault on an instance that does not exist", &[("instance: 1", "instance: 2")], &[], "exp.ron:8:", &["field `faults.0.instance`", "instance 2 does not exist: `api` has 2 instance(s), numbered 0 to 1"]),
+    graph("a fault naming a node in a graph", &[("Crash(service: \"api\", instance: 1,", "Crash(node: 1,")], &[], "exp.ron:8:", &["field `faults.0.node`", "a graph model has no node numbers"]),
+    graph("a fault on a service without its instance", &[("Crash(service: \"api\", instance: 1,", "Crash(service: \"api\",")], &[], "exp.ron:8:", &["field `faults.0.instance`", "is required: the 0-based instance of `api`"]),
+    graph("a single-tier fault in a graph experiment", &[("Flush(cache: \"catalog\", at: \"3s\")", "FlushCache(at: \"3s\")")], &[], "exp.ron:8:", &["field `faults.1`", "use Flush(cache: \"<name>\", at: …)"]),
+    graph("a flush of a cache that does not exist", &[("Flush(cache: \"catalog\"", "Flush(cache: \"catalgo\"")], &[], "exp.ron:8:", &["field `faults.1.cache`", "Did you mean `catalog`?"]),
+    graph("a database stall after the end", &[("Flush(cache: \"catalog\", at: \"3s\")", "Stall(database: \"main\", at: \"20s\", lasting: \"1s\")")], &[], "exp.ron:8:", &["field `faults.1.at`", "is not before the end of the run"]),
+    graph("a capacity cut above the database's workers", &[("Flush(cache: \"catalog\", at: \"3s\")", "CutCapacity(database: \"main\", at: \"3s\", lasting: \"1s\", workers: 9)")], &[], "exp.ron:8:", &["field `faults.1.workers`", "keeps 9 workers, but the database `main` has only 8"]),
+    graph("a fault on an instance of a database", &[("Flush(cache: \"catalog\", at: \"3s\")", "Partition(database: \"main\", instance: 0, at: \"3s\", lasting: \"1s\")")], &[], "exp.ron:8:", &["field `faults.1.instance`", "a database has no instances"]),
+];
+
+#[test]
+fn every_bad_graph_input_names_file_line_and_field() {
+    // The pair the cases change is valid: each case fails for its own reason.
+    let dir = scratch("the valid graph pair");
+    std::fs::write(dir.join("exp.ron"), GRAPH_EXPERIMENT).unwrap();
+    std::fs::write(dir.join("m.ron"), GRAPH_MODEL).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["check", "exp.ron", "m.ron"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cases: Vec<&Case> = GRAPH_CASES.iter().collect();
+    // `--set` reaches inside a graph and is checked by the same rules.
+    let set = Case {
+        name: "--set zero instances of a service",
+        exp: &[],
+        model: &[],
+        args: &["run", "exp.ron", "--set", "model.services.web.instances=0"],
+        code: 2,
+        at: "--set model.services.web.instances=0",
+        says: &["field `model.services.web.instances`", "must be at least 1"],
+    };
+    cases.push(&set);
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| check_on((GRAPH_EXPERIMENT, GRAPH_MODEL), case, None))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad graph inputs failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// `scalesim check` accepts the graph fixtures and describes a graph model by its parts.
+#[test]
+fn check_describes_the_graph_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph");
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args([
+            "check",
+            "models/graph_example.ron",
+            "experiments/graph_example.ron",
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ok    models/graph_example.ron: graph model (services web ×4, api ×2, fulfilment ×1; databases main; caches catalog; counters orders; queues order_events)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok    experiments/graph_example.ron: experiment with 2 variant(s)"),
+        "{stdout}"
     );
 }

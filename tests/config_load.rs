@@ -19,6 +19,14 @@ fn bundled(dir: &str) -> Vec<PathBuf> {
     files
 }
 
+/// The bundled files of `kind` (`models`, `experiments`) and the graph fixtures of that
+/// kind (the graph form's files, until the engine runs them and they are bundled).
+fn every(kind: &str) -> Vec<PathBuf> {
+    let mut files = bundled(kind);
+    files.extend(bundled(&format!("tests/fixtures/graph/{kind}")));
+    files
+}
+
 /// Every top-level field written in `text`, with its value exactly as written.
 fn top_level_fields(text: &str) -> Vec<(String, String)> {
     let chars: Vec<char> = text.chars().collect();
@@ -51,7 +59,18 @@ fn resolved(r: &config::RunConfig) -> (String, ExperimentSpec, ModelSpec, String
 /// Whether the file's own `set` lists (the experiment's, or the variant's) change `field`:
 /// a `--set` of the field replaces what they set, so those runs may differ.
 fn set_in_file(spec: &ExperimentSpec, variant: &str, field: &str) -> bool {
-    let touches = |p: &String| p == field || p.starts_with(&format!("{field}."));
+    // Variant names in a path are transparent (`model.System.caches` is `model.caches`).
+    let bare = |p: &str| {
+        p.split('.')
+            .filter(|seg| !seg.starts_with(|c: char| c.is_ascii_uppercase()))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let field = bare(field);
+    let touches = |p: &String| {
+        let p = bare(p);
+        p == field || p.starts_with(&format!("{field}."))
+    };
     spec.set.keys().any(touches)
         || spec
             .variants
@@ -65,8 +84,10 @@ fn set_in_file(spec: &ExperimentSpec, variant: &str, field: &str) -> bool {
 #[test]
 fn every_field_of_every_bundled_experiment_round_trips_through_set() {
     let mut checked = 0;
-    for path in bundled("experiments") {
+    let mut graphs = 0;
+    for path in every("experiments") {
         let base = config::load_experiment(&path, &[]).unwrap();
+        graphs += usize::from(base.runs[0].model.is_graph());
         let want: Vec<_> = base.runs.iter().map(resolved).collect();
         let text = read_text(&path).unwrap();
         let spec: ExperimentSpec = load_file(&path).unwrap().value;
@@ -103,23 +124,18 @@ fn every_field_of_every_bundled_experiment_round_trips_through_set() {
         }
     }
     assert!(checked > 100, "only {checked} fields checked");
+    assert!(graphs > 0, "no experiment on a graph model");
 }
 
 /// The same for every bundled model, each in the minimal experiment `check` gives it.
 #[test]
 fn every_field_of_every_bundled_model_round_trips_through_set() {
-    for path in bundled("models") {
+    let mut graphs = 0;
+    for path in every("models") {
         let text = read_text(&path).unwrap();
         let model: ModelSpec = load_file(&path).unwrap().value;
-        let mut kinds: Vec<String> = model.tier().service_by_kind.keys().cloned().collect();
-        if let Some(l) = &model.locks {
-            kinds.push(l.kind.clone());
-        }
-        let mix: Vec<String> = kinds.iter().map(|k| format!("{k:?}: 1.0")).collect();
-        let exp = format!(
-            "Experiment(duration: \"10s\", workload: Users(count: 10, think: Exp(mean: \"1s\"), mix: {{{}}}))",
-            mix.join(", ")
-        );
+        graphs += usize::from(model.is_graph());
+        let exp = config::check_experiment_text(&model);
         let base = config::single_run_with_overrides(&exp, &text, &[]).unwrap();
         let fields = top_level_fields(&text);
         assert!(fields.len() >= 2, "{}", path.display());
@@ -135,6 +151,130 @@ fn every_field_of_every_bundled_model_round_trips_through_set() {
             );
         }
     }
+    assert!(graphs > 0, "no graph model");
+}
+
+/// Every value written in `text` (a field, a list entry, a map entry, an enum variant's
+/// contents, at any depth), by its dotted path, with its text as written.
+fn every_value(text: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    Locations::scan(text)
+        .spans()
+        .iter()
+        .filter(|(path, _)| !path.is_empty())
+        .map(|(path, &(s, e))| (path.clone(), chars[s..e].iter().collect::<String>()))
+        .collect()
+}
+
+/// Deeper than the top level: every value of the graph fixtures, down to a step of a path
+/// (`model.requests.search.2.branches.1.0`), a link (`model.network.links.api->main`), a
+/// population's burst and a fault's instance, set through `--set` to its own text, leaves
+/// every run unchanged.
+#[test]
+fn every_value_of_the_graph_fixtures_round_trips_through_set() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/graph/experiments/graph_example.ron");
+    let base = config::load_experiment(&path, &[]).unwrap();
+    let want: Vec<_> = base.runs.iter().map(resolved).collect();
+    let spec: ExperimentSpec = load_file(&path).unwrap().value;
+    let model_path = config::load::resolve_relative(&path, spec.model.as_deref().unwrap());
+    let mut fields: Vec<(String, String)> = every_value(&read_text(&path).unwrap())
+        .into_iter()
+        .filter(|(f, _)| config::overrides::structural_field(f).is_none())
+        .collect();
+    let model_fields = every_value(&read_text(&model_path).unwrap());
+    fields.extend(
+        model_fields
+            .into_iter()
+            .map(|(f, v)| (format!("model.{f}"), v)),
+    );
+    for must in [
+        "model.requests.search.2.branches.1.0",
+        "model.requests.search.2.Parallel.wait_for",
+        "model.network.links.api->main",
+        "model.services.api.slowdown.Linear.k",
+        "model.counters.orders.rows.buckets",
+        "populations.crawler.workload.Burst.count",
+        "faults.0.instance",
+    ] {
+        assert!(fields.iter().any(|(f, _)| f == must), "{must} not scanned");
+    }
+    let mut checked = 0;
+    for (field, value) in &fields {
+        let got = config::load_experiment(&path, &[flag(field, value)])
+            .unwrap_or_else(|e| panic!("--set {field}={value}: {e}"));
+        for (g, (b, w)) in got.runs.iter().zip(base.runs.iter().zip(&want)) {
+            if !set_in_file(&spec, &b.variant, field) {
+                assert_eq!(&resolved(g), w, "--set {field}={value}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} values checked");
+}
+
+/// `--set` changes a graph model's values deep inside, and the same rules then apply to
+/// them as in a file.
+#[test]
+fn set_changes_graph_values_and_checks_them() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/graph/experiments/graph_example.ron");
+    let load = |sets: &[(&str, &str)]| {
+        let flags: Vec<Override> = sets.iter().map(|(p, v)| flag(p, v)).collect();
+        config::load_experiment(&path, &flags)
+    };
+    use scalesim::config::graph::{PopulationWorkload, StepSpec, WaitFor};
+    let e = load(&[
+        ("model.services.api.instances", "3"),
+        ("model.requests.browse.2", "Read(\"main\")"),
+        ("model.requests.search.2.wait_for", "All"),
+        ("populations.crawler.workload.count", "10"),
+        ("faults.0.instance", "2"),
+        ("model.network.links.api->main", "Exp(mean: \"1ms\")"),
+    ])
+    .unwrap();
+    let run = &e.runs[0];
+    let m = &run.model;
+    assert_eq!(m.services["api"].instances, 3);
+    assert_eq!(m.requests["browse"][2], StepSpec::Read("main".into()));
+    assert!(matches!(
+        m.requests["search"][2],
+        StepSpec::Parallel {
+            wait_for: WaitFor::All,
+            ..
+        }
+    ));
+    assert!(matches!(
+        run.spec.populations["crawler"].workload,
+        PopulationWorkload::Burst { count: 10, .. }
+    ));
+    assert_eq!(
+        m.network.links["api->main"],
+        scalesim::config::DistSpec::Exp {
+            mean: config::Duration::from_millis(1)
+        }
+    );
+    // The fault's instance 2 exists only because api now has 3.
+    let err = load(&[("faults.0.instance", "2")]).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("faults.0.instance"), "{err}");
+    assert!(
+        err.message
+            .contains("`api` has 2 instance(s), numbered 0 to 1"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("--set faults.0.instance=2"),
+        "{err}"
+    );
+    let err = load(&[("model.requests.browse.0", "Get(\"catalog\")")]).unwrap_err();
+    assert_eq!(
+        err.field.as_deref(),
+        Some("model.requests.browse.0"),
+        "{err}"
+    );
+    assert!(err.message.contains("the first step must be Call"), "{err}");
+    let err = load(&[("model.caches.catalog.database", "\"mian\"")]).unwrap_err();
+    assert!(err.message.contains("Did you mean `main`?"), "{err}");
 }
 
 /// An experiment with `n` variants, each with its own `set`.

@@ -48,8 +48,9 @@ fn run(name: &str, seed: u64, faults: &str) -> RunOutput {
     run_with(name, seed, "", faults)
 }
 
-/// Runs the queue experiment with `topic` fields added to the topic and `faults`.
-fn run_with(name: &str, seed: u64, topic: &str, faults: &str) -> RunOutput {
+/// Writes the queue experiment (`topic` fields added to the topic, `faults`) in a scratch
+/// folder; returns the experiment's path.
+fn write(name: &str, seed: u64, topic: &str, faults: &str) -> std::path::PathBuf {
     let dir = common::cli::scratch(&format!("{name}-{seed}"));
     std::fs::write(dir.join("model.ron"), model(topic)).unwrap();
     let experiment = format!(
@@ -71,6 +72,12 @@ fn run_with(name: &str, seed: u64, topic: &str, faults: &str) -> RunOutput {
     );
     let path = dir.join("experiment.ron");
     std::fs::write(&path, experiment).unwrap();
+    path
+}
+
+/// Runs the queue experiment with `topic` fields added to the topic and `faults`.
+fn run_with(name: &str, seed: u64, topic: &str, faults: &str) -> RunOutput {
+    let path = write(name, seed, topic, faults);
     let exp = load_experiment(&path, &[]).expect("the queue experiment loads");
     run_config(&exp.runs[0]).expect("runs")
 }
@@ -258,4 +265,44 @@ fn the_same_seed_gives_the_same_figures() {
     let b = run("same-b", 7, crash);
     assert_eq!(format!("{:?}", figures(&a)), format!("{:?}", figures(&b)));
     assert_eq!(column(&a, "backlog"), column(&b, "backlog"));
+}
+
+#[test]
+fn a_bad_topic_is_an_error_naming_its_field() {
+    let cases = [
+        (
+            r#"retry_after: "0s""#,
+            "model.queues.orders.retry_after",
+            "greater than zero",
+        ),
+        (
+            r#"timeout: "0s""#,
+            "model.queues.orders.timeout",
+            "greater than zero",
+        ),
+        (
+            r#"publish: Exp(mean: "0s")"#,
+            "model.queues.orders.publish",
+            "greater than zero",
+        ),
+    ];
+    for (topic, field, says) in cases {
+        let path = write("bad", 1, topic, "");
+        let err = load_experiment(&path, &[]).expect_err(topic).to_string();
+        assert!(err.contains(field) && err.contains(says), "{topic}: {err}");
+    }
+    // A handler that does not go to the consumer service.
+    let path = write("bad-handler", 1, "", "");
+    let model = model("").replace(
+        r#""handle_order": [Call("worker"), Write("main")]"#,
+        r#""handle_order": [Call("api"), Write("main")]"#,
+    );
+    std::fs::write(path.with_file_name("model.ron"), model).unwrap();
+    let err = load_experiment(&path, &[])
+        .expect_err("handler")
+        .to_string();
+    assert!(
+        err.contains("model.queues.orders.handler") && err.contains(r#"Call("worker")"#),
+        "{err}"
+    );
 }

@@ -146,6 +146,39 @@ fn every_struct() -> Vec<(&'static str, Vec<String>)> {
             "axes: [Axis(path: \"seed\", values: Range(__x: 0))]",
         ),
     ];
+    // The graph form.
+    let svc = |inner: &str| format!("services: {{\"a\": Service({inner})}}");
+    out.extend([
+        m("Service", &svc("__x: 0")),
+        m("Queue", &svc("queue: Queue(__x: 0)")),
+        m("Calls", &svc("calls: Calls(__x: 0)")),
+        m("Linear", &svc("slowdown: Linear(__x: 0)")),
+        m("Exponential", &svc("slowdown: Exponential(__x: 0)")),
+        m("Polynomial", &svc("slowdown: Polynomial(__x: 0)")),
+        m("Database", "databases: {\"a\": Database(__x: 0)}"),
+        m("Cache", "caches: {\"a\": Cache(__x: 0)}"),
+        m("Counter", "counters: {\"a\": Counter(__x: 0)}"),
+        m(
+            "Sharded",
+            "counters: {\"a\": Counter(rows: Sharded(__x: 0))}",
+        ),
+        m("Topic", "queues: {\"a\": Topic(__x: 0)}"),
+        m("Network", "network: Network(__x: 0)"),
+        m("Parallel", "requests: {\"a\": [Parallel(__x: 0)]}"),
+        e("Population", "populations: {\"a\": Population(__x: 0)}"),
+        e(
+            "Open",
+            "populations: {\"a\": Population(workload: Open(__x: 0))}",
+        ),
+        e(
+            "Users",
+            "populations: {\"a\": Population(workload: Users(__x: 0))}",
+        ),
+        e(
+            "Burst",
+            "populations: {\"a\": Population(workload: Burst(__x: 0))}",
+        ),
+    ]);
     for shape in ["Step", "Spike", "Ramp", "Piecewise"] {
         out.push((
             shape,
@@ -166,6 +199,8 @@ fn every_struct() -> Vec<(&'static str, Vec<String>)> {
         "PrimaryFailover",
         "SlowLockHolder",
         "FlushCache",
+        "Stall",
+        "Flush",
     ] {
         out.push((
             fault,
@@ -221,10 +256,49 @@ fn the_field_reference_gives_every_field_a_type() {
         missing.is_empty(),
         "the README's field reference lacks: {missing:#?}"
     );
-    assert!(count > 150, "only {count} fields");
+    assert!(count > 250, "only {count} fields");
     // The two facts a reader needs most often.
     assert!(readme.contains("Nodes are numbered from 0"));
     assert!(rows
         .iter()
         .any(|r| r[0] == "`Cache(…)`" && r[1] == "`hit`" && r[2] == "distribution"));
+}
+
+/// The variants ron expected where `Nope(…)` is written in `text`, read as `T`.
+fn variants_at<T: DeserializeOwned>(text: &str) -> Vec<String> {
+    match ron_options().from_str::<T>(text) {
+        Err(ron::error::SpannedError {
+            code: ron::Error::NoSuchEnumVariant {
+                expected, found, ..
+            },
+            ..
+        }) if found == "Nope" => expected.iter().map(|s| s.to_string()).collect(),
+        other => panic!("no variant list for {text}: {:?}", other.err()),
+    }
+}
+
+/// The field reference has a row for every step a request path may take (the steps are
+/// variants, not structs, so the test above cannot see them).
+#[test]
+fn the_field_reference_lists_every_step() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### Field reference")
+        .nth(1)
+        .expect("README has a field reference")
+        .split("\n### ")
+        .next()
+        .unwrap();
+    let steps = variants_at::<ModelSpec>("System(requests: {\"a\": [Nope(\"x\")]})");
+    assert!(steps.len() >= 7, "{steps:?}");
+    let missing: Vec<&String> = steps
+        .iter()
+        .filter(|step| {
+            !section
+                .lines()
+                .any(|l| l.starts_with(&format!("| step | `{step}(")))
+        })
+        .collect();
+    assert!(missing.is_empty(), "the README lists no step {missing:?}");
 }

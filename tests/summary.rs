@@ -39,8 +39,17 @@ fn the_caches_database_and_the_session_store_are_reported_apart() {
         let cache = s.cache.clone().unwrap();
         let db = s.db.clone().unwrap();
         let store = s.sessions.clone().unwrap().store.unwrap();
-        // The database is what the cache sends it: its misses and its writes, no more.
-        assert_eq!(db.queries, cache.misses + cache.writes, "seed {seed}");
+        // The database is what the cache sends it: its misses and its writes, no more. A
+        // miss is counted at its lookup and its query leaves a lookup time (1 ms) later, so
+        // misses in their lookup at the warm-up or at the end (a few, at 2,000 requests/s)
+        // fall on one side only.
+        let sent = cache.misses + cache.writes;
+        assert!(
+            db.queries.abs_diff(sent) <= 10,
+            "seed {seed}: {} queries, {sent} misses and writes",
+            db.queries
+        );
+        assert!(db.queries > 1000, "seed {seed}");
         // The store serves every authenticated request: more than the database, apart from it.
         assert!(
             store.reads + store.writes > 2 * db.queries,

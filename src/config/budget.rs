@@ -11,6 +11,9 @@
 //! their constructors do, so the estimate follows the code; `tests/budget_memory.rs`
 //! compares them with what the constructors and a whole run really allocate.
 //!
+//! A graph model's terms (instances, populations, caches, counter rows, topic partitions,
+//! branches in flight) are in `config::graph::budget`, checked against the same limits.
+//!
 //! A configuration whose estimate exceeds `limits.max_memory_mb` (default 8 GiB) is refused
 //! with the estimate, its largest terms and how to raise the limit; so is one whose
 //! periodic events (metrics rows, autoscaler evaluations, health checks, lock flushes)
@@ -113,7 +116,7 @@ pub struct Part {
     /// Its bytes.
     pub bytes: u128,
     /// The field whose size drives it (the error points there when it is the largest).
-    pub field: &'static str,
+    pub field: String,
     /// A ceiling the run stops at (in flight, pending events), not a size it always has.
     pub ceiling: bool,
 }
@@ -180,12 +183,13 @@ pub fn bytes_text(b: u128) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
-fn times(a: u128, b: usize) -> u128 {
+/// `a × b` bytes, saturating.
+pub fn times(a: u128, b: usize) -> u128 {
     a.saturating_mul(b as u128)
 }
 
 /// The number of periods of `every` in `duration` (ns), rounded up.
-fn periods(duration_ns: u64, every_ns: u64) -> u128 {
+pub fn periods(duration_ns: u64, every_ns: u64) -> u128 {
     (duration_ns as u128).div_ceil(every_ns.max(1) as u128)
 }
 
@@ -203,6 +207,16 @@ pub fn series_columns(nodes: usize, cache: bool) -> usize {
     header.trim_end().split(',').count() + 2 * nodes
 }
 
+/// The bytes of one time-series row with `nodes` per-node figures and `columns` columns:
+/// the row in memory, then its CSV text.
+pub fn series_row_bytes(nodes: usize, columns: usize) -> usize {
+    size_of::<SeriesRow>()
+        + FailReason::ALL.len() * size_of::<u64>()
+        + 2 * nodes * size_of::<u64>()
+        + 3 * MALLOC_OVERHEAD
+        + columns * CSV_CELL_BYTES
+}
+
 /// The time-series rows a run writes: one per metrics interval.
 pub fn series_rows(e: &ExperimentSpec) -> u128 {
     periods(e.duration.ns(), e.metrics_interval.ns())
@@ -210,23 +224,38 @@ pub fn series_rows(e: &ExperimentSpec) -> u128 {
 
 /// Estimates the memory of one run of `e` on `m`.
 pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
-    let nodes = m.max_nodes() as u128;
     let mut parts = vec![Part {
         what: "program",
         detail: "code, histograms and buffers".into(),
         bytes: BASE_BYTES,
-        field: "limits.max_memory_mb",
+        field: "limits.max_memory_mb".into(),
         ceiling: false,
     }];
-    let mut add = |what, detail: String, bytes, field, ceiling| {
+    let mut add = |what, detail: String, bytes, field: &str, ceiling| {
         parts.push(Part {
             what,
             detail,
             bytes,
-            field,
+            field: field.to_string(),
             ceiling,
         })
     };
+    if m.is_graph() {
+        super::graph::budget::parts(e, m, &mut add);
+    } else {
+        tier_parts(e, m, &mut add);
+    }
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+    Estimate { parts }
+}
+
+/// Adds a term to an estimate: (what, how it is counted, bytes, the field that drives
+/// it, whether it is a ceiling).
+pub type AddPart<'a> = dyn FnMut(&'static str, String, u128, &str, bool) + 'a;
+
+/// The terms of a single-tier model.
+fn tier_parts(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
+    let nodes = m.max_nodes() as u128;
     let node_field = if m.autoscaler.is_some() {
         "model.autoscaler.max_nodes"
     } else {
@@ -243,11 +272,7 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
     // The time series: the rows in memory, then the CSV text built from them at the end.
     let rows = series_rows(e);
     let columns = series_columns(nodes as usize, m.cache.is_some());
-    let row_bytes = size_of::<SeriesRow>()
-        + FailReason::ALL.len() * size_of::<u64>()
-        + 2 * nodes as usize * size_of::<u64>()
-        + 3 * MALLOC_OVERHEAD
-        + columns * CSV_CELL_BYTES;
+    let row_bytes = series_row_bytes(nodes as usize, columns);
     add(
         "time series",
         format!(
@@ -432,30 +457,32 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
             false,
         );
     }
-
-    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
-    Estimate { parts }
 }
 
 /// The periodic events of one run: (what, count, the field of its period).
-pub fn periodic_events(
-    e: &ExperimentSpec,
-    m: &ModelSpec,
-) -> Vec<(&'static str, u128, &'static str)> {
+pub fn periodic_events(e: &ExperimentSpec, m: &ModelSpec) -> Vec<(&'static str, u128, String)> {
     let d = e.duration.ns();
-    let mut out = vec![("metrics rows", series_rows(e), "metrics_interval")];
+    let mut out = vec![(
+        "metrics rows",
+        series_rows(e),
+        "metrics_interval".to_string(),
+    )];
+    if m.is_graph() {
+        out.extend(super::graph::budget::periodic_events(e, m));
+        return out;
+    }
     if let Some(a) = &m.autoscaler {
         out.push((
             "autoscaler evaluations",
             periods(d, a.every.ns()),
-            "model.autoscaler.every",
+            "model.autoscaler.every".into(),
         ));
     }
     if let Some(h) = &m.balancer.health_check {
         out.push((
             "health checks",
             periods(d, h.every.ns()).saturating_mul(m.max_nodes() as u128),
-            "model.balancer.health_check.every",
+            "model.balancer.health_check.every".into(),
         ));
     }
     if let Some(l) = &m.locks {
@@ -463,7 +490,7 @@ pub fn periodic_events(
             out.push((
                 "lock flushes",
                 periods(d, every.ns()),
-                "model.locks.counter.every",
+                "model.locks.counter.every".into(),
             ));
         }
     }
@@ -512,7 +539,7 @@ pub fn check(e: &ExperimentSpec, m: &ModelSpec) -> Result<(), (String, String)> 
             .parts
             .iter()
             .find(|p| p.what != "program")
-            .map_or("limits.max_memory_mb", |p| p.field);
+            .map_or("limits.max_memory_mb", |p| p.field.as_str());
         let mb = round_up(need.div_ceil(1 << 20));
         return Err((
             field.to_string(),
@@ -558,7 +585,7 @@ pub fn sweep_estimate(
             what: "run records",
             detail: format!("{} runs × {figures} figures", count_text(runs)),
             bytes: times(runs, record_bytes + runs_csv),
-            field: "replications",
+            field: "replications".into(),
             ceiling: false,
         },
         Part {
@@ -571,7 +598,7 @@ pub fn sweep_estimate(
             bytes: point_variants
                 .saturating_mul(config_json_bytes as u128 * CONFIG_BYTES_PER_JSON_BYTE)
                 .saturating_add(times(point_variants, points_csv)),
-            field: "axes",
+            field: "axes".into(),
             ceiling: false,
         },
     ];
@@ -580,7 +607,7 @@ pub fn sweep_estimate(
 }
 
 /// Checks a sweep's own memory against the limit of its runs' configuration.
-pub fn check_sweep(est: &Estimate, max_memory_mb: u64) -> Result<(), (&'static str, String)> {
+pub fn check_sweep(est: &Estimate, max_memory_mb: u64) -> Result<(), (String, String)> {
     let limit = (max_memory_mb as u128) << 20;
     let need = est.total();
     if need <= limit {
@@ -588,7 +615,7 @@ pub fn check_sweep(est: &Estimate, max_memory_mb: u64) -> Result<(), (&'static s
     }
     let mb = round_up(need.div_ceil(1 << 20));
     Err((
-        est.parts[0].field,
+        est.parts[0].field.clone(),
         format!(
             "the sweep holds about {} besides its runs ({}); the limit is {} (limits.max_memory_mb: {max_memory_mb}): run fewer, or raise the limit with `set: {{\"limits.max_memory_mb\": \"{mb}\"}}` in the sweep file or `--set limits.max_memory_mb={mb}`",
             bytes_text(need),

@@ -48,26 +48,50 @@ fn walk(v: &ron::Value, path: &mut Vec<String>) -> Option<(String, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load::ron_options;
     use crate::config::ExperimentSpec;
 
     #[test]
     fn finds_nan_and_infinities_by_path() {
         for (word, expect_nan) in [("NaN", true), ("inf", false), ("-inf", false)] {
             let text = format!("Experiment(duration: \"1s\", workload: Open(rate_per_s: {word}))");
-            let spec: ExperimentSpec = ron::from_str(&text).unwrap();
+            let spec: ExperimentSpec = ron_options().from_str(&text).unwrap();
             let (path, v) = first_non_finite(&spec).expect("found");
             assert_eq!(path, "workload.rate_per_s");
             assert_eq!(v.is_nan(), expect_nan);
         }
-        let spec: ExperimentSpec =
-            ron::from_str("Experiment(duration: \"1s\", workload: Open(rate_per_s: 2.5))").unwrap();
+        let spec: ExperimentSpec = ron_options()
+            .from_str("Experiment(duration: \"1s\", workload: Open(rate_per_s: 2.5))")
+            .unwrap();
         assert_eq!(first_non_finite(&spec), None);
-        let model: crate::config::ModelSpec = ron::from_str(
-            "System(balancer: Balancer(policy: LeastConnections), nodes: Nodes(count: 1, \
+        let model: crate::config::ModelSpec = ron_options()
+            .from_str(
+                "System(balancer: Balancer(policy: LeastConnections), nodes: Nodes(count: 1, \
              workers: 1, queue_full: DropOldest, service: Pareto(scale: \"1ms\", shape: NaN)))",
-        )
-        .unwrap();
+            )
+            .unwrap();
         let (path, _) = first_non_finite(&model).expect("found");
         assert_eq!(path, "nodes.service.shape");
+        // Deep inside the graph form: a population's mix, a service's slowdown.
+        let spec: ExperimentSpec = ron_options()
+            .from_str(
+                "Experiment(duration: \"1s\", populations: {\"p\": Population(workload: \
+                 Open(rate_per_s: 1.0), mix: {\"a\": 1.0, \"b\": NaN})})",
+            )
+            .unwrap();
+        assert_eq!(
+            first_non_finite(&spec).expect("found").0,
+            "populations.p.mix.b"
+        );
+        let model: crate::config::ModelSpec = ron_options()
+            .from_str(
+                "System(services: {\"web\": Service(instances: 1, workers: 1, service: \
+                 Exp(mean: \"1ms\"), slowdown: Polynomial(k: 1.0, n: inf))})",
+            )
+            .unwrap();
+        assert_eq!(
+            first_non_finite(&model).expect("found").0,
+            "services.web.slowdown.n"
+        );
     }
 }

@@ -546,6 +546,34 @@ System(
     }
 
     #[test]
+    fn finds_steps_branches_links_and_fault_targets_of_a_graph() {
+        let text = r#"System(
+    services: {"web": Service(instances: 2, workers: 8, service: Exp(mean: "5ms"))},
+    requests: {
+        "browse": [Call("web"), Parallel(branches: [[Get("c")], [Read("db"), Write("db")]], wait_for: First(1))],
+    },
+    network: Network(links: {"shoppers->web": Const(value: "1ms")}),
+    faults: [Crash(service: "web", instance: 1, at: "2s")],
+)"#;
+        let l = Locations::scan(text);
+        let at = |line, col| Some(Pos { line, col });
+        assert_eq!(l.exact("services.web.workers"), at(2, 45));
+        assert_eq!(l.exact("requests.browse.0"), at(4, 20));
+        assert_eq!(l.exact("requests.browse.1"), at(4, 33));
+        assert_eq!(l.exact("requests.browse.1.branches.0.0"), at(4, 54));
+        assert_eq!(l.exact("requests.browse.1.branches.1.1"), at(4, 78));
+        assert_eq!(l.exact("requests.browse.1.Parallel.wait_for"), at(4, 93));
+        assert_eq!(l.exact("network.links.shoppers->web"), at(6, 30));
+        assert_eq!(l.exact("faults.0.instance"), at(7, 36));
+        // The contents of a newtype variant keep its path: `Call("web")` is the step.
+        let (s, e) = l.spans()["requests.browse.0"];
+        assert_eq!(
+            text.chars().skip(s).take(e - s).collect::<String>(),
+            "Call(\"web\")"
+        );
+    }
+
+    #[test]
     fn falls_back_to_the_nearest_ancestor() {
         let l = Locations::scan(TEXT);
         assert_eq!(l.find("nodes.queue_limit"), l.exact("nodes"));

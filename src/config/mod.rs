@@ -18,6 +18,7 @@ pub mod locate;
 pub mod model;
 pub mod overrides;
 pub mod resolve;
+pub mod rules;
 pub mod work;
 
 pub use distribution::DistSpec;
@@ -345,22 +346,10 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
         FileKind::Model => {
             // A model alone is checked against a minimal experiment so its cross-field rules run.
             let model: Loaded<ModelSpec> = parse_ron(path, &text)?;
-            // The request kinds the model names (per-kind service, the counter's kind) get a
-            // share each, so that the model's own references to them can be checked.
-            let mut kinds: Vec<String> = model
-                .value
-                .nodes
-                .iter()
-                .flat_map(|n| n.service_by_kind.keys().cloned())
-                .collect();
-            if let Some(l) = &model.value.locks {
-                kinds.push(l.kind.clone());
-            }
-            let mix: Vec<String> = kinds.iter().map(|k| format!("{k:?}: 1.0")).collect();
-            let exp_text = format!(
-                "Experiment(model: {:?}, duration: \"1s\", workload: Users(count: 10, think: Exp(mean: \"1s\"), mix: {{{}}}))",
-                path.display().to_string(),
-                mix.join(", ")
+            let exp_text = check_experiment_text(&model.value).replacen(
+                "Experiment(",
+                &format!("Experiment(model: {:?}, ", path.display().to_string()),
+                1,
             );
             let exp: Loaded<ExperimentSpec> = parse_ron(Path::new("(built-in check)"), &exp_text)?;
             let prov = Provenance {
@@ -369,10 +358,11 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
                 overrides: &[],
             };
             resolve::resolve(&prov)?;
-            Ok(format!(
-                "model: {}",
-                first_sentence(&model.value.description, &leading_comment(&text))
-            ))
+            let description = first_sentence(&model.value.description, &leading_comment(&text));
+            Ok(match describe_graph(&model.value) {
+                Some(parts) => format!("graph model ({parts}): {description}"),
+                None => format!("model: {description}"),
+            })
         }
         FileKind::Experiment => {
             let e = load_experiment(path, &[])?;
@@ -383,6 +373,86 @@ pub fn check_file(path: &Path) -> Result<String, ConfigError> {
             ))
         }
     }
+}
+
+/// The minimal experiment a model alone is checked in (by `scalesim check` and the
+/// tests): one second, with every request kind the model names given a share, so that
+/// its own references to them are checked. A single-tier model gets a closed population of
+/// ten users; a graph model one open population per client named as the start of a
+/// network link (else one called `clients`), sending each request kind.
+pub fn check_experiment_text(m: &ModelSpec) -> String {
+    let shares = |kinds: &[&String]| -> String {
+        let mix: Vec<String> = kinds.iter().map(|k| format!("{k:?}: 1.0")).collect();
+        format!("{{{}}}", mix.join(", "))
+    };
+    if !m.is_graph() {
+        let mut kinds: Vec<&String> = m
+            .nodes
+            .iter()
+            .flat_map(|n| n.service_by_kind.keys())
+            .collect();
+        if let Some(l) = &m.locks {
+            kinds.push(&l.kind);
+        }
+        return format!(
+            "Experiment(duration: \"1s\", workload: Users(count: 10, think: Exp(mean: \"1s\"), mix: {}))",
+            shares(&kinds)
+        );
+    }
+    let kinds: Vec<&String> = m.requests.keys().collect();
+    let mut clients: Vec<&str> = Vec::new();
+    for link in m.network.links.keys() {
+        if let Some((from, _)) = link.split_once("->") {
+            if !m.services.contains_key(from) && !clients.contains(&from) {
+                clients.push(from);
+            }
+        }
+    }
+    if clients.is_empty() {
+        // A name no service or database has: the three share one namespace.
+        let free = ["clients", "check_clients", "model_check_clients"]
+            .into_iter()
+            .find(|c| !m.services.contains_key(*c) && !m.databases.contains_key(*c));
+        clients.push(free.unwrap_or("clients"));
+    }
+    let populations: Vec<String> = clients
+        .iter()
+        .map(|c| {
+            format!(
+                "{c:?}: Population(workload: Open(rate_per_s: 1.0), mix: {})",
+                shares(&kinds)
+            )
+        })
+        .collect();
+    format!(
+        "Experiment(duration: \"1s\", populations: {{{}}})",
+        populations.join(", ")
+    )
+}
+
+/// A graph model's components in a few words: "services web ×4, api ×2; databases main;
+/// caches catalog"; `None` for a single-tier model.
+pub fn describe_graph(m: &ModelSpec) -> Option<String> {
+    if !m.is_graph() {
+        return None;
+    }
+    let services: Vec<String> = m
+        .services
+        .iter()
+        .map(|(name, s)| format!("{name} ×{}", s.instances))
+        .collect();
+    let mut parts = vec![format!("services {}", services.join(", "))];
+    let names = |what: &str, keys: Vec<&String>| {
+        (!keys.is_empty()).then(|| {
+            let keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
+            format!("{what} {}", keys.join(", "))
+        })
+    };
+    parts.extend(names("databases", m.databases.keys().collect()));
+    parts.extend(names("caches", m.caches.keys().collect()));
+    parts.extend(names("counters", m.counters.keys().collect()));
+    parts.extend(names("queues", m.queues.keys().collect()));
+    Some(parts.join("; "))
 }
 
 /// Builds one run from RON texts of an experiment and a model (used by `validate`, which

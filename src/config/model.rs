@@ -1,7 +1,8 @@
 //! What a system IS, as written in `models/*.ron`: its components and their parameters.
 //!
 //! These are the raw serde structs: unknown fields are errors, every duration carries
-//! its unit. Cross-field rules are checked in `resolve`.
+//! its unit. Cross-field rules are checked in `resolve` (the single-tier form) and in
+//! `graph::validate` (the graph form), with the rules they share in `rules`.
 
 use super::distribution::DistSpec;
 use super::duration::Duration;

@@ -63,8 +63,13 @@ const STRUCTURAL: &[&str] = &["name", "description", "model", "variants", "set"]
 /// `variants.a.set.x`, `set`, `name`, `description`, the `model` file), which are read before
 /// any override is applied, so an override there would do nothing.
 pub fn structural_field(path: &str) -> Option<String> {
-    let first = path.split('.').next().unwrap_or(path);
-    if !STRUCTURAL.contains(&first) || (first == "model" && path != "model") {
+    // Variant names are transparent (`Experiment.variants` is `variants`), as in `apply_typed`.
+    let bare: Vec<&str> = path
+        .split('.')
+        .filter(|seg| !seg.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect();
+    let first = bare.first().copied().unwrap_or(path);
+    if !STRUCTURAL.contains(&first) || (first == "model" && bare.len() > 1) {
         return None;
     }
     Some(format!(
@@ -380,6 +385,8 @@ mod tests {
             "set.duration",
             "name",
             "model",
+            "Experiment.variants",
+            "Experiment.set.duration",
         ] {
             let msg = structural_field(p).unwrap_or_else(|| panic!("{p}"));
             assert!(

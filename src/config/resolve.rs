@@ -4,13 +4,12 @@
 use super::distribution::DistSpec;
 use super::duration::Duration;
 use super::error::{ConfigError, Origin};
-use super::experiment::{
-    BackoffSpec, BudgetSpec, ExperimentSpec, FaultSpec, JitterSpec, ShapeSpec, WorkloadSpec,
-};
+use super::experiment::{ExperimentSpec, FaultSpec, ShapeSpec, WorkloadSpec};
 use super::load::Loaded;
-use super::model::{CounterSpec, LogoutScope, PolicySpec, ReadRouting, SessionDesign, StoreSpec};
+use super::model::{CounterSpec, LogoutScope, ReadRouting, SessionDesign, StoreSpec};
 use super::model::{ModelSpec, NodesSpec};
 use super::overrides::{Override, OverrideSource};
+use super::rules::{Checked, Rules, MIN_PERIODIC_NS};
 
 /// Where every value of one resolved variant came from, to point errors back at it.
 pub struct Provenance<'a> {
@@ -144,57 +143,25 @@ struct Checker<'a> {
     w: &'a WorkloadSpec,
 }
 
-type Checked = Result<(), ConfigError>;
-
-/// The shortest period of a recurring event (health checks, autoscaler evaluations).
-const MIN_PERIODIC_NS: u64 = 1_000_000;
-
-/// The highest arrival rate an open workload may reach: one per nanosecond, the clock's tick.
-const MAX_RATE_PER_S: f64 = 1e9;
-
-/// The largest multiplier a shape reaches (1 for a constant shape).
-fn shape_max(shape: &ShapeSpec) -> f64 {
-    match shape {
-        ShapeSpec::Constant => 1.0,
-        ShapeSpec::Step { factor, .. } | ShapeSpec::Spike { factor, .. } => factor.max(1.0),
-        ShapeSpec::Ramp { from, to, .. } => from.max(*to),
-        ShapeSpec::Piecewise { points } => points.iter().map(|p| p.1).fold(0.0, f64::max),
-    }
-}
-
-fn positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
-}
-
 impl Checker<'_> {
+    fn rules(&self) -> Rules<'_> {
+        Rules::new(self.prov)
+    }
+
     fn fail(&self, path: &str, msg: impl Into<String>) -> Checked {
-        Err(self.prov.error(path, msg))
+        self.rules().fail(path, msg)
     }
 
     fn dist(&self, path: &str, d: &DistSpec) -> Checked {
-        match d.check() {
-            Ok(()) => Ok(()),
-            Err((field, msg)) => self.fail(&format!("{path}.{field}"), msg),
-        }
+        self.rules().dist(path, d)
     }
 
     fn positive(&self, path: &str, x: f64, what: &str) -> Checked {
-        if positive(x) {
-            Ok(())
-        } else {
-            self.fail(
-                path,
-                format!("{what} must be a finite number greater than zero, found {x}"),
-            )
-        }
+        self.rules().positive(path, x, what)
     }
 
     fn nonzero(&self, path: &str, d: Duration) -> Checked {
-        if d.ns() == 0 {
-            self.fail(path, "must be greater than zero")
-        } else {
-            Ok(())
-        }
+        self.rules().nonzero(path, d)
     }
 
     /// A node a fault must name (a single-tier model has no services to name instead).
@@ -225,33 +192,9 @@ impl Checker<'_> {
 
     fn all(&self) -> Checked {
         let e = self.e;
-        if e.duration.ns() == 0 {
-            return self.fail("duration", "must be greater than zero, e.g. \"10m\"");
-        }
-        if e.warmup >= e.duration {
-            return self.fail(
-                "warmup",
-                format!(
-                    "the warm-up ({}) must be shorter than the duration ({})",
-                    e.warmup, e.duration
-                ),
-            );
-        }
-        self.nonzero("metrics_interval", e.metrics_interval)?;
+        self.rules().head(e)?;
         self.workload()?;
         self.clients()?;
-        if e.limits.max_in_flight == 0 {
-            return self.fail("limits.max_in_flight", "must be at least 1");
-        }
-        if e.limits.max_pending_events == 0 {
-            return self.fail("limits.max_pending_events", "must be at least 1");
-        }
-        if e.limits.max_events == Some(0) {
-            return self.fail(
-                "limits.max_events",
-                "must be at least 1 (or None for no limit)",
-            );
-        }
         self.model()?;
         self.faults()?;
         if let Some(r) = &e.random_failures {
@@ -265,61 +208,11 @@ impl Checker<'_> {
             }
         }
         // Last, on values known to be valid: the memory and time the sizes multiply into.
-        super::budget::check(e, self.m).or_else(|(field, msg)| self.fail(&field, msg))
+        self.rules().budget(e, self.m)
     }
 
     fn shape(&self, path: &str, shape: &ShapeSpec, at_most_one: bool) -> Checked {
-        let mult = |p: &str, x: f64| -> Checked {
-            if !x.is_finite() || x < 0.0 {
-                return self.fail(
-                    p,
-                    format!("a load multiplier must be finite and not negative, found {x}"),
-                );
-            }
-            if at_most_one && x > 1.0 {
-                return self.fail(
-                    p,
-                    format!("the share of users active must be at most 1, found {x}"),
-                );
-            }
-            Ok(())
-        };
-        match shape {
-            ShapeSpec::Constant => Ok(()),
-            ShapeSpec::Step { factor, .. } => mult(&format!("{path}.factor"), *factor),
-            ShapeSpec::Spike {
-                factor, lasting, ..
-            } => {
-                self.nonzero(&format!("{path}.lasting"), *lasting)?;
-                mult(&format!("{path}.factor"), *factor)
-            }
-            ShapeSpec::Ramp { from, to, over } => {
-                self.nonzero(&format!("{path}.over"), *over)?;
-                mult(&format!("{path}.from"), *from)?;
-                mult(&format!("{path}.to"), *to)
-            }
-            ShapeSpec::Piecewise { points } => {
-                if points.is_empty() {
-                    return self.fail(
-                        &format!("{path}.points"),
-                        "needs at least one (time, multiplier) point",
-                    );
-                }
-                for (i, (t, x)) in points.iter().enumerate() {
-                    mult(&format!("{path}.points.{i}"), *x)?;
-                    if i > 0 && *t < points[i - 1].0 {
-                        return self.fail(
-                            &format!("{path}.points.{i}"),
-                            format!(
-                                "points must be in time order: {t} comes after {}",
-                                points[i - 1].0
-                            ),
-                        );
-                    }
-                }
-                Ok(())
-            }
-        }
+        self.rules().shape(path, shape, at_most_one)
     }
 
     fn mix(&self, path: &str, mix: &indexmap::IndexMap<String, f64>) -> Checked {
@@ -360,16 +253,8 @@ impl Checker<'_> {
                 max_requests,
                 mix,
             } => {
-                self.positive("workload.rate_per_s", *rate_per_s, "the rate")?;
-                // The clock ticks in nanoseconds: past one arrival per nanosecond arrivals
-                // cannot be told apart, and every one of them is an event.
-                let peak = rate_per_s * shape_max(shape);
-                if peak > MAX_RATE_PER_S {
-                    return self.fail(
-                        "workload.rate_per_s",
-                        format!("the peak rate ({rate_per_s}/s × the shape's largest multiplier) is {peak:e} requests/s, above the limit of 1e9/s: the clock ticks in nanoseconds, so faster arrivals cannot be told apart"),
-                    );
-                }
+                self.rules()
+                    .open_rate("workload.rate_per_s", *rate_per_s, shape)?;
                 if *max_requests == Some(0) {
                     return self.fail(
                         "workload.max_requests",
@@ -402,62 +287,10 @@ impl Checker<'_> {
             self.nonzero("clients.timeout", t)?;
         }
         if let Some(r) = &c.retry {
-            if r.max_attempts == 0 {
-                return self.fail(
-                    "clients.retry.max_attempts",
-                    "must be at least 1 (1 means no retries)",
-                );
-            }
-            if let BackoffSpec::Exponential { base, cap } = r.backoff {
-                self.nonzero("clients.retry.backoff.base", base)?;
-                if cap < base {
-                    return self.fail(
-                        "clients.retry.backoff.cap",
-                        format!("the cap ({cap}) must not be less than the base ({base})"),
-                    );
-                }
-            }
-            if r.jitter == JitterSpec::Decorrelated
-                && !matches!(r.backoff, BackoffSpec::Exponential { .. })
-            {
-                return self.fail(
-                    "clients.retry.jitter",
-                    "Decorrelated jitter needs an Exponential backoff (its base and cap)",
-                );
-            }
-            match &r.budget {
-                Some(BudgetSpec::TokenBucket {
-                    capacity,
-                    refill_per_s,
-                }) => {
-                    self.positive("clients.retry.budget.capacity", *capacity, "the capacity")?;
-                    if !refill_per_s.is_finite() || *refill_per_s < 0.0 {
-                        return self.fail(
-                            "clients.retry.budget.refill_per_s",
-                            "must be finite and not negative",
-                        );
-                    }
-                }
-                Some(BudgetSpec::Ratio { ratio }) => {
-                    self.positive("clients.retry.budget.ratio", *ratio, "the ratio")?;
-                }
-                Some(BudgetSpec::EarnedPerSuccess {
-                    capacity,
-                    per_success,
-                }) => {
-                    self.positive("clients.retry.budget.capacity", *capacity, "the capacity")?;
-                    self.positive(
-                        "clients.retry.budget.per_success",
-                        *per_success,
-                        "per_success",
-                    )?;
-                }
-                None => {}
-            }
+            self.rules().retry("clients.retry", r)?;
         }
         if let Some(t) = &c.throttle {
-            self.positive("clients.throttle.k", t.k, "k")?;
-            self.nonzero("clients.throttle.window", t.window)?;
+            self.rules().throttle("clients.throttle", t)?;
         }
         Ok(())
     }
@@ -661,13 +494,7 @@ impl Checker<'_> {
             }
         }
         if let Some(c) = &n.cold_start {
-            if !c.factor.is_finite() || c.factor < 1.0 {
-                return self.fail(
-                    "model.nodes.cold_start.factor",
-                    format!("must be at least 1, found {}", c.factor),
-                );
-            }
-            self.nonzero("model.nodes.cold_start.lasting", c.lasting)?;
+            self.rules().cold_start("model.nodes.cold_start", c)?;
         }
         if n.dependency_pool == Some(0) {
             return self.fail(
@@ -687,45 +514,9 @@ impl Checker<'_> {
             }
             self.dist("model.dependency.service", &d.service)?;
         }
-        if let PolicySpec::ConsistentHash { vnodes } = m.balancer.policy {
-            if vnodes == 0 || vnodes > 10_000 {
-                return self.fail(
-                    "model.balancer.policy.vnodes",
-                    format!("must be between 1 and 10000, found {vnodes}"),
-                );
-            }
-        }
-        if let Some(h) = &m.balancer.health_check {
-            self.nonzero("model.balancer.health_check.every", h.every)?;
-            // Each probe of each node is an event: at nanosecond spacing a run would do
-            // nothing but probe. Real balancers probe every few seconds.
-            if h.every.ns() < MIN_PERIODIC_NS {
-                return self.fail(
-                    "model.balancer.health_check.every",
-                    format!("must be at least 1ms, found {}: every probe of every node is an event, so a shorter period makes the run do nothing but probe (balancers probe every few seconds)", h.every),
-                );
-            }
-            self.nonzero("model.balancer.health_check.timeout", h.timeout)?;
-            if h.unhealthy_after == 0 || h.healthy_after == 0 {
-                return self.fail(
-                    "model.balancer.health_check",
-                    "unhealthy_after and healthy_after must be at least 1",
-                );
-            }
-        }
-        // Bounded so that the cost (price × node-seconds over years of simulated time on
-        // 1,000 nodes) stays a finite number in the summary and the CSVs.
-        if !m.price_per_node_hour.is_finite()
-            || !(0.0..=MAX_PRICE_PER_NODE_HOUR).contains(&m.price_per_node_hour)
-        {
-            return self.fail(
-                "model.price_per_node_hour",
-                format!(
-                    "must be between 0 and {MAX_PRICE_PER_NODE_HOUR} (per node-hour), found {:?}",
-                    m.price_per_node_hour
-                ),
-            );
-        }
+        self.rules().balancer("model.balancer", &m.balancer)?;
+        self.rules()
+            .price("model.price_per_node_hour", m.price_per_node_hour)?;
         if let Some(a) = &m.autoscaler {
             if a.min_nodes == 0 {
                 return self.fail("model.autoscaler.min_nodes", "must be at least 1");
@@ -814,30 +605,13 @@ impl Checker<'_> {
             return self.fail("model.cache.capacity_keys", "must be at least 1");
         }
         self.nonzero("model.cache.ttl", c.ttl)?;
-        if !c.ttl_jitter.is_finite() || !(0.0..1.0).contains(&c.ttl_jitter) {
-            return self.fail(
-                "model.cache.ttl_jitter",
-                format!("must be at least 0 and below 1, found {}", c.ttl_jitter),
-            );
-        }
+        self.rules()
+            .ttl_jitter("model.cache.ttl_jitter", c.ttl_jitter)?;
         self.dist("model.cache.hit", &c.hit)?;
         if let Some(d) = &c.miss {
             self.dist("model.cache.miss", d)?;
         }
-        if c.keys.count == 0 || c.keys.count > 10_000_000 {
-            return self.fail(
-                "model.cache.keys.count",
-                format!("must be between 1 and 10000000, found {}", c.keys.count),
-            );
-        }
-        if let crate::config::model::Popularity::Zipf { s } = c.keys.popularity {
-            if !s.is_finite() || !(0.0..=10.0).contains(&s) {
-                return self.fail(
-                    "model.cache.keys.popularity.s",
-                    format!("must be between 0 and 10, found {s}"),
-                );
-            }
-        }
+        self.rules().keys("model.cache.keys", &c.keys)?;
         if !c.write_share.is_finite() || !(0.0..=1.0).contains(&c.write_share) {
             return self.fail(
                 "model.cache.write_share",
@@ -936,12 +710,7 @@ impl Checker<'_> {
                         self.node(&p("node"), *node)?;
                     }
                     self.nonzero(&p("lasting"), *lasting)?;
-                    if !percent.is_finite() || *percent < 0.0 || *percent > 100.0 {
-                        return self.fail(
-                            &p("percent"),
-                            format!("must be between 0 and 100, found {percent}"),
-                        );
-                    }
+                    self.rules().percent(&p("percent"), *percent)?;
                     *at
                 }
                 FaultSpec::StallDependency { at, lasting } => {
@@ -1008,9 +777,7 @@ impl Checker<'_> {
     }
 }
 
-/// The highest price per node-hour: far above any real machine, and low enough that a cost
-/// over the longest run on the most nodes is a finite number.
-pub const MAX_PRICE_PER_NODE_HOUR: f64 = 1e9;
+pub use super::rules::MAX_PRICE_PER_NODE_HOUR;
 
 /// The longest variant name, in characters: it names a folder, and plots and sweep files
 /// add to it (`<variant>_latency.svg`), within the 255 bytes most file systems allow.

@@ -613,7 +613,7 @@ pub fn load_sweep(path: &Path, cli_sets: &[Override]) -> Result<Sweep, ConfigErr
                 json_bytes,
             );
             crate::config::budget::check_sweep(&est, first.spec.limits.max_memory_mb)
-                .map_err(|(f, m)| err(f, m))?;
+                .map_err(|(f, m)| err(&f, m))?;
             variants = Some(chosen);
         }
         let chosen = variants.as_ref().expect("set at the first point");

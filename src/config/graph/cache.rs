@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::validate::Scope;
 use crate::config::model::KeysSpec;
+use crate::config::rules::{Checked, Rules};
 use crate::config::{DistSpec, Duration};
 
 /// A cache: `Cache(database: "main", capacity_keys: 1000, ttl: "30s", …)`.
@@ -27,4 +29,23 @@ pub struct GraphCacheSpec {
     /// second database read.
     #[serde(default)]
     pub coalescing: bool,
+}
+
+impl GraphCacheSpec {
+    /// Checks the cache written at `path` (`model.caches.<name>`): its database exists,
+    /// and its capacity, TTL, lookup time and key space are valid.
+    pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        r.known(
+            &at("database"),
+            &self.database,
+            "databases",
+            scope.model.databases.keys(),
+        )?;
+        r.at_least_one(&at("capacity_keys"), self.capacity_keys)?;
+        r.nonzero(&at("ttl"), self.ttl)?;
+        r.ttl_jitter(&at("ttl_jitter"), self.ttl_jitter)?;
+        r.dist(&at("hit"), &self.hit)?;
+        r.keys(&at("keys"), &self.keys)
+    }
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::validate::Scope;
 use crate::config::model::CounterSpec;
+use crate::config::rules::{Checked, Rules};
 use crate::config::Duration;
 
 /// Counter rows: `Counter(database: "main", rows: Sharded(buckets: 16), wait_timeout: "2s")`.
@@ -24,4 +26,39 @@ pub struct CounterRowsSpec {
 
 fn yes() -> bool {
     true
+}
+
+/// The most rows a sharded counter may have (each is a lock with its waiters).
+pub const MAX_BUCKETS: u32 = 1_000_000;
+
+impl CounterRowsSpec {
+    /// Checks the counter written at `path` (`model.counters.<name>`): its database
+    /// exists, its rows are one or sharded, and its lock wait is bounded.
+    pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        r.known(
+            &at("database"),
+            &self.database,
+            "databases",
+            scope.model.databases.keys(),
+        )?;
+        match self.rows {
+            CounterSpec::Global => {}
+            CounterSpec::Sharded { buckets } if buckets == 0 || buckets > MAX_BUCKETS => {
+                return r.fail(
+                    &at("rows.buckets"),
+                    format!("must be between 1 and {MAX_BUCKETS}, found {buckets}"),
+                )
+            }
+            CounterSpec::Sharded { .. } => {}
+            CounterSpec::Batched { .. } => {
+                return r.fail(
+                    &at("rows"),
+                    "Batched is not available in the graph form (its per-node sums have no \
+                     instance to live on yet): use Global or Sharded(buckets: …)",
+                )
+            }
+        }
+        r.nonzero(&at("wait_timeout"), self.wait_timeout)
+    }
 }

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pool::{QueueSpec, Slowdown};
+use super::pool::{self, QueueSpec, Slowdown};
+use crate::config::rules::{Checked, Rules};
 use crate::config::DistSpec;
 
 /// A database: `Database(workers: 16, read: Exp(mean: "4ms"), write: Exp(mean: "9ms"))`.
@@ -33,4 +34,25 @@ pub struct DatabaseSpec {
     /// Service time grows with utilisation, if set.
     #[serde(default)]
     pub slowdown: Option<Slowdown>,
+}
+
+impl DatabaseSpec {
+    /// Checks the database written at `path` (`model.databases.<name>`).
+    pub fn validate(&self, r: &Rules<'_>, path: &str) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        pool::workers(r, &at("workers"), self.workers)?;
+        if self.max_connections == Some(0) {
+            return r.fail(
+                &at("max_connections"),
+                "must be at least 1 (or None for no limit)",
+            );
+        }
+        r.not_negative(&at("per_connection"), self.per_connection)?;
+        r.dist(&at("read"), &self.read)?;
+        r.dist(&at("write"), &self.write)?;
+        if let Some(s) = &self.slowdown {
+            s.validate(r, &at("slowdown"))?;
+        }
+        Ok(())
+    }
 }

@@ -13,6 +13,8 @@
 //! (`nodes: Nodes(…)`) is the older shorthand. Each spec lives in its own file beside the
 //! rules that validate it.
 
+pub mod bounds;
+pub mod budget;
 pub mod cache;
 pub mod counter;
 pub mod database;

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds::{raise, MAX_WORKERS};
 use crate::config::model::{DisciplineSpec, QueueFullSpec};
+use crate::config::rules::{Checked, Rules};
 
 /// The queue in front of a pool's workers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -63,4 +65,43 @@ impl Slowdown {
         };
         f.clamp(1.0, max.max(1.0))
     }
+}
+
+impl Slowdown {
+    /// Checks the slowdown written at `path`: k finite and not negative, n above zero,
+    /// and a ceiling of at least 1 (the factor never speeds service up).
+    pub fn validate(&self, r: &Rules<'_>, path: &str) -> Checked {
+        let (k, max_factor) = match *self {
+            Slowdown::Linear { k, max_factor } | Slowdown::Exponential { k, max_factor } => {
+                (k, max_factor)
+            }
+            Slowdown::Polynomial { k, n, max_factor } => {
+                r.positive(&format!("{path}.n"), n, "the exponent n")?;
+                (k, max_factor)
+            }
+        };
+        r.not_negative(&format!("{path}.k"), k)?;
+        if !max_factor.is_finite() || max_factor < 1.0 {
+            return r.fail(
+                &format!("{path}.max_factor"),
+                format!("must be a finite number of at least 1, found {max_factor}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Checks the workers of a pool (a service instance or a database) written at `path`.
+pub fn workers(r: &Rules<'_>, path: &str, workers: u32) -> Checked {
+    r.at_least_one(path, workers)?;
+    r.bounded(
+        path,
+        workers as u64,
+        MAX_WORKERS as u64,
+        "the worker count",
+        &format!(
+            "each worker is a slot the pool tracks; model a bigger pool as more instances, or {}",
+            raise("MAX_WORKERS")
+        ),
+    )
 }

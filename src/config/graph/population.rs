@@ -3,7 +3,10 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use super::bounds::{raise, MAX_BURST};
+use super::validate::Scope;
 use crate::config::experiment::{RetrySpec, ShapeSpec, ThrottleSpec};
+use crate::config::rules::{Checked, Rules};
 use crate::config::{DistSpec, Duration};
 
 /// `Population(workload: Open(rate_per_s: 300), mix: {"browse": 1.0}, timeout: "2s")`.
@@ -56,4 +59,85 @@ pub enum PopulationWorkload {
         #[serde(default)]
         over: Duration,
     },
+}
+
+impl PopulationSpec {
+    /// Checks the population written at `path` (`populations.<name>`): its workload, its
+    /// mix of the model's request kinds, and its timeout, retries and throttle (the rules
+    /// of the single-tier form's `clients`).
+    pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        self.workload
+            .validate(r, &at("workload"), scope.experiment.duration)?;
+        if self.mix.is_empty() {
+            return r.fail(
+                &at("mix"),
+                "a population needs at least one request kind, e.g. mix: {\"browse\": 1.0}",
+            );
+        }
+        for (kind, share) in &self.mix {
+            let p = at(&format!("mix.{kind}"));
+            r.known(&p, kind, "request kinds", scope.model.requests.keys())?;
+            r.positive(&p, *share, "a share")?;
+        }
+        if let Some(t) = self.timeout {
+            r.nonzero(&at("timeout"), t)?;
+        }
+        if let Some(retry) = &self.retry {
+            r.retry(&at("retry"), retry)?;
+        }
+        if let Some(t) = &self.throttle {
+            r.throttle(&at("throttle"), t)?;
+        }
+        Ok(())
+    }
+}
+
+impl PopulationWorkload {
+    /// Checks the workload written at `path` of a run lasting `duration`.
+    pub fn validate(&self, r: &Rules<'_>, path: &str, duration: Duration) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        match self {
+            PopulationWorkload::Open { rate_per_s, shape } => {
+                r.open_rate(&at("rate_per_s"), *rate_per_s, shape)?;
+                r.shape(&at("shape"), shape, false)
+            }
+            PopulationWorkload::Users { count, think } => {
+                if *count == 0 {
+                    return r.fail(&at("count"), "must be at least 1 user");
+                }
+                r.dist(&at("think"), think)
+            }
+            PopulationWorkload::Burst {
+                at: start,
+                count,
+                over,
+            } => {
+                if *count == 0 {
+                    return r.fail(&at("count"), "must be at least 1 request");
+                }
+                r.bounded(
+                    &at("count"),
+                    *count as u64,
+                    MAX_BURST as u64,
+                    "the burst",
+                    &format!(
+                        "every request of a burst is scheduled as it starts; use an Open workload with a Spike shape for a longer surge, or {}",
+                        raise("MAX_BURST")
+                    ),
+                )?;
+                let end = start.ns().saturating_add(over.ns());
+                if end >= duration.ns() {
+                    let field = if over.ns() == 0 { "at" } else { "over" };
+                    return r.fail(
+                        &at(field),
+                        format!(
+                            "the burst (at {start}, spread over {over}) must end before the end of the run ({duration})"
+                        ),
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
 }

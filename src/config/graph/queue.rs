@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds::{raise, MAX_PARTITIONS};
+use super::step::StepSpec;
+use super::validate::Scope;
+use crate::config::rules::{Checked, Rules};
 use crate::config::{DistSpec, Duration};
 use crate::engine::SimTime;
 
@@ -47,4 +51,56 @@ fn default_commit_every() -> Duration {
 
 fn default_retry_after() -> Duration {
     Duration(SimTime::from_millis(100))
+}
+
+impl TopicSpec {
+    /// Checks the topic written at `path` (`model.queues.<name>`): its partitions are
+    /// bounded, its consumer is a service and its handler a request kind.
+    pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        r.at_least_one(&at("partitions"), self.partitions)?;
+        r.bounded(
+            &at("partitions"),
+            self.partitions as u64,
+            MAX_PARTITIONS as u64,
+            "the partition count",
+            &format!(
+                "each partition keeps its own log and consumer position; {}",
+                raise("MAX_PARTITIONS")
+            ),
+        )?;
+        r.known(
+            &at("consumer"),
+            &self.consumer,
+            "services",
+            scope.model.services.keys(),
+        )?;
+        r.known(
+            &at("handler"),
+            &self.handler,
+            "request kinds",
+            scope.model.requests.keys(),
+        )?;
+        let first = scope.model.requests[&self.handler].first();
+        if !matches!(first, Some(StepSpec::Call(s)) if *s == self.consumer) {
+            return r.fail(
+                &at("handler"),
+                format!(
+                    "the handler `{}` must start with `Call(\"{}\")`: its messages go to the \
+                     consumer service",
+                    self.handler, self.consumer
+                ),
+            );
+        }
+        if let Some(d) = &self.publish {
+            r.dist(&at("publish"), d)?;
+        }
+        // A zero backoff would redeliver at the same instant, for ever, while the
+        // consumer is down.
+        r.nonzero(&at("retry_after"), self.retry_after)?;
+        match self.timeout {
+            Some(t) => r.nonzero(&at("timeout"), t),
+            None => Ok(()),
+        }
+    }
 }

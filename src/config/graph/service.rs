@@ -3,9 +3,12 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::pool::{QueueSpec, Slowdown};
+use super::bounds::{raise, MAX_INSTANCES_PER_SERVICE};
+use super::pool::{self, QueueSpec, Slowdown};
+use super::validate::Scope;
 use crate::config::experiment::RetrySpec;
 use crate::config::model::{BalancerSpec, ColdStartSpec};
+use crate::config::rules::{Checked, Rules};
 use crate::config::{DistSpec, Duration};
 
 /// A service: `Service(instances: 4, workers: 32, service: Exp(mean: "8ms"))`.
@@ -59,4 +62,56 @@ pub struct CallPolicy {
     /// Retries of a failed call, if any.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
+}
+
+impl ServiceSpec {
+    /// Checks the service written at `path` (`model.services.<name>`): its sizes, times,
+    /// balancer, the request kinds and databases it names, and its call policy.
+    pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
+        let at = |f: &str| format!("{path}.{f}");
+        r.at_least_one(&at("instances"), self.instances)?;
+        r.bounded(
+            &at("instances"),
+            self.instances as u64,
+            MAX_INSTANCES_PER_SERVICE as u64,
+            "the instance count",
+            &format!(
+                "each instance has its own state, queue and columns; split the service in two, or {}",
+                raise("MAX_INSTANCES_PER_SERVICE")
+            ),
+        )?;
+        pool::workers(r, &at("workers"), self.workers)?;
+        r.balancer(&at("balancer"), &self.balancer)?;
+        if let Some(d) = self.balancer.slow_start {
+            r.nonzero(&at("balancer.slow_start"), d)?;
+        }
+        r.dist(&at("service"), &self.service)?;
+        for (kind, d) in &self.service_by_kind {
+            let p = at(&format!("service_by_kind.{kind}"));
+            r.known(&p, kind, "request kinds", scope.model.requests.keys())?;
+            r.dist(&p, d)?;
+        }
+        if let Some(s) = &self.slowdown {
+            s.validate(r, &at("slowdown"))?;
+        }
+        if let Some(c) = &self.cold_start {
+            r.cold_start(&at("cold_start"), c)?;
+        }
+        for (db, n) in &self.connections {
+            let p = at(&format!("connections.{db}"));
+            r.known(&p, db, "databases", scope.model.databases.keys())?;
+            if *n == 0 {
+                return r.fail(&p, "must be at least 1 connection (leave the database out for no per-instance limit)");
+            }
+        }
+        if let Some(c) = &self.calls {
+            if let Some(t) = c.timeout {
+                r.nonzero(&at("calls.timeout"), t)?;
+            }
+            if let Some(retry) = &c.retry {
+                r.retry(&at("calls.retry"), retry)?;
+            }
+        }
+        Ok(())
+    }
 }
