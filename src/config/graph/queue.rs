@@ -81,8 +81,9 @@ impl TopicSpec {
             "request kinds",
             scope.model.requests.keys(),
         )?;
+        // A path that does not start with a call at all is the path's own error.
         let first = scope.model.requests[&self.handler].first();
-        if !matches!(first, Some(StepSpec::Call(s)) if *s == self.consumer) {
+        if matches!(first, Some(StepSpec::Call(s)) if *s != self.consumer) {
             return r.fail(
                 &at("handler"),
                 format!(
