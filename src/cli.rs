@@ -392,10 +392,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if args.json {
         let mut variants = serde_json::Map::new();
         for s in &summaries {
-            variants.insert(
-                s.variant.clone(),
-                serde_json::to_value(s).expect("serialises"),
-            );
+            variants.insert(s.variant.clone(), s.to_json_value());
         }
         let obj = serde_json::json!({
             "experiment": exp.name,

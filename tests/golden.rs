@@ -89,7 +89,7 @@ fn fingerprint(run: &BudgetRun) -> Result<(String, u64), String> {
     let seed = exp.runs.first().map(|r| r.seed()).unwrap_or(0);
     let mut variants = serde_json::Map::new();
     for (cfg, out) in exp.runs.iter().zip(outputs) {
-        let mut summary = serde_json::to_value(&out.summary).unwrap();
+        let mut summary = out.summary.to_json_value();
         summary.as_object_mut().unwrap().remove("wall_seconds");
         summary["timeseries_fnv1a"] =
             config::stable_hash_hex(out.series.to_csv().as_bytes()).into();

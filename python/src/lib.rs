@@ -93,7 +93,7 @@ fn run(
     let series = PyList::empty_bound(py);
     for out in &outputs {
         let s = &out.summary;
-        let json = serde_json::to_value(s).expect("a summary serialises");
+        let json = s.to_json_value();
         summaries.set_item(&s.variant, json_to_py(py, &json))?;
         let t = tables::timeseries(&out.series);
         series.append((s.variant.clone(), t.into_py(py)))?;

@@ -5,7 +5,8 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use scalesim::metrics::TimeSeries;
+use scalesim::metrics::{SeriesRow, TimeSeries};
+use scalesim::output::{figure_columns, figure_value};
 use scalesim::sweep::csv::figure_names;
 use scalesim::sweep::journal::Record;
 use scalesim::sweep::stats::{paired_difference, unpaired_difference, Estimate};
@@ -85,6 +86,14 @@ pub fn timeseries(ts: &TimeSeries) -> Table {
             "latency_p95_ms",
             "latency_p99_ms",
             "in_flight",
+        ]
+        .map(String::from),
+    );
+    if ts.is_graph() {
+        return graph_timeseries(ts, columns);
+    }
+    columns.extend(
+        [
             "nodes_up",
             "nodes_on",
             "queue_len_total",
@@ -128,28 +137,9 @@ pub fn timeseries(ts: &TimeSeries) -> Table {
         .iter()
         .map(|row| {
             let g = &row.gauges;
-            let amplification = if row.offered == 0 {
-                0.0
-            } else {
-                row.attempts as f64 / row.offered as f64
-            };
-            let mut r = vec![
-                Cell::Float(row.t_s),
-                int(row.offered),
-                Cell::Float(per_s(row.offered)),
-                int(row.attempts),
-                int(row.retries),
-                Cell::Float(amplification),
-                int(row.succeeded),
-                Cell::Float(per_s(row.succeeded)),
-                int(row.failed_by_reason.iter().sum()),
-            ];
-            r.extend(row.failed_by_reason.iter().map(|&f| int(f)));
+            let mut r = Vec::new();
+            r.extend(request_cells(ts, row));
             r.extend([
-                Cell::Float(row.latency_p50_ms),
-                Cell::Float(row.latency_p95_ms),
-                Cell::Float(row.latency_p99_ms),
-                int(g.in_flight),
                 int(u64::from(g.nodes_up)),
                 int(u64::from(g.nodes_on)),
                 int(g.queue_len.iter().sum()),
@@ -194,25 +184,88 @@ pub fn timeseries(ts: &TimeSeries) -> Table {
     Table { columns, rows }
 }
 
+/// The request-level cells of one row, `t_s` to `in_flight`, as every run has them.
+fn request_cells(ts: &TimeSeries, row: &SeriesRow) -> Vec<Cell> {
+    let per_s = |x: u64| x as f64 / ts.interval_s;
+    let amplification = if row.offered == 0 {
+        0.0
+    } else {
+        row.attempts as f64 / row.offered as f64
+    };
+    let mut r = vec![
+        Cell::Float(row.t_s),
+        int(row.offered),
+        Cell::Float(per_s(row.offered)),
+        int(row.attempts),
+        int(row.retries),
+        Cell::Float(amplification),
+        int(row.succeeded),
+        Cell::Float(per_s(row.succeeded)),
+        int(row.failed_by_reason.iter().sum()),
+    ];
+    r.extend(row.failed_by_reason.iter().map(|&f| int(f)));
+    r.extend([
+        Cell::Float(row.latency_p50_ms),
+        Cell::Float(row.latency_p95_ms),
+        Cell::Float(row.latency_p99_ms),
+        int(row.gauges.in_flight),
+    ]);
+    r
+}
+
+/// A graph run's time series: the request-level columns, then `<key>.<name>` for every
+/// column its components declare (as `timeseries.csv`), then `active_faults`.
+fn graph_timeseries(ts: &TimeSeries, mut columns: Vec<String>) -> Table {
+    for c in &ts.components {
+        columns.extend(
+            c.schema
+                .series
+                .iter()
+                .map(|m| format!("{}.{}", c.key, m.name)),
+        );
+    }
+    columns.push("active_faults".into());
+    let rows = ts
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut r = request_cells(ts, row);
+            for c in &ts.components {
+                let values = c.rows.get(i);
+                r.extend((0..c.schema.series.len()).map(|j| {
+                    Cell::Float(values.and_then(|v| v.get(j)).copied().unwrap_or(f64::NAN))
+                }));
+            }
+            r.push(Cell::Text(row.gauges.active_faults.clone()));
+            r
+        })
+        .collect();
+    Table { columns, rows }
+}
+
 /// The variants side by side: the columns of `comparison.csv`.
 pub fn comparison(summaries: &[Summary]) -> Table {
-    let Some(first) = summaries.first() else {
+    if summaries.is_empty() {
         return Table::default();
-    };
+    }
     let mut columns: Vec<String> = ["experiment", "variant", "seed", "config_hash"]
         .map(String::from)
         .to_vec();
-    columns.extend(first.figures().into_iter().map(|(n, _)| n));
+    let figures: Vec<Vec<(String, f64)>> = summaries.iter().map(Summary::figures).collect();
+    let names = figure_columns(figures.iter().map(Vec::as_slice));
+    columns.extend(names.iter().cloned());
     let rows = summaries
         .iter()
-        .map(|s| {
+        .zip(&figures)
+        .map(|(s, f)| {
             let mut r = vec![
                 Cell::Text(s.experiment.clone()),
                 Cell::Text(s.variant.clone()),
                 int(s.seed),
                 Cell::Text(s.config_hash.clone()),
             ];
-            r.extend(s.figures().into_iter().map(|(_, v)| Cell::Float(v)));
+            r.extend(names.iter().map(|n| Cell::Float(figure_value(f, n))));
             r
         })
         .collect();

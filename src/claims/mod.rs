@@ -14,13 +14,17 @@
 //! in turn (on both sides at once), and the claim holds only if it holds for each.
 //!
 //! Claims are checked at load time against the variants and the summary's shape
-//! ([`parse`]), so a typo is an error naming the file and line, and after the run
-//! ([`check`]): a claim that does not hold is a finding about the run, not an error.
+//! ([`parse_in`] with the variants' [`Shape`]: a graph variant's summary has its
+//! components' figures, `db.main.peak_qps`), so a typo is an error naming the file and
+//! line, and after the run ([`check`]): a claim that does not hold is a finding about the
+//! run, not an error. A figure path walks `summary.json`, taking the longest run of
+//! segments that is a key (`variant.db.main.peak_qps` reads `peak_qps` of `db.main`).
 
 mod parse;
 mod paths;
 
-pub use parse::parse;
+pub use parse::{parse, parse_in};
+pub use paths::Shape;
 
 use crate::metrics::Summary;
 use serde::Serialize;
@@ -130,7 +134,7 @@ impl Claim {
         let trees: Vec<(String, serde_json::Value)> = summaries
             .iter()
             .map(|s| {
-                let tree = serde_json::to_value(s).expect("summary serialises");
+                let tree = s.to_json_value();
                 (s.variant.clone(), tree)
             })
             .collect();
@@ -283,6 +287,38 @@ mod tests {
             assert!(!o.held, "{text}");
             assert_eq!(o.detail, "a: absent");
         }
+    }
+
+    #[test]
+    fn a_graph_components_figure_resolves_through_its_dotted_key() {
+        use crate::metrics::fixture::graph_summary_of;
+        let runs = [graph_summary_of("a", 12.0), graph_summary_of("b.v2", 8.0)];
+        let shape = Shape::default()
+            .with_graph(
+                "a",
+                crate::metrics::schema::DATABASE
+                    .figures
+                    .iter()
+                    .map(|m| format!("db.main.{}", m.name))
+                    .collect(),
+            )
+            .with_graph("b.v2", vec!["db.main.peak_qps".into()]);
+        let claim = |t: &str| parse_in(t, &["a".into(), "b.v2".into()], &shape).unwrap();
+        let o = claim("a.db.main.peak_qps > 10").check(&runs);
+        assert!(o.held, "{o:?}");
+        assert_eq!(o.detail, "a: 12");
+        let o = claim("*.db.main.peak_qps > 10").check(&runs);
+        assert!(!o.held);
+        assert_eq!(o.detail, "a: 12, b.v2: 8 ✗");
+        let o = claim("b.v2.db.main.peak_qps < 0.7 * a.db.main.peak_qps").check(&runs);
+        assert!(o.held, "{o:?}");
+        // Not measurable (null in the JSON): the claim does not hold either way.
+        for t in ["a.db.main.wait_ms_p99 < 5", "a.db.main.wait_ms_p99 >= 5"] {
+            let o = claim(t).check(&runs);
+            assert!(!o.held && o.detail == "a: absent", "{t}: {o:?}");
+        }
+        // Request-level figures are where they always were.
+        assert!(claim("a.requests.issued == 3000").check(&runs).held);
     }
 
     #[test]

@@ -15,9 +15,15 @@ const FORM: &str = "write `<variant>.<summary path> <op> <number or variant.path
                     optional factor (`0.5 * variant.path`) and spaces around the operator \
                     (< <= > >= == !=)";
 
-/// Parses `text` against the experiment's variant names and the summary's shape. The
+/// Parses `text` against the experiment's variant names, each a single-tier run. The
 /// error says what is wrong (and not where: the caller knows the file and line).
 pub fn parse(text: &str, variants: &[String]) -> Result<Claim, String> {
+    parse_in(text, variants, &paths::Shape::default())
+}
+
+/// Parses `text` against the experiment's variant names and the shape of their summaries
+/// (graph variants have their components' figures, single-tier ones the fixed parts).
+pub fn parse_in(text: &str, variants: &[String], shape: &paths::Shape) -> Result<Claim, String> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     let op_at: Vec<usize> = tokens
         .iter()
@@ -41,8 +47,8 @@ pub fn parse(text: &str, variants: &[String]) -> Result<Claim, String> {
         .find(|(o, _)| *o == tokens[i])
         .map(|(_, op)| *op)
         .expect("found above");
-    let lhs = side(&tokens[..i], variants)?;
-    let rhs = side(&tokens[i + 1..], variants)?;
+    let lhs = side(&tokens[..i], variants, shape)?;
+    let rhs = side(&tokens[i + 1..], variants, shape)?;
     if matches!(lhs.term, Term::Number(_)) && matches!(rhs.term, Term::Number(_)) {
         return Err(format!("it compares two numbers: name a figure; {FORM}"));
     }
@@ -54,17 +60,17 @@ pub fn parse(text: &str, variants: &[String]) -> Result<Claim, String> {
     })
 }
 
-fn side(tokens: &[&str], variants: &[String]) -> Result<Side, String> {
+fn side(tokens: &[&str], variants: &[String], shape: &paths::Shape) -> Result<Side, String> {
     match tokens {
         [t] => Ok(Side {
             factor: 1.0,
-            term: term(t, variants)?,
+            term: term(t, variants, shape)?,
         }),
         [f, "*", t] => {
             let factor = number(f).ok_or_else(|| format!("`{f}` is not a number; {FORM}"))?;
             Ok(Side {
                 factor,
-                term: term(t, variants)?,
+                term: term(t, variants, shape)?,
             })
         }
         [] => Err(format!("a side of the comparison is empty; {FORM}")),
@@ -76,7 +82,7 @@ fn number(t: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-fn term(t: &str, variants: &[String]) -> Result<Term, String> {
+fn term(t: &str, variants: &[String], shape: &paths::Shape) -> Result<Term, String> {
     // The longest variant name the token starts with (names may contain dots).
     let named = variants
         .iter()
@@ -101,7 +107,11 @@ fn term(t: &str, variants: &[String]) -> Result<Term, String> {
             names.join(", ")
         ));
     };
-    paths::check_path(path)?;
+    let which = match &variant {
+        VariantRef::Named(v) => Some(v.as_str()),
+        VariantRef::Each => None,
+    };
+    shape.check(which, path)?;
     Ok(Term::Figure {
         variant,
         path: path.to_string(),

@@ -288,10 +288,11 @@ pub fn load_experiment(path: &Path, cli_sets: &[Override]) -> Result<Experiment,
         ));
     }
     let names: Vec<String> = runs.iter().map(|r| r.variant.clone()).collect();
+    let shape = crate::claims::Shape::of(&runs);
     let mut claims = Vec::with_capacity(exp.value.expect.len());
     for (i, text) in exp.value.expect.iter().enumerate() {
         let field = format!("expect.{i}");
-        let claim = crate::claims::parse(text, &names).map_err(|m| {
+        let claim = crate::claims::parse_in(text, &names, &shape).map_err(|m| {
             ConfigError::new(
                 exp.origin(&field),
                 Some(field.clone()),

@@ -12,7 +12,14 @@
 //! **Absent components.** A component the model does not have (`dependency`, `sessions`,
 //! `sessions.store`, `locks`, `cache`, `db`) is `null` in the JSON and an empty cell in
 //! every CSV file ([`Summary::figures`] gives NaN for its columns), never a 0.
+//!
+//! **A graph run** has none of those fixed parts: its components declare their figures in
+//! the metrics schema ([`super::schema`]) and the engine sets them with
+//! [`Summary::set_components`]; [`Summary::figures`] and the JSON view
+//! ([`Summary::to_json_value`], in `summary_json`) key them by component (`db.main.peak_qps`),
+//! and a component the model does not have has no figure at all.
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -324,8 +331,10 @@ pub struct Summary {
     /// Whether the run had a trigger but never recovered from it.
     pub never_recovered: bool,
     /// Availability of the service.
+    #[serde(default)]
     pub availability: Availability,
     /// Node cost.
+    #[serde(default)]
     pub cost: Cost,
     /// The dependency's figures, if the model has one.
     pub dependency: Option<DependencySummary>,
@@ -334,8 +343,10 @@ pub struct Summary {
     /// The counter's locks, if the model has them.
     pub locks: Option<LocksSummary>,
     /// Load spread: the busiest node's completed attempts ÷ the mean over nodes (1 = even).
+    #[serde(default)]
     pub node_load_imbalance: f64,
     /// Per-node figures.
+    #[serde(default)]
     pub nodes: Vec<NodeSummary>,
     /// The look-aside cache, if the model has one.
     #[serde(default)]
@@ -346,32 +357,58 @@ pub struct Summary {
     /// Whether the warm-up looks long enough (MSER-5 on the goodput and latency series).
     #[serde(default)]
     pub warmup_check: super::warmup::WarmupCheck,
-    /// A graph run's components' figures: key (`db.main`) → figure → value.
-    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
-    pub components: indexmap::IndexMap<String, indexmap::IndexMap<String, f64>>,
+    /// A graph run's components: key (`db.main`) → figure name → value, as each
+    /// component's schema declares them (NaN: not measurable). Empty for a single-tier run.
+    /// In `summary.json` each component is a top-level object under its key (see
+    /// [`Summary::to_json_value`]).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub components: IndexMap<String, IndexMap<String, f64>>,
 }
 
 impl Summary {
-    /// Sets a graph run's components' figures.
-    pub fn set_components(&mut self, figures: &[super::schema::ComponentFigures]) {
-        self.components = figures
+    /// Every numeric figure with a stable, unit-suffixed column name (for CSV files).
+    /// Wall time is left out: these figures are identical for identical runs.
+    ///
+    /// A graph run has the request-level figures, then `<key>.<name>` for every figure its
+    /// components declare (`db.main.peak_qps`), and none of the single-tier ones (nodes,
+    /// availability, cost, dependency, sessions, locks, cache, db).
+    pub fn figures(&self) -> Vec<(String, f64)> {
+        let mut f = self.request_figures();
+        if self.is_graph() {
+            for (key, figures) in &self.components {
+                f.extend(figures.iter().map(|(n, v)| (format!("{key}.{n}"), *v)));
+            }
+        } else {
+            self.single_tier_figures(&mut f);
+        }
+        f
+    }
+
+    /// Whether this is a graph run's summary (its components declare their figures).
+    pub fn is_graph(&self) -> bool {
+        !self.components.is_empty()
+    }
+
+    /// Sets the components' figures, in the order given (each value under its schema's
+    /// figure name). The engine of a graph run calls it once, at the end.
+    pub fn set_components(&mut self, figs: &[super::schema::ComponentFigures]) {
+        self.components = figs
             .iter()
-            .map(|f| {
-                let values = f
-                    .schema
-                    .figures
-                    .iter()
-                    .zip(&f.values)
-                    .map(|(m, v)| (m.name.to_string(), *v))
-                    .collect();
-                (f.key.clone(), values)
+            .map(|c| {
+                assert_eq!(
+                    c.values.len(),
+                    c.schema.figures.len(),
+                    "{}: one value per declared figure",
+                    c.key
+                );
+                let named = c.schema.figures.iter().map(|m| m.name.to_string());
+                (c.key.clone(), named.zip(c.values.iter().copied()).collect())
             })
             .collect();
     }
 
-    /// Every numeric figure with a stable, unit-suffixed column name (for CSV files).
-    /// Wall time is left out: these figures are identical for identical runs.
-    pub fn figures(&self) -> Vec<(String, f64)> {
+    /// The figures every run has: requests, latency, goodput, retries, recovery.
+    fn request_figures(&self) -> Vec<(String, f64)> {
         let mut f: Vec<(String, f64)> = vec![
             ("sim_seconds".into(), self.sim_seconds),
             ("events".into(), self.events as f64),
@@ -423,6 +460,13 @@ impl Summary {
                 "never_recovered".into(),
                 f64::from(u8::from(self.never_recovered)),
             ),
+        ]);
+        f
+    }
+
+    /// The single-tier model's figures: availability, cost, nodes and its fixed components.
+    fn single_tier_figures(&self, f: &mut Vec<(String, f64)>) {
+        f.extend([
             (
                 "availability_time_share".into(),
                 self.availability.time_share,
@@ -519,12 +563,20 @@ impl Summary {
             "dependency_utilisation".into(),
             opt(dep.map(|d| d.utilisation)),
         ));
-        f
     }
 
     /// Whether the column `name` of [`Summary::figures`] belongs to a component this run's
-    /// model does not have (its value is then NaN, an empty CSV cell).
+    /// model does not have (its value is then NaN, an empty CSV cell). In a graph run, a
+    /// component figure is absent when the run has no such component or the figure was not
+    /// measurable (NaN, e.g. a p99 without samples).
     pub fn is_absent_figure(&self, name: &str) -> bool {
+        if let Some((key, figure)) = super::schema::split_column(name) {
+            return self
+                .components
+                .get(key)
+                .and_then(|c| c.get(figure))
+                .is_none_or(|v| v.is_nan());
+        }
         let store = self.sessions.as_ref().is_some_and(|s| s.store.is_some());
         [
             ("sessions_", self.sessions.is_some()),
@@ -553,6 +605,6 @@ impl Summary {
     pub fn deterministic_json(&self) -> String {
         let mut s = self.clone();
         s.wall_seconds = 0.0;
-        serde_json::to_string_pretty(&s).expect("summary serialises")
+        s.to_json_text()
     }
 }

@@ -3,6 +3,7 @@
 //! `comparison.csv` put the variants of one experiment next to each other.
 
 pub mod lock;
+pub mod sections;
 pub mod table;
 
 use crate::metrics::Summary;
@@ -69,7 +70,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 pub fn write_variant(dir: &Path, cfg: &RunConfig, out: &RunOutput) -> Result<PathBuf, OutputError> {
     let vdir = dir.join(&cfg.variant);
     create_dir(&vdir)?;
-    let summary = serde_json::to_string_pretty(&out.summary).expect("summary serialises");
+    let summary = out.summary.to_json_text();
     write_atomic(&vdir.join("timeseries.csv"), out.series.to_csv().as_bytes())?;
     let config = serde_json::to_string_pretty(&cfg.resolved_json()).expect("config serialises");
     write_atomic(&vdir.join("config.json"), config.as_bytes())?;
@@ -82,31 +83,62 @@ pub fn write_variant(dir: &Path, cfg: &RunConfig, out: &RunOutput) -> Result<Pat
 }
 
 /// `comparison.csv`: one row per variant, one column per figure (wall time left out, so
-/// the file is identical for identical runs).
+/// the file is identical for identical runs). Variants of a graph model may have different
+/// components: every variant's figures get a column, empty where a variant lacks it.
 pub fn comparison_csv(summaries: &[Summary]) -> String {
     let mut out = String::new();
-    let Some(first) = summaries.first() else {
+    if summaries.is_empty() {
         return out;
-    };
-    let names: Vec<String> = first.figures().into_iter().map(|(n, _)| n).collect();
+    }
+    let figures: Vec<Vec<(String, f64)>> = summaries.iter().map(Summary::figures).collect();
+    let names = figure_columns(figures.iter().map(Vec::as_slice));
     out.push_str("experiment,variant,seed,config_hash");
     for n in &names {
         out.push(',');
         out.push_str(n);
     }
     out.push('\n');
-    for s in summaries {
+    for (s, f) in summaries.iter().zip(&figures) {
         out.push_str(&format!(
             "{},{},{},{}",
             s.experiment, s.variant, s.seed, s.config_hash
         ));
-        for (_, v) in s.figures() {
+        for n in &names {
             out.push(',');
-            out.push_str(&format_figure(v));
+            out.push_str(&format_figure(figure_value(f, n)));
         }
         out.push('\n');
     }
     out
+}
+
+/// The figure names of several runs in one stable order: the first run's order, with
+/// names only later runs have slotted in after the name they follow there (so variants
+/// with the same figures, as single-tier ones always have, give the first's order).
+pub fn figure_columns<'a>(runs: impl IntoIterator<Item = &'a [(String, f64)]>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for figures in runs {
+        let mut after: Option<usize> = None;
+        for (n, _) in figures {
+            match names.iter().position(|x| x == n) {
+                Some(i) => after = Some(i),
+                None => {
+                    let at = after.map_or(0, |i| i + 1);
+                    names.insert(at, n.clone());
+                    after = Some(at);
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The figure `name` of one run's figures; NaN (an empty cell) when the run lacks it.
+pub fn figure_value(figures: &[(String, f64)], name: &str) -> f64 {
+    figures
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or(f64::NAN, |(_, v)| *v)
 }
 
 /// Formats a figure for CSV: integers without a fraction, others with 6 significant digits,
@@ -121,5 +153,46 @@ pub fn format_figure(v: f64) -> String {
     } else {
         let digits = (5 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
         format!("{v:.digits$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::fixture::graph_summary_of;
+
+    #[test]
+    fn variants_with_different_components_each_get_their_columns() {
+        let a = graph_summary_of("a", 12.0);
+        let mut b = graph_summary_of("b", 30.5);
+        b.components.shift_remove("cache.catalog");
+        b.components
+            .insert("db.replica".into(), [("peak_qps".to_string(), 4.0)].into());
+        let csv = comparison_csv(&[a, b]);
+        let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        let col = |name: &str| lines[0].iter().position(|c| *c == name).unwrap();
+        assert_eq!(lines[1][col("db.main.peak_qps")], "12");
+        assert_eq!(lines[2][col("db.main.peak_qps")], "30.5000");
+        assert_eq!(lines[1][col("cache.catalog.hit_ratio")], "0.750000");
+        assert_eq!(
+            lines[2][col("cache.catalog.hit_ratio")],
+            "",
+            "b has no cache"
+        );
+        assert_eq!(lines[1][col("db.replica.peak_qps")], "", "a has no replica");
+        assert_eq!(lines[2][col("db.replica.peak_qps")], "4");
+        assert_eq!(lines[1][col("db.main.wait_ms_p99")], "", "not measurable");
+        assert!(!lines[0]
+            .iter()
+            .any(|c| c.starts_with("availability") || *c == "cost_total"));
+        assert!(lines.iter().all(|l| l.len() == lines[0].len()));
+    }
+
+    #[test]
+    fn single_tier_variants_keep_the_first_ones_column_order() {
+        let s = Summary::default();
+        let names: Vec<String> = s.figures().into_iter().map(|(n, _)| n).collect();
+        let twice = [s.figures(), s.figures()];
+        assert_eq!(figure_columns(twice.iter().map(Vec::as_slice)), names);
     }
 }

@@ -34,10 +34,7 @@ pub const COMPONENTS: [(&str, &str); 6] = [
 /// here). Figures that are 0 in every variant are left out: they tell nothing apart. A
 /// variant without the component shows "-".
 fn component_rows(summaries: &[Summary]) -> Vec<(String, Vec<String>)> {
-    let trees: Vec<Value> = summaries
-        .iter()
-        .map(|s| serde_json::to_value(s).expect("summary serialises"))
-        .collect();
+    let trees: Vec<Value> = summaries.iter().map(Summary::to_json_value).collect();
     let mut rows = Vec::new();
     for (path, heading) in COMPONENTS {
         let parts: Vec<Option<&serde_json::Map<String, Value>>> = trees
@@ -109,7 +106,11 @@ fn format_value(key: &str, v: &Value) -> String {
 }
 
 /// Renders the summaries as a fixed-width table, figures down the side, variants across.
+/// A graph run's components are sections keyed by component (see [`super::sections`]);
+/// the single-tier rows (nodes, availability, cost) are left out when every variant is a
+/// graph run, which has none of them.
 pub fn side_by_side(summaries: &[Summary]) -> String {
+    let single_tier = summaries.iter().any(|s| !s.is_graph());
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let push =
         |rows: &mut Vec<(String, Vec<String>)>, label: &str, f: &dyn Fn(&Summary) -> String| {
@@ -212,33 +213,14 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
     push(&mut rows, "queue wait mean (ms)", &|s| {
         format!("{:.2}", s.wait_ms.mean)
     });
-    push(&mut rows, "node utilisation", &|s| {
-        let u: Vec<String> = s
-            .nodes
-            .iter()
-            .take(6)
-            .map(|n| format!("{:.0}%", n.utilisation * 100.0))
-            .collect();
-        if s.nodes.len() > 6 {
-            format!("{} … ({} nodes)", u.join(" "), s.nodes.len())
-        } else {
-            u.join(" ")
-        }
-    });
-    push(&mut rows, "node load imbalance", &|s| {
-        format!("{:.2}", s.node_load_imbalance)
-    });
-    push(&mut rows, "availability (nines)", &|s| {
-        format!("{:.2}", s.availability.requests_nines)
-    });
-    rows.extend(component_rows(summaries));
-    if any(&|s| s.cost.peak_nodes != s.nodes.len() as u32 || s.cost.peak_nodes > 8) {
-        push(&mut rows, "peak nodes", &|s| s.cost.peak_nodes.to_string());
+    if single_tier {
+        single_tier_rows(summaries, &mut rows);
     }
-    push(&mut rows, "node-hours", &|s| {
-        format!("{:.2}", s.cost.node_seconds / 3600.0)
-    });
-    push(&mut rows, "cost", &|s| format!("{:.2}", s.cost.total));
+    rows.extend(component_rows(summaries));
+    rows.extend(super::sections::component_sections(summaries));
+    if single_tier {
+        cost_rows(summaries, &mut rows);
+    }
     push(&mut rows, "stopped early", &|s| {
         s.stopped_reason
             .as_ref()
@@ -292,6 +274,52 @@ pub fn side_by_side(summaries: &[Summary]) -> String {
         }
     }
     out
+}
+
+type Rows = Vec<(String, Vec<String>)>;
+
+/// Appends a row: `label`, then `f` of each summary.
+fn push_row(rows: &mut Rows, summaries: &[Summary], label: &str, f: &dyn Fn(&Summary) -> String) {
+    rows.push((label.to_string(), summaries.iter().map(f).collect()));
+}
+
+/// The single-tier model's node rows.
+fn single_tier_rows(summaries: &[Summary], rows: &mut Rows) {
+    push_row(rows, summaries, "node utilisation", &|s| {
+        let u: Vec<String> = s
+            .nodes
+            .iter()
+            .take(6)
+            .map(|n| format!("{:.0}%", n.utilisation * 100.0))
+            .collect();
+        if s.nodes.len() > 6 {
+            format!("{} … ({} nodes)", u.join(" "), s.nodes.len())
+        } else {
+            u.join(" ")
+        }
+    });
+    push_row(rows, summaries, "node load imbalance", &|s| {
+        format!("{:.2}", s.node_load_imbalance)
+    });
+    push_row(rows, summaries, "availability (nines)", &|s| {
+        format!("{:.2}", s.availability.requests_nines)
+    });
+}
+
+/// The single-tier model's cost rows.
+fn cost_rows(summaries: &[Summary], rows: &mut Rows) {
+    if summaries
+        .iter()
+        .any(|s| s.cost.peak_nodes != s.nodes.len() as u32 || s.cost.peak_nodes > 8)
+    {
+        push_row(rows, summaries, "peak nodes", &|s| {
+            s.cost.peak_nodes.to_string()
+        });
+    }
+    push_row(rows, summaries, "node-hours", &|s| {
+        format!("{:.2}", s.cost.node_seconds / 3600.0)
+    });
+    push_row(rows, summaries, "cost", &|s| format!("{:.2}", s.cost.total));
 }
 
 /// The warning line of a run whose warm-up looks too short, if it does.
@@ -405,6 +433,51 @@ mod tests {
         assert_eq!(cells(&t, "design"), ["Externalized", "-"]);
         assert!(row(&t, "session store").is_some(), "{t}");
         assert_eq!(cells(&t, "peak connections"), ["26", "-"]);
+    }
+
+    #[test]
+    fn a_graph_runs_components_are_sections_with_units() {
+        use crate::metrics::fixture::graph_summary_of;
+        let a = graph_summary_of("one-db", 12.0);
+        let mut b = graph_summary_of("no-cache", 30.5);
+        b.components.shift_remove("cache.catalog");
+        b.components
+            .insert("service.api".into(), [("served".to_string(), 41.0)].into());
+        let t = side_by_side(&[a, b]);
+        // Sections by kind (the service only one variant has comes first), figures by schema.
+        let at = |label: &str| {
+            t.find(&format!("\n{label} "))
+                .unwrap_or_else(|| panic!("{label}:\n{t}"))
+        };
+        assert!(
+            at("service.api") < at("db.main") && at("db.main") < at("cache.catalog"),
+            "{t}"
+        );
+        assert_eq!(cells(&t, "served (requests)"), ["-", "41"]);
+        assert!(row(&t, "db.main").is_some(), "{t}");
+        assert_eq!(cells(&t, "peak qps"), ["12", "30.50"], "qps says its unit");
+        assert_eq!(cells(&t, "queries"), ["1200", "1200"]);
+        assert_eq!(cells(&t, "wait ms p99"), ["n/a", "n/a"]);
+        assert!(row(&t, "wait ms p99 (ms)").is_none() && row(&t, "peak qps (1/s)").is_none());
+        assert!(row(&t, "cache.catalog").is_some(), "{t}");
+        assert_eq!(cells(&t, "hit ratio"), ["75.0%", "-"]);
+        assert_eq!(cells(&t, "flushes"), ["1", "-"]);
+        // 0 in every variant: no row; no single-tier rows in a graph run.
+        assert!(row(&t, "rejected").is_none(), "{t}");
+        for legacy in [
+            "node utilisation",
+            "availability",
+            "node-hours",
+            "cost",
+            "database behind",
+        ] {
+            assert!(row(&t, legacy).is_none(), "{legacy}:\n{t}");
+        }
+        // A component no variant has gives no section.
+        assert!(
+            row(&t, "service.web").is_none() && row(&t, "queue.").is_none(),
+            "{t}"
+        );
     }
 
     #[test]

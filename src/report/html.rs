@@ -54,7 +54,7 @@ pub fn read_summaries(dir: &Path, run: &RunDir) -> Vec<Summary> {
         .iter()
         .filter_map(|v| {
             let text = std::fs::read_to_string(dir.join(&v.variant).join("summary.json")).ok()?;
-            serde_json::from_str(&text).ok()
+            Summary::from_json_value(serde_json::from_str(&text).ok()?).ok()
         })
         .collect()
 }
@@ -70,7 +70,7 @@ pub fn context_from_outputs(dir: &Path) -> super::ReportContext {
             .collect();
         paths.sort();
         let text = std::fs::read_to_string(paths.first()?).ok()?;
-        serde_json::from_str(&text).ok()
+        Summary::from_json_value(serde_json::from_str(&text).ok()?).ok()
     });
     let Some(s) = first else {
         return super::ReportContext::default();

@@ -7,6 +7,7 @@
 //!   [`faults`] turns `active_faults` into spans, and `config.json` into instantaneous
 //!   faults and workload events;
 //! - [`charts`] is the table of run charts, each drawn only where its columns have data;
+//!   [`component_charts`] adds a graph run's, one per component kind and schema column;
 //! - [`draw`] draws a figure with plotters (SVG by default, PNG on request);
 //! - [`sweep`] draws a sweep's `points.csv` (lines with confidence bands, heat maps);
 //! - [`headline`] picks the figures at the top of the report and groups the full table;
@@ -14,6 +15,7 @@
 
 pub mod animate;
 pub mod charts;
+pub mod component_charts;
 pub mod draw;
 pub mod faults;
 pub mod headline;
@@ -101,12 +103,17 @@ pub fn plot_run_dir(dir: &Path, opts: &PlotOptions) -> Result<PlotOutcome, PlotE
     let plots_dir = dir.join("plots");
     output::create_dir(&plots_dir).map_err(out_err)?;
     let mut outcome = PlotOutcome::default();
-    let mut figures = Vec::new();
+    let mut plots = Vec::new();
     for spec in charts::CHARTS {
-        let Some(plot) = charts::plan(spec, &run, &spans) else {
-            outcome.skipped.push(spec.name.to_string());
-            continue;
-        };
+        match charts::plan(spec, &run, &spans) {
+            Some(plot) => plots.push(plot),
+            None => outcome.skipped.push(spec.name.to_string()),
+        }
+    }
+    // A graph run's components: a chart per kind and column with data, after the others.
+    plots.extend(component_charts::plans(&run, &spans));
+    let mut figures = Vec::new();
+    for plot in plots {
         let svg = draw::render_svg(&plot)?;
         let path = plots_dir.join(format!("{}.svg", plot.name));
         write_atomic(&path, svg.as_bytes()).map_err(out_err)?;

@@ -32,23 +32,10 @@ fn row(cells: &[String]) -> String {
 }
 
 /// The figure names of all records in one stable order: each record's order, with names
-/// that only some runs have slotted in after the name they follow in those runs.
+/// that only some runs have slotted in after the name they follow in those runs (as
+/// `comparison.csv` orders them).
 pub fn figure_names(records: &[&Record]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for r in records {
-        let mut after: Option<usize> = None;
-        for (n, _) in &r.figures {
-            match names.iter().position(|x| x == n) {
-                Some(i) => after = Some(i),
-                None => {
-                    let at = after.map_or(0, |i| i + 1);
-                    names.insert(at, n.clone());
-                    after = Some(at);
-                }
-            }
-        }
-    }
-    names
+    crate::output::figure_columns(records.iter().map(|r| r.figures.as_slice()))
 }
 
 fn value_of(r: &Record, name: &str) -> Option<f64> {
