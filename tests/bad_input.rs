@@ -395,7 +395,7 @@ const GRAPH_MODEL: &str = r#"System(
         "orders": Counter(database: "main", wait_timeout: "1s"),
     },
     queues: {
-        "events": Topic(partitions: 2, consumer: "api", handler: "browse"),
+        "events": Topic(partitions: 2, consumer: "web", handler: "browse"),
     },
     requests: {
         "browse": [Call("web"), Call("api"), Get("catalog")],
@@ -452,7 +452,7 @@ const GRAPH_CASES: &[Case] = &[
     graph("a cache in front of a database that does not exist", &[], &[("Cache(database: \"main\"", "Cache(database: \"nope\"")], "m.ron:11:", &["field `model.caches.catalog.database`", "`nope` is not one of the databases"]),
     graph("a TTL jitter of one", &[], &[("ttl: \"30s\",", "ttl: \"30s\", ttl_jitter: 1.0,")], "m.ron:11:", &["field `model.caches.catalog.ttl_jitter`", "below 1"]),
     graph("batched counter rows in the graph form", &[], &[("Counter(database: \"main\",", "Counter(database: \"main\", rows: Batched(every: \"1s\"),")], "m.ron:14:", &["field `model.counters.orders.rows`", "Batched is not available in the graph form"]),
-    graph("a topic consumed by a service that does not exist", &[], &[("consumer: \"api\"", "consumer: \"worker\"")], "m.ron:17:", &["field `model.queues.events.consumer`", "is not one of the services"]),
+    graph("a topic consumed by a service that does not exist", &[], &[("consumer: \"web\"", "consumer: \"worker\"")], "m.ron:17:", &["field `model.queues.events.consumer`", "is not one of the services"]),
     graph("too many partitions", &[], &[("partitions: 2", "partitions: 10000")], "m.ron:17:", &["field `model.queues.events.partitions`", "above the limit of 4,096"]),
     graph("a link from a population that does not exist", &[], &[("\"shoppers->web\"", "\"shopers->web\"")], "m.ron:23:", &["field `model.network.links.shopers->web`", "Did you mean `shoppers`?"]),
     graph("a link without an arrow", &[], &[("\"shoppers->web\"", "\"shoppers-web\"")], "m.ron:23:", &["field `model.network.links.shoppers-web`", "\"<from>-><to>\""]),

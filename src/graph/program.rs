@@ -60,7 +60,7 @@ impl Program {
                 StepSpec::Write(n) => c(Kind::Db, &names.databases[n], 1),
                 StepSpec::Get(n) => c(Kind::Cache, &names.caches[n], 0),
                 StepSpec::Lock(n) => c(Kind::Counter, &names.counters[n], 0),
-                StepSpec::Produce(_) => unreachable!("validated: no topics yet"),
+                StepSpec::Produce(n) => c(Kind::Topic, &names.topics[n], 0),
                 StepSpec::Parallel { branches, wait_for } => {
                     // Branch blocks are consecutive: compile them after reserving ids.
                     let first = self.blocks.len() as u32;

@@ -139,4 +139,5 @@ components! {
     Db(super::components::database::DbEvent) => databases: super::components::database::Database,
     Cache(super::components::cache::CacheEvent) => caches: super::components::cache::Cache,
     Counter(super::components::counter::CounterEvent) => counters: super::components::counter::Counter,
+    Topic(super::components::topic::TopicEvent) => topics: super::components::topic::Topic,
 }

@@ -5,3 +5,4 @@ pub mod cache;
 pub mod counter;
 pub mod database;
 pub mod service;
+pub mod topic;
