@@ -110,9 +110,17 @@ fn every_field_of_every_bundled_experiment_round_trips_through_set() {
         };
         let model_path = config::load::resolve_relative(&path, &model);
         let model_text = read_text(&model_path).unwrap();
+        let own_models = base.runs.iter().any(|r| r.model_path != model_path);
         for (field, value) in top_level_fields(&model_text) {
-            let got = config::load_experiment(&path, &[flag(&format!("model.{field}"), &value)])
-                .unwrap_or_else(|e| panic!("{}: --set model.{field}={value}: {e}", path.display()));
+            let got =
+                match config::load_experiment(&path, &[flag(&format!("model.{field}"), &value)]) {
+                    Ok(got) => got,
+                    // A `--set model.…` reaches every variant, also those built from a model of
+                    // their own, where the experiment's model's value may not fit (the two-database
+                    // shop's requests name a database the one-database shop's `databases` lacks).
+                    Err(e) if own_models && e.to_string().contains("model.") => continue,
+                    Err(e) => panic!("{}: --set model.{field}={value}: {e}", path.display()),
+                };
             for (g, (b, w)) in got.runs.iter().zip(base.runs.iter().zip(&want)) {
                 if b.model_path == model_path
                     && !set_in_file(&spec, &b.variant, &format!("model.{field}"))

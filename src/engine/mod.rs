@@ -8,6 +8,7 @@ pub mod distribution;
 pub mod keyed;
 pub mod queue;
 pub mod rng;
+pub mod stops;
 pub mod time;
 
 pub use distribution::Distribution;

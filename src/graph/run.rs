@@ -23,8 +23,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
 impl GraphSim {
     fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
-        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
-        let max_at_instant = 10_000_000u64;
+        let mut stops = crate::engine::stops::Stops::new(
+            self.max_in_flight,
+            self.max_events,
+            self.max_pending_events,
+            10_000_000,
+        );
         while let Some((now, event)) = self.queue.pop() {
             if now > self.end {
                 self.queue.schedule_at(now, event);
@@ -34,50 +38,17 @@ impl GraphSim {
                 self.warmup_done = true;
                 self.components.warmup_over(self.warmup);
             }
-            if now == instant {
-                at_instant += 1;
-                if at_instant > max_at_instant {
-                    self.stopped_reason = Some(format!(
-                        "no progress: more than {max_at_instant} events at {:.9}s without the clock moving; figures cover the run until then",
-                        now.as_secs_f64()
-                    ));
-                    break;
-                }
-            } else {
-                (instant, at_instant) = (now, 1);
+            if let Some(reason) = stops.before(now) {
+                self.stopped_reason = Some(reason);
+                self.queue.schedule_at(now, event);
+                break;
             }
             self.handle(now, event);
             self.components.check_invariants();
-            if self.requests.len() as u64 > self.max_in_flight {
-                self.stopped_reason = Some(format!(
-                    "overload: more than {} requests in flight at {:.3}s (limits.max_in_flight)",
-                    self.max_in_flight,
-                    now.as_secs_f64()
-                ));
+            let (in_flight, events) = (self.requests.len() as u64, self.queue.events_processed());
+            if let Some(reason) = stops.after(now, in_flight, events, || self.queue.len()) {
+                self.stopped_reason = Some(reason);
                 break;
-            }
-            let events = self.queue.events_processed();
-            if events >= self.max_events {
-                self.stopped_reason = Some(format!(
-                    "limits.max_events: {} events processed at {:.3}s",
-                    self.max_events,
-                    now.as_secs_f64()
-                ));
-                break;
-            }
-            if events.is_multiple_of(crate::interrupt::CHECK_EVERY) {
-                if self.queue.len() as u64 > self.max_pending_events {
-                    self.stopped_reason = Some(format!(
-                        "overload: more than {} events pending at {:.3}s (limits.max_pending_events)",
-                        self.max_pending_events,
-                        now.as_secs_f64()
-                    ));
-                    break;
-                }
-                if crate::interrupt::requested() {
-                    self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
-                    break;
-                }
             }
             if self.requests.is_empty() && self.workload_exhausted() {
                 break;

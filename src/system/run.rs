@@ -68,63 +68,33 @@ impl Simulation {
     /// first (and, in debug builds, every component's invariants after every event).
     pub fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
-        let (mut instant, mut at_instant) = (SimTime::ZERO, 0u64);
+        let mut stops = crate::engine::stops::Stops::new(
+            self.max_in_flight,
+            self.max_events,
+            self.max_pending_events,
+            self.max_events_at_one_instant,
+        );
         while let Some((now, event)) = self.queue.pop() {
             if now > self.end {
                 // Back in the queue, unhandled: the liveness check asks what is still pending.
                 self.queue.schedule_at(now, event);
                 break;
             }
-            if now == instant {
-                at_instant += 1;
-                if at_instant > self.max_events_at_one_instant {
-                    self.stopped_reason = Some(format!(
-                        "no progress: more than {} events at {:.9}s without the clock moving (e.g. users with zero think time whose requests fail at once); figures cover the run until then",
-                        self.max_events_at_one_instant,
-                        now.as_secs_f64()
-                    ));
-                    // Back in the queue, unhandled: the liveness check asks what is pending.
-                    self.queue.schedule_at(now, event);
-                    break;
-                }
-            } else {
-                (instant, at_instant) = (now, 1);
+            if let Some(reason) = stops.before(now) {
+                self.stopped_reason = Some(reason);
+                // Back in the queue, unhandled: the liveness check asks what is pending.
+                self.queue.schedule_at(now, event);
+                break;
             }
             self.handle(now, event);
             self.check_components();
             if let Some(t) = &mut self.tracer {
                 t.sample_busy(now, &self.nodes);
             }
-            if self.requests.len() as u64 > self.max_in_flight {
-                self.stopped_reason = Some(format!(
-                    "overload: more than {} requests in flight at {:.3}s (limits.max_in_flight)",
-                    self.max_in_flight,
-                    now.as_secs_f64()
-                ));
+            let (in_flight, events) = (self.requests.len() as u64, self.queue.events_processed());
+            if let Some(reason) = stops.after(now, in_flight, events, || self.queue.len()) {
+                self.stopped_reason = Some(reason);
                 break;
-            }
-            let events = self.queue.events_processed();
-            if events >= self.max_events {
-                self.stopped_reason = Some(format!(
-                    "limits.max_events: {} events processed at {:.3}s",
-                    self.max_events,
-                    now.as_secs_f64()
-                ));
-                break;
-            }
-            if events.is_multiple_of(crate::interrupt::CHECK_EVERY) {
-                if self.queue.len() as u64 > self.max_pending_events {
-                    self.stopped_reason = Some(format!(
-                        "overload: more than {} events pending at {:.3}s (limits.max_pending_events)",
-                        self.max_pending_events,
-                        now.as_secs_f64()
-                    ));
-                    break;
-                }
-                if crate::interrupt::requested() {
-                    self.stopped_reason = Some(crate::interrupt::STOPPED_REASON.to_string());
-                    break;
-                }
             }
             if self.requests.is_empty() && self.workload_exhausted() {
                 // A finite workload has drained: nothing more can happen that matters.

@@ -57,6 +57,9 @@ struct Job {
     kind: u16,
     enqueued_at: SimTime,
     failing: bool,
+    /// Sent into a network partition: no worker sees it, and it fails when the partition
+    /// ends (the connection resets).
+    cut: bool,
 }
 
 /// A fast failure (an injected error) takes at most this long.
@@ -213,6 +216,7 @@ impl Service {
             kind,
             enqueued_at: cx.now,
             failing: false,
+            cut: inst.partitioned,
         });
         let placed = Placed {
             instance: i,
@@ -535,17 +539,15 @@ impl Component for Service {
                         let lost: Vec<(Handle, Handle)> = self
                             .jobs
                             .iter()
-                            .filter(|(_, j)| j.instance == i as u32)
+                            .filter(|(_, j)| j.instance == i as u32 && j.cut)
                             .map(|(h, j)| (h, j.visit))
                             .collect();
                         for (job, visit) in lost {
-                            if self.instances[i].pool.remove_waiting(job) {
-                                self.jobs.remove(job);
-                                cx.notify(Notice::VisitFailed {
-                                    visit,
-                                    reason: FailReason::Timeout,
-                                });
-                            }
+                            self.jobs.remove(job);
+                            cx.notify(Notice::VisitFailed {
+                                visit,
+                                reason: FailReason::Timeout,
+                            });
                         }
                     }
                 }
