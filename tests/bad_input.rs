@@ -447,6 +447,8 @@ const GRAPH_CASES: &[Case] = &[
     graph("connections to something that is not a database", &[], &[("connections: {\"main\": 4}", "connections: {\"mian\": 4}")], "m.ron:5:", &["field `model.services.api.connections.mian`", "is not one of the databases"]),
     graph("a polynomial slowdown with a zero exponent", &[], &[("connections: {", "slowdown: Polynomial(k: 1.0, n: 0.0), connections: {")], "m.ron:5:", &["field `model.services.api.slowdown.n`", "greater than zero"]),
     graph("a slowdown ceiling below one", &[], &[("write: Exp(mean: \"9ms\")", "write: Exp(mean: \"9ms\"), slowdown: Exponential(k: 2.0, max_factor: 0.5)")], "m.ron:8:", &["field `model.databases.main.slowdown.max_factor`", "at least 1"]),
+    graph("a service balancer's slow start (not in the graph form yet)", &[], &[("connections: {\"main\": 4}", "balancer: Balancer(slow_start: \"30s\"), connections: {\"main\": 4}")], "m.ron:5:", &["field `model.services.api.balancer.slow_start`", "not available in the graph form yet"]),
+    graph("propagated deadlines (not in the graph form yet)", &[], &[("    network: Network(", "    propagate_deadlines: true,\n    network: Network(")], "m.ron:23:", &["field `model.propagate_deadlines`", "not available in the graph form yet"]),
     graph("a zero call timeout", &[], &[("Calls(timeout: \"1s\")", "Calls(timeout: \"0s\")")], "m.ron:4:", &["field `model.services.web.calls.timeout`", "must be greater than zero"]),
     // Caches, counters, queues, the network.
     graph("a cache in front of a database that does not exist", &[], &[("Cache(database: \"main\"", "Cache(database: \"nope\"")], "m.ron:11:", &["field `model.caches.catalog.database`", "`nope` is not one of the databases"]),

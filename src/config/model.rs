@@ -252,6 +252,11 @@ impl ModelSpec {
         }
     }
 
+    /// The price of a node-hour when a model names none.
+    pub fn default_price() -> f64 {
+        0.10
+    }
+
     /// Whether the model is written in the graph form (it names services).
     pub fn is_graph(&self) -> bool {
         !self.services.is_empty()
@@ -266,7 +271,7 @@ impl ModelSpec {
 }
 
 fn default_price() -> f64 {
-    0.10
+    ModelSpec::default_price()
 }
 
 /// The load balancer: how it picks a node for each attempt.

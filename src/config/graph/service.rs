@@ -82,8 +82,12 @@ impl ServiceSpec {
         )?;
         pool::workers(r, &at("workers"), self.workers)?;
         r.balancer(&at("balancer"), &self.balancer)?;
-        if let Some(d) = self.balancer.slow_start {
-            r.nonzero(&at("balancer.slow_start"), d)?;
+        if self.balancer.slow_start.is_some() {
+            // Refused rather than ignored: the graph engine's balancers ramp nothing yet.
+            return r.fail(
+                &at("balancer.slow_start"),
+                "a balancer's slow start is not available in the graph form yet",
+            );
         }
         r.dist(&at("service"), &self.service)?;
         for (kind, d) in &self.service_by_kind {

@@ -241,6 +241,22 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
             "an experiment on a graph model gives each population its own `throttle`",
         ),
         (
+            "model.propagate_deadlines",
+            m.propagate_deadlines,
+            "deadline propagation is not available in the graph form yet (the graph engine \
+             does not drop work whose caller has gone)",
+        ),
+        (
+            "model.price_per_node_hour",
+            m.price_per_node_hour != crate::config::ModelSpec::default_price(),
+            "a graph run reports no cost yet, so a price would be ignored",
+        ),
+        (
+            "clients.idempotency_keys",
+            e.clients.idempotency_keys,
+            "idempotency keys are not available in the graph form yet",
+        ),
+        (
             "random_failures",
             e.random_failures.is_some(),
             "random failures are not available in the graph form yet: inject Crash faults \
