@@ -300,6 +300,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let trace = trace_requests(args.trace)?;
     let sets = parse_sets(&args.sets, args.seed)?;
     let exp = config::load_experiment(&args.experiment, &sets)?;
+    if trace.is_some() && exp.runs.iter().any(|r| r.model.is_graph()) {
+        return Err(Failure {
+            code: 2,
+            message: format!(
+                "error: --trace: request traces are not available for graph models yet ({} is one)",
+                args.experiment.display()
+            ),
+        });
+    }
     let dir = args
         .out
         .clone()

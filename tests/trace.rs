@@ -408,3 +408,22 @@ fn traces_of_the_cache_lock_and_session_paths_pair_up_and_show_their_phases() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_graph_model_refuses_a_trace_instead_of_ignoring_it() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args([
+            "run",
+            "experiments/retry_chain.ron",
+            "--trace",
+            "10",
+            "--out",
+        ])
+        .arg(std::env::temp_dir().join(format!("scalesim-trace-graph-{}", std::process::id())))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not available for graph models yet"), "{err}");
+}
