@@ -172,7 +172,11 @@ impl Pool {
     #[inline]
     pub fn factor(&self, u: Option<f64>) -> f64 {
         let load = match &self.slowdown {
-            Some(s) => s.factor(u.unwrap_or_else(|| self.utilisation_now())),
+            Some(s) => s.factor(
+                u.unwrap_or_else(|| self.utilisation_now()),
+                self.busy,
+                self.queue.len(),
+            ),
             None => 1.0,
         };
         load * self.slow_factor
@@ -355,17 +359,17 @@ mod tests {
             n: 3.0,
             max_factor: 100.0,
         };
-        assert!((poly.factor(1.0) - 6.0).abs() < 1e-12);
-        assert!((poly.factor(0.5) - 1.625).abs() < 1e-12);
+        assert!((poly.factor(1.0, 0, 0) - 6.0).abs() < 1e-12);
+        assert!((poly.factor(0.5, 0, 0) - 1.625).abs() < 1e-12);
         let exp = Slowdown::Exponential {
             k: 2.0,
             max_factor: 100.0,
         };
-        assert!((exp.factor(1.0) - 2f64.exp()).abs() < 1e-12);
+        assert!((exp.factor(1.0, 0, 0) - 2f64.exp()).abs() < 1e-12);
         let lin = Slowdown::Linear {
             k: 3.0,
             max_factor: 2.0,
         };
-        assert_eq!(lin.factor(1.0), 2.0, "capped at max_factor");
+        assert_eq!(lin.factor(1.0, 0, 0), 2.0, "capped at max_factor");
     }
 }
