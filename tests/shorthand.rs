@@ -41,3 +41,43 @@ fn print_translation_status() {
         }
     }
 }
+
+/// The runs of bundled experiment `file` on `seed`, each written out as its graph.
+fn graph_runs(file: &str, seed: u64) -> Vec<(String, scalesim::RunOutput)> {
+    let exp = load_experiment(std::path::Path::new(file), &[]).expect("loads");
+    exp.runs
+        .iter()
+        .map(|cfg| {
+            let g = as_graph(&cfg.with_seed(seed)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(g.model.is_graph());
+            let out = scalesim::run_config(&g).expect("runs");
+            (cfg.variant.clone(), out)
+        })
+        .collect()
+}
+
+fn errors(runs: &[(String, scalesim::RunOutput)], variant: &str) -> u64 {
+    let out = &runs.iter().find(|(v, _)| v == variant).expect("variant").1;
+    out.summary.failed_by_reason["error"]
+}
+
+/// A deep health check keeps an instance that fails every call out of rotation: its probe
+/// meets the same injected errors as the calls, so the instance does not come back while
+/// it gets no traffic (it did, and least-connections fed it again every few seconds).
+#[test]
+fn a_deep_health_check_keeps_a_failing_instance_out_of_rotation() {
+    for seed in [5, 6, 7] {
+        let runs = graph_runs("experiments/sinkholing.ron", seed);
+        let sinkholed = errors(&runs, "least-conn");
+        let checked = errors(&runs, "least-conn-health-check");
+        // 2400/s for 60 s, a quarter of it at the failing instance under round-robin.
+        assert!(
+            sinkholed > 115_000,
+            "seed {seed}: least-conn errors {sinkholed}"
+        );
+        assert!(
+            checked * 10 < sinkholed,
+            "seed {seed}: with the health check {checked} errors vs {sinkholed}"
+        );
+    }
+}
