@@ -81,3 +81,49 @@ fn a_deep_health_check_keeps_a_failing_instance_out_of_rotation() {
         );
     }
 }
+
+/// Every bundled single-tier experiment whose variants the graph form can all say: its
+/// claims, checked on the runs of the graphs.
+#[test]
+fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
+    let mut files: Vec<_> = std::fs::read_dir("experiments")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    files.sort();
+    let mut checked = Vec::new();
+    let mut failures = Vec::new();
+    for f in files {
+        let exp = load_experiment(&f, &[]).unwrap();
+        if exp.runs.iter().any(|c| c.model.is_graph()) {
+            continue;
+        }
+        let Ok(graphs) = exp.runs.iter().map(as_graph).collect::<Result<Vec<_>, _>>() else {
+            continue;
+        };
+        let summaries: Vec<_> = graphs
+            .iter()
+            .map(|g| scalesim::graph::run_single_tier(g).expect("runs").summary)
+            .collect();
+        for outcome in scalesim::claims::check(&exp.claims, &summaries) {
+            if !outcome.held {
+                failures.push(format!(
+                    "{}: {} ({})",
+                    exp.name, outcome.text, outcome.detail
+                ));
+            }
+        }
+        checked.push(exp.name.clone());
+    }
+    println!("checked: {checked:?}");
+    assert!(
+        failures.is_empty(),
+        "claims broken on the graph:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        checked.len() >= 5,
+        "only {checked:?} could be written as graphs"
+    );
+}

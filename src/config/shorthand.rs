@@ -447,3 +447,73 @@ fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<Faul
         }
     })
 }
+
+/// Fills the single-tier sections of `summary` (a run of the graph [`as_graph`] wrote)
+/// from its components, so that what a single-tier file's claims and readers look for
+/// (`dependency.utilisation`, `cache.peak_misses_per_key`, `db.peak_qps`,
+/// `locks.max_waiters`) is where they look. A figure the component does not report is 0.
+pub fn single_tier_sections(summary: &mut crate::metrics::Summary) {
+    use crate::metrics::summary::{CacheSummary, DbSummary, DependencySummary, LocksSummary};
+    let served: Vec<u64> = summary
+        .nodes
+        .iter()
+        .map(|n| n.served)
+        .filter(|&x| x > 0)
+        .collect();
+    if !served.is_empty() {
+        let mean = served.iter().sum::<u64>() as f64 / served.len() as f64;
+        summary.node_load_imbalance = *served.iter().max().expect("non-empty") as f64 / mean;
+    }
+    let comps = summary.components.clone();
+    let of = |key: String| comps.get(&key);
+    let get = |c: &IndexMap<String, f64>, f: &str| c.get(f).copied().unwrap_or(0.0);
+    let count = |c: &IndexMap<String, f64>, f: &str| {
+        let v = get(c, f);
+        if v.is_finite() {
+            v as u64
+        } else {
+            0
+        }
+    };
+    let db = of(format!("db.{DEPENDENCY}"));
+    if let Some(d) = db {
+        summary.dependency = Some(DependencySummary {
+            served: count(d, "queries"),
+            utilisation: get(d, "utilisation"),
+            peak_queue: count(d, "peak_queue_len"),
+        });
+    }
+    if let Some(c) = of(format!("cache.{CACHE}")) {
+        summary.cache = Some(CacheSummary {
+            hit_ratio: get(c, "hit_ratio"),
+            hits: count(c, "hits"),
+            misses: count(c, "misses"),
+            coalesced: count(c, "coalesced"),
+            early_refreshes: count(c, "early_refreshes"),
+            writes: count(c, "writes"),
+            lease_retries: count(c, "lease_retries"),
+            stale_fills_prevented: count(c, "stale_fills_prevented"),
+            peak_misses_per_key: count(c, "peak_misses_per_key"),
+        });
+        // The single-tier `db` is the load the cache sends the database behind it.
+        if let Some(d) = db {
+            summary.db = Some(DbSummary {
+                peak_qps: get(d, "peak_qps"),
+                queries: count(d, "queries"),
+                mean_qps: get(d, "mean_qps"),
+            });
+        }
+    }
+    if let Some(l) = of(format!("counter.{COUNTER}")) {
+        summary.locks = Some(LocksSummary {
+            wait_ms_p99: get(l, "wait_ms_p99"),
+            wait_ms_mean: get(l, "wait_ms_mean"),
+            max_waiters: count(l, "max_waiters"),
+            committed: count(l, "committed"),
+            committed_per_s: get(l, "committed_per_s"),
+            lost_updates: count(l, "lost_updates"),
+            timeouts: count(l, "timeouts"),
+            leases_expired: count(l, "leases_expired"),
+        });
+    }
+}

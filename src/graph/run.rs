@@ -20,6 +20,18 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
     sim.run(cfg)
 }
 
+/// Runs `graph`, the graph a single-tier configuration is shorthand for
+/// (`config::shorthand::as_graph`), to its end: its summary also has the single-tier
+/// sections (`nodes`, `dependency`, `cache`, `db`, `locks`) filled from the components.
+pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    let mut sim = GraphSim::new(graph);
+    sim.single_tier = true;
+    sim.start();
+    let mut out = sim.run(graph)?;
+    crate::config::shorthand::single_tier_sections(&mut out.summary);
+    Ok(out)
+}
+
 impl GraphSim {
     fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
@@ -236,6 +248,11 @@ impl GraphSim {
             ..Default::default()
         };
         summary.set_components(&figures);
+        if self.single_tier {
+            if let Some(app) = self.components.services.first() {
+                summary.nodes = app.instance_summaries(now);
+            }
+        }
         let mut series = std::mem::take(&mut self.recorder.series);
         let mut components = self.components.series();
         components.extend(self.populations.iter().map(|p| p.series()));

@@ -21,6 +21,7 @@ use crate::graph::pool::{Admit, Pool};
 use crate::graph::registry::Event;
 use crate::metrics::latency::LatencyStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
+use crate::metrics::summary::NodeSummary;
 use crate::system::request::{FailReason, Handle, Slab};
 use balancer::{Balancer, Slot};
 use instance::{ConnPool, Instance, Life};
@@ -244,6 +245,7 @@ impl Service {
     fn reject(&mut self, cx: &mut Cx<'_>, job: Handle) {
         self.rejected += 1;
         if let Some(j) = self.jobs.remove(job) {
+            self.instances[j.instance as usize].rejected += 1;
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
                 reason: FailReason::Rejected,
@@ -282,6 +284,7 @@ impl Service {
             }
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
+            self.instances[j.instance as usize].errors += 1;
             self.release(cx, job, false);
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
@@ -303,11 +306,13 @@ impl Service {
             self.served += u64::from(measured);
             self.iv_served += 1;
             self.instances[j.instance as usize].recent_ok += 1;
+            self.instances[j.instance as usize].served += 1;
         } else if !j.failing {
             // Failed downstream (an injected error was counted when it happened).
             self.errors += u64::from(measured);
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
+            self.instances[j.instance as usize].errors += 1;
         }
         let inst = &mut self.instances[j.instance as usize];
         if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {
@@ -460,6 +465,30 @@ impl Service {
             Some(i) => vec![*i as usize],
             None => (0..self.instances.len()).collect(),
         }
+    }
+
+    /// Each instance's figures over the whole run, as the single-tier form reports its
+    /// nodes (`nodes.0.utilisation`): what a single-tier model written as a graph shows.
+    pub fn instance_summaries(&self, now: SimTime) -> Vec<NodeSummary> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let (busy, cap) = inst.pool.integrals(now);
+                NodeSummary {
+                    node: i as u32,
+                    served: inst.served,
+                    utilisation: if cap == 0 {
+                        0.0
+                    } else {
+                        (busy as f64 / cap as f64).min(1.0)
+                    },
+                    rejected: inst.rejected,
+                    errors: inst.errors,
+                    peak_queue: inst.pool.peak_queue() as u64,
+                }
+            })
+            .collect()
     }
 
     fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
