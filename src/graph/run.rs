@@ -164,12 +164,38 @@ impl GraphSim {
         for p in &mut self.populations {
             p.close_interval(interval_s);
         }
-        let gauges = Gauges {
+        let mut gauges = Gauges {
             in_flight: self.requests.len() as u64,
             active_faults: self.faults.interval_labels(start, now),
             ..Default::default()
         };
+        if self.single_tier {
+            self.single_tier_gauges(&mut gauges);
+        }
         self.recorder.close_interval(start, gauges);
+    }
+
+    /// The single-tier time-series columns (per node, the dependency) of a single-tier
+    /// model run as its graph: from the one service's instances and the database
+    /// `shorthand::DEPENDENCY`, at the interval's end.
+    fn single_tier_gauges(&self, g: &mut Gauges) {
+        if let Some(app) = self.components.services.first() {
+            let (queues, busy, up) = app.instance_gauges();
+            g.nodes_on = queues.len() as u32;
+            g.queue_len = queues;
+            g.busy_workers = busy;
+            g.nodes_up = up;
+        }
+        let dependency = self
+            .components
+            .databases
+            .iter()
+            .find(|d| d.name() == crate::config::shorthand::DEPENDENCY);
+        if let Some(d) = dependency {
+            let (queued, busy) = d.primary_gauges();
+            g.dependency_queue = queued;
+            g.dependency_busy = busy;
+        }
     }
 
     fn finish(

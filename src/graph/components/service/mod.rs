@@ -491,6 +491,14 @@ impl Service {
             .collect()
     }
 
+    /// Each instance's queue length and busy workers now, and how many instances are up.
+    pub fn instance_gauges(&self) -> (Vec<u64>, Vec<u64>, u32) {
+        let queues = self.instances.iter().map(|i| i.pool.queue_len() as u64);
+        let busy = self.instances.iter().map(|i| i.pool.busy() as u64);
+        let up = self.instances.iter().filter(|i| i.life == Life::Up).count();
+        (queues.collect(), busy.collect(), up as u32)
+    }
+
     fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
         for job in self.instances[i].pool.take_waiting(cx.now) {
             self.start(cx, job);
