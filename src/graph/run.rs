@@ -26,6 +26,13 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
 pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolation> {
     let mut sim = GraphSim::new(graph);
     sim.single_tier = true;
+    // One column pair per node, as the single-tier time series has.
+    sim.recorder.series.nodes = graph
+        .model
+        .services
+        .values()
+        .next()
+        .map_or(0, |s| s.instances as usize);
     sim.start();
     let mut out = sim.run(graph)?;
     crate::config::shorthand::single_tier_sections(&mut out.summary);

@@ -55,9 +55,11 @@ pub fn graph_series() -> TimeSeries {
     TimeSeries {
         interval_s: 1.0,
         reasons: vec!["timeout", "error"],
-        nodes: 3,
+        // A graph model's run has no single-tier nodes (only a single-tier model run as
+        // its graph does).
+        nodes: 0,
         rows,
-        cache: true,
+        cache: false,
         components: vec![
             ComponentSeries {
                 key: "service.web".into(),
