@@ -97,6 +97,10 @@ fn a_cpu_rule_without_cooldown_runs_away_and_a_latency_rule_with_cooldown_does_n
                 "seed {seed}: {hours} h vs series {integral} h"
             );
             assert_eq!(cost(o), hours * 0.40, "seed {seed}");
+            // One service: the run's single-tier totals are its own.
+            assert_eq!(o.summary.cost.total, cost(o), "seed {seed}");
+            assert_eq!(o.summary.cost.peak_nodes as f64, peak(o), "seed {seed}");
+            assert_eq!(o.summary.cost.price_per_node_hour, 0.40, "seed {seed}");
         }
     }
 }
@@ -184,6 +188,15 @@ fn a_fixed_size_services_cost_is_its_instance_hours_times_its_price() {
         // The default price, as the single-tier form's per node-hour.
         assert_eq!(api("instance_hours"), 2.0 * 60e9 / 3.6e12);
         assert_eq!(api("cost"), api("instance_hours") * 0.10);
+        // The run's totals in the single-tier form's terms (in the Summary; the JSON
+        // view of a graph run leaves the single-tier `cost` out).
+        let c = &out.summary.cost;
+        assert_eq!(c.total, web("cost") + api("cost"));
+        assert_eq!(
+            c.node_seconds,
+            (web("instance_hours") + api("instance_hours")) * 3600.0
+        );
+        assert_eq!(c.peak_nodes, 5);
         assert_eq!(web("crashes"), 1.0);
         assert_eq!(web("random_failures"), 0.0);
     }

@@ -216,6 +216,18 @@ impl Service {
         out
     }
 
+    /// Its instance-hours from the start until `now`, their cost, its price per
+    /// instance-hour and the most instances it had on at once.
+    pub fn cost(&self, now: SimTime) -> (f64, f64, f64, u32) {
+        let hours = self.fleet.instance_hours(now);
+        (
+            hours,
+            hours * self.price_per_instance_hour,
+            self.price_per_instance_hour,
+            self.fleet.peak,
+        )
+    }
+
     /// The balancer sends to an instance in its pool unless a health check took it out;
     /// without checks it keeps sending even to a crashed one (which refuses).
     fn refresh_slot(&mut self, i: usize) {
