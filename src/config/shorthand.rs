@@ -84,17 +84,8 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
     if m.propagate_deadlines {
         not("model.propagate_deadlines");
     }
-    if m.autoscaler.is_some() {
-        not("model.autoscaler");
-    }
-    if m.price_per_node_hour != ModelSpec::default_price() {
-        not("model.price_per_node_hour");
-    }
     if m.sessions.is_some() {
         not("model.sessions");
-    }
-    if m.balancer.slow_start.is_some() {
-        not("model.balancer.slow_start");
     }
     let nodes = m.tier();
     if nodes.deadline_check {
@@ -250,6 +241,8 @@ fn service(
         cold_start: n.cold_start.clone(),
         connections,
         calls: None,
+        autoscaler: None,
+        price_per_instance_hour: ModelSpec::default_price(),
     }
 }
 
@@ -281,8 +274,9 @@ fn kinds(exp: &ExperimentSpec) -> Vec<String> {
 /// at the graph's names.
 fn experiment(e: &ExperimentSpec, m: &ModelSpec, missing: &mut Vec<String>) -> ExperimentSpec {
     let mut out = e.clone();
-    if e.random_failures.is_some() {
-        missing.push("random_failures".into());
+    // Random failures strike the nodes: the one service's instances.
+    if let Some(rf) = &mut out.random_failures {
+        rf.services = vec![SERVICE.to_string()];
     }
     if e.clients.idempotency_keys {
         missing.push("clients.idempotency_keys".into());

@@ -109,9 +109,13 @@ impl GraphSim {
             }
         };
         let interval = spec.metrics_interval.0;
+        let mut components = Components::build(model, &names, seed);
+        for s in &mut components.services {
+            s.set_random_failures(spec.random_failures.as_ref(), seed);
+        }
         GraphSim {
             queue: EventQueue::new(),
-            components: Components::build(model, &names, seed),
+            components,
             populations,
             call_clients,
             program: Program::compile(model, &names),
@@ -154,8 +158,8 @@ impl GraphSim {
                     .schedule_at(end, Event::Fault(index, FaultPhase::End));
             }
         }
-        for s in &self.components.services {
-            for (at, ev) in s.first_probes() {
+        for s in &mut self.components.services {
+            for (at, ev) in s.first_events() {
                 self.queue.schedule_at(at, ev);
             }
         }

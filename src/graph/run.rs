@@ -7,7 +7,7 @@ use super::registry::Event;
 use super::GraphSim;
 use crate::config::RunConfig;
 use crate::engine::SimTime;
-use crate::metrics::summary::{LatencySummary, RequestCounts, Summary, WaitSummary};
+use crate::metrics::summary::{Cost, LatencySummary, RequestCounts, Summary, WaitSummary};
 use crate::metrics::Gauges;
 use crate::system::faults::FaultPhase;
 use crate::system::request::FailReason;
@@ -27,12 +27,11 @@ pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolatio
     let mut sim = GraphSim::new(graph);
     sim.single_tier = true;
     // One column pair per node, as the single-tier time series has.
-    sim.recorder.series.nodes = graph
-        .model
-        .services
-        .values()
-        .next()
-        .map_or(0, |s| s.instances as usize);
+    sim.recorder.series.nodes = graph.model.services.values().next().map_or(0, |s| {
+        s.autoscaler
+            .as_ref()
+            .map_or(s.instances, |a| a.max_nodes.max(s.instances)) as usize
+    });
     sim.start();
     let mut out = sim.run(graph)?;
     crate::config::shorthand::single_tier_sections(&mut out.summary);
@@ -280,6 +279,7 @@ impl GraphSim {
             never_recovered,
             ..Default::default()
         };
+        summary.cost = self.cost(now);
         summary.set_components(&figures);
         if self.single_tier {
             if let Some(app) = self.components.services.first() {
@@ -297,6 +297,33 @@ impl GraphSim {
             trace: None,
             request_log: None,
         })
+    }
+
+    /// The run's cost, in the single-tier form's terms: the instance-seconds and cost of
+    /// every service together, the price per instance-hour (the services' average,
+    /// weighted by their instance-hours, when they differ), and as peak the sum of each
+    /// service's peak (the exact peak when the model has one service).
+    fn cost(&self, now: SimTime) -> Cost {
+        let (mut hours, mut total, mut peak) = (0.0, 0.0, 0u32);
+        let mut prices = Vec::new();
+        for s in &self.components.services {
+            let (h, c, price, p) = s.cost(now);
+            hours += h;
+            total += c;
+            peak += p;
+            prices.push(price);
+        }
+        let price = match prices.as_slice() {
+            [one] => *one,
+            _ if hours > 0.0 => total / hours,
+            _ => 0.0,
+        };
+        Cost {
+            node_seconds: hours * 3600.0,
+            price_per_node_hour: price,
+            total,
+            peak_nodes: peak,
+        }
     }
 
     /// A request in flight at the end with nothing pending that could end it: its

@@ -65,8 +65,8 @@ pub fn graph_series() -> TimeSeries {
                 key: "service.web".into(),
                 schema: &SERVICE,
                 rows: vec![
-                    vec![2.0, 5.0, 0.0, 7.0, 9.0, 0.0],
-                    vec![2.0, 8.0, 3.0, 11.0, 19.0, 1.0],
+                    vec![2.0, 5.0, 0.0, 7.0, 9.0, 0.0, 2.0],
+                    vec![2.0, 8.0, 3.0, 11.0, 19.0, 1.0, 2.0],
                 ],
             },
             ComponentSeries {

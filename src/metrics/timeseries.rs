@@ -295,17 +295,17 @@ mod tests {
              failed,failed_timeout,failed_error,latency_p50_ms,latency_p95_ms,latency_p99_ms,in_flight,\
              service.web.instances_up,service.web.busy_workers,service.web.queue_len,\
              service.web.open_connections,service.web.served_per_s,service.web.errors_per_s,\
-             db.main.busy_workers,db.main.queue_len,db.main.connections_in_use,\
+             service.web.instances_on,db.main.busy_workers,db.main.queue_len,db.main.connections_in_use,\
              db.main.waiting_for_connection,db.main.qps,db.main.slowdown_factor,active_faults"
         );
         assert_eq!(
             lines[1],
-            "0.000,10,10.000,10,0,1.000,9,9.000,1,1,0,4.000,9.000,12.500,0,2,5,0,7,9,0,1,0,1,0,4,1,"
+            "0.000,10,10.000,10,0,1.000,9,9.000,1,1,0,4.000,9.000,12.500,0,2,5,0,7,9,0,2,1,0,1,0,4,1,"
         );
         assert_eq!(
             lines[2],
             "1.000,20,20.000,20,0,1.000,19,19.000,1,1,0,4.000,9.000,12.500,0,\
-             2,8,3,11,19,1,4,2,6,1,12.500,1.062,flush"
+             2,8,3,11,19,1,2,4,2,6,1,12.500,1.062,flush"
         );
         assert_eq!(lines.len(), 3);
         // None of the single-tier columns, though the series says it has nodes and a cache.
