@@ -132,10 +132,10 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
             connections.insert(DEPENDENCY.to_string(), pool);
         }
     }
-    out.services.insert(
-        SERVICE.to_string(),
-        service(nodes, &m.balancer, connections),
-    );
+    let mut app = service(nodes, &m.balancer, connections);
+    app.autoscaler = m.autoscaler.clone();
+    app.price_per_instance_hour = m.price_per_node_hour;
+    out.services.insert(SERVICE.to_string(), app);
     if let Some(c) = &m.cache {
         if c.placement != CachePlacement::Shared {
             not("model.cache.placement");
