@@ -233,7 +233,7 @@ pub static CACHE: Schema = Schema {
         m(
             "peak_misses_per_key",
             "fetches",
-            "The most database fetches of one key started within one metrics interval.",
+            "The most database fetches of one key started within one metrics interval after the warm-up.",
         ),
         m(
             "flushes",
