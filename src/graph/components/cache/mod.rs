@@ -546,6 +546,8 @@ impl Component for Cache {
     fn warmup_over(&mut self, now: SimTime) {
         self.measured_from = now;
         self.measured = Counts::default();
+        self.peak_misses_per_key = 0;
+        self.restarts = 0;
     }
 
     fn check_invariants(&self) {
