@@ -271,6 +271,11 @@ pub static CACHE: Schema = Schema {
             "Database reads and writes the cache sent (misses and writes).",
         ),
         m(
+            "peak_db_qps",
+            "1/s",
+            "The most database reads and writes the cache sent in one metrics interval after the warm-up, per second (the load it offers, queued or not).",
+        ),
+        m(
             "instance_restarts",
             "caches",
             "Per-instance caches started anew (empty or pre-warmed) because their instance restarted.",
@@ -553,7 +558,7 @@ mod tests {
         assert_eq!(DATABASE.series.len(), 6);
         assert_eq!(DATABASE.figures[5].name, "peak_qps");
         assert_eq!(SERVICE.figures.len(), 7);
-        assert_eq!(CACHE.figures.len(), 13);
+        assert_eq!(CACHE.figures.len(), 14);
         assert_eq!(COUNTER.figures.len(), 8);
         assert_eq!(QUEUE.figures.len(), 6);
         assert_eq!(POPULATION.figures.len(), 8);
