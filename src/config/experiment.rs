@@ -400,6 +400,10 @@ pub struct RandomFailuresSpec {
     pub time_to_failure: DistSpec,
     /// Time from a failure to the restart.
     pub time_to_repair: DistSpec,
+    /// In a graph experiment, the services whose instances fail (by name); empty: every
+    /// service's. A single-tier experiment's nodes all fail, and it refuses this field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
 }
 
 /// Limits that end a run early with a `stopped_reason`, keeping the figures so far.

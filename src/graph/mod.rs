@@ -21,7 +21,7 @@ pub mod registry;
 pub mod request;
 mod run;
 
-pub use run::run;
+pub use run::{run, run_single_tier};
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::RunConfig;
@@ -40,6 +40,9 @@ use request::{Call, Fanout, Request, Task, Visit};
 
 /// One whole single-threaded simulation of a graph model for one (experiment, variant, seed).
 pub struct GraphSim {
+    /// The model was written in the single-tier form: its summary also reports the one
+    /// service's instances as the single-tier `nodes`.
+    single_tier: bool,
     queue: EventQueue<Event>,
     components: Components,
     populations: Vec<Population>,
@@ -106,9 +109,13 @@ impl GraphSim {
             }
         };
         let interval = spec.metrics_interval.0;
+        let mut components = Components::build(model, &names, seed);
+        for s in &mut components.services {
+            s.set_random_failures(spec.random_failures.as_ref(), seed);
+        }
         GraphSim {
             queue: EventQueue::new(),
-            components: Components::build(model, &names, seed),
+            components,
             populations,
             call_clients,
             program: Program::compile(model, &names),
@@ -130,6 +137,7 @@ impl GraphSim {
             max_events: spec.limits.max_events.unwrap_or(u64::MAX),
             max_pending_events: spec.limits.max_pending_events,
             stopped_reason: None,
+            single_tier: false,
             wasted: 0,
         }
     }
@@ -150,8 +158,8 @@ impl GraphSim {
                     .schedule_at(end, Event::Fault(index, FaultPhase::End));
             }
         }
-        for s in &self.components.services {
-            for (at, ev) in s.first_probes() {
+        for s in &mut self.components.services {
+            for (at, ev) in s.first_events() {
                 self.queue.schedule_at(at, ev);
             }
         }

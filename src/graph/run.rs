@@ -7,7 +7,7 @@ use super::registry::Event;
 use super::GraphSim;
 use crate::config::RunConfig;
 use crate::engine::SimTime;
-use crate::metrics::summary::{LatencySummary, RequestCounts, Summary, WaitSummary};
+use crate::metrics::summary::{Cost, LatencySummary, RequestCounts, Summary, WaitSummary};
 use crate::metrics::Gauges;
 use crate::system::faults::FaultPhase;
 use crate::system::request::FailReason;
@@ -18,6 +18,24 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
     let mut sim = GraphSim::new(cfg);
     sim.start();
     sim.run(cfg)
+}
+
+/// Runs `graph`, the graph a single-tier configuration is shorthand for
+/// (`config::shorthand::as_graph`), to its end: its summary also has the single-tier
+/// sections (`nodes`, `dependency`, `cache`, `db`, `locks`) filled from the components.
+pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    let mut sim = GraphSim::new(graph);
+    sim.single_tier = true;
+    // One column pair per node, as the single-tier time series has.
+    sim.recorder.series.nodes = graph.model.services.values().next().map_or(0, |s| {
+        s.autoscaler
+            .as_ref()
+            .map_or(s.instances, |a| a.max_nodes.max(s.instances)) as usize
+    });
+    sim.start();
+    let mut out = sim.run(graph)?;
+    crate::config::shorthand::single_tier_sections(&mut out.summary);
+    Ok(out)
 }
 
 impl GraphSim {
@@ -152,12 +170,38 @@ impl GraphSim {
         for p in &mut self.populations {
             p.close_interval(interval_s);
         }
-        let gauges = Gauges {
+        let mut gauges = Gauges {
             in_flight: self.requests.len() as u64,
             active_faults: self.faults.interval_labels(start, now),
             ..Default::default()
         };
+        if self.single_tier {
+            self.single_tier_gauges(&mut gauges);
+        }
         self.recorder.close_interval(start, gauges);
+    }
+
+    /// The single-tier time-series columns (per node, the dependency) of a single-tier
+    /// model run as its graph: from the one service's instances and the database
+    /// `shorthand::DEPENDENCY`, at the interval's end.
+    fn single_tier_gauges(&self, g: &mut Gauges) {
+        if let Some(app) = self.components.services.first() {
+            let (queues, busy, up) = app.instance_gauges();
+            g.nodes_on = queues.len() as u32;
+            g.queue_len = queues;
+            g.busy_workers = busy;
+            g.nodes_up = up;
+        }
+        let dependency = self
+            .components
+            .databases
+            .iter()
+            .find(|d| d.name() == crate::config::shorthand::DEPENDENCY);
+        if let Some(d) = dependency {
+            let (queued, busy) = d.primary_gauges();
+            g.dependency_queue = queued;
+            g.dependency_busy = busy;
+        }
     }
 
     fn finish(
@@ -235,7 +279,13 @@ impl GraphSim {
             never_recovered,
             ..Default::default()
         };
+        summary.cost = self.cost(now);
         summary.set_components(&figures);
+        if self.single_tier {
+            if let Some(app) = self.components.services.first() {
+                summary.nodes = app.instance_summaries(now);
+            }
+        }
         let mut series = std::mem::take(&mut self.recorder.series);
         let mut components = self.components.series();
         components.extend(self.populations.iter().map(|p| p.series()));
@@ -247,6 +297,33 @@ impl GraphSim {
             trace: None,
             request_log: None,
         })
+    }
+
+    /// The run's cost, in the single-tier form's terms: the instance-seconds and cost of
+    /// every service together, the price per instance-hour (the services' average,
+    /// weighted by their instance-hours, when they differ), and as peak the sum of each
+    /// service's peak (the exact peak when the model has one service).
+    fn cost(&self, now: SimTime) -> Cost {
+        let (mut hours, mut total, mut peak) = (0.0, 0.0, 0u32);
+        let mut prices = Vec::new();
+        for s in &self.components.services {
+            let (h, c, price, p) = s.cost(now);
+            hours += h;
+            total += c;
+            peak += p;
+            prices.push(price);
+        }
+        let price = match prices.as_slice() {
+            [one] => *one,
+            _ if hours > 0.0 => total / hours,
+            _ => 0.0,
+        };
+        Cost {
+            node_seconds: hours * 3600.0,
+            price_per_node_hour: price,
+            total,
+            peak_nodes: peak,
+        }
     }
 
     /// A request in flight at the end with nothing pending that could end it: its

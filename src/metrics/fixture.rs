@@ -58,16 +58,18 @@ pub fn graph_series() -> TimeSeries {
     TimeSeries {
         interval_s: 1.0,
         reasons: vec!["timeout", "error"],
-        nodes: 3,
+        // A graph model's run has no single-tier nodes (only a single-tier model run as
+        // its graph does).
+        nodes: 0,
         rows,
-        cache: true,
+        cache: false,
         components: vec![
             ComponentSeries {
                 key: "service.web".into(),
                 schema: &SERVICE,
                 rows: vec![
-                    vec![2.0, 5.0, 0.0, 7.0, 9.0, 0.0],
-                    vec![2.0, 8.0, 3.0, 11.0, 19.0, 1.0],
+                    vec![2.0, 5.0, 0.0, 7.0, 9.0, 0.0, 2.0],
+                    vec![2.0, 8.0, 3.0, 11.0, 19.0, 1.0, 2.0],
                 ],
             },
             ComponentSeries {

@@ -77,6 +77,7 @@ pub static SERVICE: Schema = Schema {
         m("open_connections", "connections", "The balancer's open connections to all instances at the interval's end."),
         m("served_per_s", "1/s", "Calls the service finished serving in the interval, per second."),
         m("errors_per_s", "1/s", "Calls that failed at the service in the interval, per second."),
+        m("instances_on", "instances", "Instances provisioned at the interval's end (provisioning, booting, serving, draining or crashed)."),
     ],
     figures: &[
         m("served", "requests", "Calls its instances finished serving."),
@@ -86,6 +87,11 @@ pub static SERVICE: Schema = Schema {
         m("peak_queue_len", "requests", "The longest queue over all its instances at once."),
         m("peak_open_connections", "connections", "The most connections its balancer held open at once (from send to answer or client timeout)."),
         m("wait_ms_p99", "ms", "99th percentile of the time calls waited for a worker."),
+        m("crashes", "crashes", "Instance crashes over the whole run, from faults and random failures."),
+        m("random_failures", "crashes", "Instance crashes over the whole run from the experiment's random failures."),
+        m("peak_instances", "instances", "The most instances provisioned at once over the whole run."),
+        m("instance_hours", "h", "Instance-hours provisioned over the whole run (provisioning, booting, serving, draining or crashed)."),
+        m("cost", "currency", "instance_hours × the service's price_per_instance_hour."),
     ],
 };
 
@@ -557,7 +563,7 @@ mod tests {
         }
         assert_eq!(DATABASE.series.len(), 6);
         assert_eq!(DATABASE.figures[5].name, "peak_qps");
-        assert_eq!(SERVICE.figures.len(), 7);
+        assert_eq!(SERVICE.figures.len(), 12);
         assert_eq!(CACHE.figures.len(), 14);
         assert_eq!(COUNTER.figures.len(), 8);
         assert_eq!(QUEUE.figures.len(), 6);

@@ -105,26 +105,29 @@ impl TimeSeries {
     /// A single-tier run writes the request-level columns, then the node, dependency,
     /// session, lock (and cache) columns. A graph run (`components` not empty) writes the
     /// request-level columns, then `<key>.<name>` for every column its components declare
-    /// (see [`super::schema`]), and none of the single-tier ones.
+    /// (see [`super::schema`]), and none of the single-tier ones — unless it is a
+    /// single-tier model run as its graph (`nodes` set): then the single-tier columns come
+    /// first, as that model's readers expect, and its components' columns after them.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
         self.request_header(&mut out);
-        if self.is_graph() {
-            for c in &self.components {
-                for m in c.schema.series {
-                    let _ = write!(out, ",{}.{}", c.key, m.name);
-                }
-            }
-        } else {
+        let single_tier = !self.is_graph() || self.nodes > 0;
+        if single_tier {
             self.single_tier_header(&mut out);
+        }
+        for c in &self.components {
+            for m in c.schema.series {
+                let _ = write!(out, ",{}.{}", c.key, m.name);
+            }
         }
         out.push_str(",active_faults\n");
         for (i, row) in self.rows.iter().enumerate() {
             self.request_cells(row, &mut out);
+            if single_tier {
+                self.single_tier_cells(row, &mut out);
+            }
             if self.is_graph() {
                 self.component_cells(i, &mut out);
-            } else {
-                self.single_tier_cells(row, &mut out);
             }
             let _ = writeln!(out, ",{}", row.gauges.active_faults);
         }
@@ -292,17 +295,17 @@ mod tests {
              failed,failed_timeout,failed_error,latency_p50_ms,latency_p95_ms,latency_p99_ms,in_flight,\
              service.web.instances_up,service.web.busy_workers,service.web.queue_len,\
              service.web.open_connections,service.web.served_per_s,service.web.errors_per_s,\
-             db.main.busy_workers,db.main.queue_len,db.main.connections_in_use,\
+             service.web.instances_on,db.main.busy_workers,db.main.queue_len,db.main.connections_in_use,\
              db.main.waiting_for_connection,db.main.qps,db.main.slowdown_factor,active_faults"
         );
         assert_eq!(
             lines[1],
-            "0.000,10,10.000,10,0,1.000,9,9.000,1,1,0,4.000,9.000,12.500,0,2,5,0,7,9,0,1,0,1,0,4,1,"
+            "0.000,10,10.000,10,0,1.000,9,9.000,1,1,0,4.000,9.000,12.500,0,2,5,0,7,9,0,2,1,0,1,0,4,1,"
         );
         assert_eq!(
             lines[2],
             "1.000,20,20.000,20,0,1.000,19,19.000,1,1,0,4.000,9.000,12.500,0,\
-             2,8,3,11,19,1,4,2,6,1,12.500,1.062,flush"
+             2,8,3,11,19,1,2,4,2,6,1,12.500,1.062,flush"
         );
         assert_eq!(lines.len(), 3);
         // None of the single-tier columns, though the series says it has nodes and a cache.
@@ -324,12 +327,31 @@ mod tests {
     fn without_components_the_single_tier_columns_are_written() {
         let mut ts = graph_series();
         ts.components.clear();
+        ts.nodes = 3;
+        ts.cache = true;
         let csv = ts.to_csv();
         let header = csv.lines().next().unwrap();
         assert!(header.contains(",in_flight,nodes_up,nodes_on,"), "{header}");
         assert!(header.contains(",db_qps,queue_len_node0,busy_workers_node0,"));
         assert!(header.ends_with(",queue_len_node2,busy_workers_node2,active_faults"));
         assert!(!header.contains("db.main"));
+    }
+
+    #[test]
+    fn a_single_tier_model_run_as_its_graph_writes_both_sets_of_columns() {
+        let mut ts = graph_series();
+        ts.nodes = 2;
+        let csv = ts.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        let header = lines[0];
+        assert!(header.contains(",in_flight,nodes_up,nodes_on,"), "{header}");
+        assert!(
+            header.contains(",queue_len_node1,busy_workers_node1,service.web.instances_up,"),
+            "single-tier columns, then the components': {header}"
+        );
+        assert!(header.ends_with(",db.main.slowdown_factor,active_faults"));
+        let width = header.split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == width));
     }
 
     #[test]

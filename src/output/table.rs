@@ -108,9 +108,12 @@ fn format_value(key: &str, v: &Value) -> String {
 /// Renders the summaries as a fixed-width table, figures down the side, variants across.
 /// A graph run's components are sections keyed by component (see [`super::sections`]);
 /// the single-tier rows (nodes, availability, cost) are left out when every variant is a
-/// graph run, which has none of them.
+/// graph model's run, which has none of them.
 pub fn side_by_side(summaries: &[Summary]) -> String {
-    let single_tier = summaries.iter().any(|s| !s.is_graph());
+    // A single-tier model run as its graph has its nodes too (`config::shorthand`).
+    let single_tier = summaries
+        .iter()
+        .any(|s| !s.is_graph() || !s.nodes.is_empty());
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let push =
         |rows: &mut Vec<(String, Vec<String>)>, label: &str, f: &dyn Fn(&Summary) -> String| {

@@ -56,8 +56,12 @@ fn width(steps: &[StepSpec]) -> usize {
 
 /// Adds the terms of a graph model's run to an estimate.
 pub fn parts(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
-    let instances: u128 = m.services.values().map(|s| s.instances as u128).sum();
-    if let Some((name, _)) = largest(&m.services, |s| s.instances as u128) {
+    let instances: u128 = m
+        .services
+        .values()
+        .map(|s| s.most_instances() as u128)
+        .sum();
+    if let Some((name, _)) = largest(&m.services, |s| s.most_instances() as u128) {
         add(
             "instances",
             format!(
@@ -252,7 +256,7 @@ fn rows_and_partitions(m: &ModelSpec, add: &mut AddPart<'_>) {
 /// The consistent-hash rings of the services balanced that way.
 fn rings(m: &ModelSpec, add: &mut AddPart<'_>) {
     let points = |s: &&super::ServiceSpec| match s.balancer.policy {
-        PolicySpec::ConsistentHash { vnodes } => (s.instances as u128) * vnodes as u128,
+        PolicySpec::ConsistentHash { vnodes } => (s.most_instances() as u128) * vnodes as u128,
         _ => 0,
     };
     let total: u128 = m.services.values().map(|s| points(&s)).sum();
@@ -275,7 +279,7 @@ fn rings(m: &ModelSpec, add: &mut AddPart<'_>) {
 pub fn periodic_events(e: &ExperimentSpec, m: &ModelSpec) -> Vec<(&'static str, u128, String)> {
     let d = e.duration.ns();
     let probes = |s: &&super::ServiceSpec| match &s.balancer.health_check {
-        Some(h) => periods(d, h.every.ns()).saturating_mul(s.instances as u128),
+        Some(h) => periods(d, h.every.ns()).saturating_mul(s.most_instances() as u128),
         None => 0,
     };
     let total: u128 = m.services.values().map(|s| probes(&s)).sum();

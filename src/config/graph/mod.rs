@@ -13,6 +13,7 @@
 //! (`nodes: Nodes(…)`) is the older shorthand. Each spec lives in its own file beside the
 //! rules that validate it.
 
+pub mod autoscale;
 pub mod bounds;
 pub mod budget;
 pub mod cache;

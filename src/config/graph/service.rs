@@ -7,7 +7,7 @@ use super::bounds::{raise, MAX_INSTANCES_PER_SERVICE};
 use super::pool::{self, QueueSpec, Slowdown};
 use super::validate::Scope;
 use crate::config::experiment::RetrySpec;
-use crate::config::model::{BalancerSpec, ColdStartSpec};
+use crate::config::model::{AutoscalerSpec, BalancerSpec, ColdStartSpec};
 use crate::config::rules::{Checked, Rules};
 use crate::config::{DistSpec, Duration};
 
@@ -49,6 +49,22 @@ pub struct ServiceSpec {
     /// timeout and retries at this layer. `None`: wait for the answer, never retry.
     #[serde(default)]
     pub calls: Option<CallPolicy>,
+    /// Adds and removes instances by the service's own load, if set: `instances` is the
+    /// count at the start, between `min_nodes` and `max_nodes` (here: instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerSpec>,
+    /// What one instance costs for each hour it is provisioned (provisioning, booting,
+    /// serving, draining or crashed), in the model's currency.
+    #[serde(default = "default_price", skip_serializing_if = "is_default_price")]
+    pub price_per_instance_hour: f64,
+}
+
+fn default_price() -> f64 {
+    crate::config::ModelSpec::default_price()
+}
+
+fn is_default_price(p: &f64) -> bool {
+    *p == default_price()
 }
 
 /// A caller's policy for its calls to another service.
@@ -65,6 +81,13 @@ pub struct CallPolicy {
 }
 
 impl ServiceSpec {
+    /// The most instances it may have at once: its autoscaler's ceiling, or its count.
+    pub fn most_instances(&self) -> u32 {
+        self.autoscaler
+            .as_ref()
+            .map_or(self.instances, |a| a.max_nodes.max(self.instances))
+    }
+
     /// Checks the service written at `path` (`model.services.<name>`): its sizes, times,
     /// balancer, the request kinds and databases it names, and its call policy.
     pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
@@ -82,13 +105,13 @@ impl ServiceSpec {
         )?;
         pool::workers(r, &at("workers"), self.workers)?;
         r.balancer(&at("balancer"), &self.balancer)?;
-        if self.balancer.slow_start.is_some() {
-            // Refused rather than ignored: the graph engine's balancers ramp nothing yet.
-            return r.fail(
-                &at("balancer.slow_start"),
-                "a balancer's slow start is not available in the graph form yet",
-            );
+        if let Some(d) = self.balancer.slow_start {
+            r.nonzero(&at("balancer.slow_start"), d)?;
         }
+        if let Some(a) = &self.autoscaler {
+            super::autoscale::validate(r, path, a, self.instances)?;
+        }
+        r.price(&at("price_per_instance_hour"), self.price_per_instance_hour)?;
         r.dist(&at("service"), &self.service)?;
         for (kind, d) in &self.service_by_kind {
             let p = at(&format!("service_by_kind.{kind}"));

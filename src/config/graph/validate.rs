@@ -36,6 +36,9 @@ pub fn check(prov: &Provenance<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Result
     for (i, f) in e.faults.iter().enumerate() {
         f.validate_graph(&r, &format!("faults.{i}"), &scope)?;
     }
+    if let Some(f) = &e.random_failures {
+        super::autoscale::validate_random_failures(&r, "random_failures", f, &scope)?;
+    }
     // Last, on values known to be valid: the memory and time the sizes multiply into.
     r.budget(e, m)
 }
@@ -78,7 +81,7 @@ fn model(r: &Rules<'_>, scope: &Scope<'_>) -> Checked {
     let mut instances = 0u64;
     for (name, s) in &m.services {
         s.validate(r, &format!("model.services.{name}"), scope)?;
-        instances += s.instances as u64;
+        instances += s.most_instances() as u64;
     }
     r.bounded(
         "model.services",
@@ -105,8 +108,7 @@ fn model(r: &Rules<'_>, scope: &Scope<'_>) -> Checked {
     for (kind, steps) in &m.requests {
         validate_path(steps, r, &format!("model.requests.{kind}"), scope)?;
     }
-    m.network.validate(r, "model.network", scope)?;
-    r.price("model.price_per_node_hour", m.price_per_node_hour)
+    m.network.validate(r, "model.network", scope)
 }
 
 /// Checks every name of the model and the experiment: usable in a field path, a column
@@ -210,8 +212,14 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
         (
             "model.autoscaler",
             m.autoscaler.is_some(),
-            "the autoscaler is not available in the graph form yet: give each service its \
-             `instances`",
+            "a graph model has no top-level `autoscaler`: each service has its own \
+             (`services: {\"web\": Service(autoscaler: Autoscaler(…), …)}`)",
+        ),
+        (
+            "model.price_per_node_hour",
+            m.price_per_node_hour != crate::config::ModelSpec::default_price(),
+            "a graph model has no node price: each service has its own \
+             `price_per_instance_hour`",
         ),
         (
             "model.balancer",
@@ -247,20 +255,9 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
              does not drop work whose caller has gone)",
         ),
         (
-            "model.price_per_node_hour",
-            m.price_per_node_hour != crate::config::ModelSpec::default_price(),
-            "a graph run reports no cost yet, so a price would be ignored",
-        ),
-        (
             "clients.idempotency_keys",
             e.clients.idempotency_keys,
             "idempotency keys are not available in the graph form yet",
-        ),
-        (
-            "random_failures",
-            e.random_failures.is_some(),
-            "random failures are not available in the graph form yet: inject Crash faults \
-             on named instances",
         ),
     ];
     for (path, present, msg) in parts {
@@ -300,6 +297,16 @@ pub fn no_graph_parts(
                 "belongs to the graph form, which needs `services: {…}` instead of `nodes`",
             ));
         }
+    }
+    if e.random_failures
+        .as_ref()
+        .is_some_and(|f| !f.services.is_empty())
+    {
+        return Err(prov.error(
+            "random_failures.services",
+            "names the services of a graph model; a single-tier model's nodes all fail \
+             (leave `services` out)",
+        ));
     }
     Ok(())
 }

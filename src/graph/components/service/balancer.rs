@@ -1,13 +1,15 @@
 //! A service's balancer: picks an instance for each call, ranking instances by its *own*
 //! open connections (from send until the answer or the caller's timeout), as real
 //! balancers do; a partitioned instance then holds connections open and stops
-//! attracting traffic. Draws from the service's stream.
+//! attracting traffic. With slow start, an instance that has just come up (or back into
+//! rotation) gets a share of new calls growing linearly from 0 to full over the ramp.
+//! Draws from the service's stream.
 
 use rand::Rng;
 
 use crate::config::model::PolicySpec;
 use crate::engine::rng::mix64;
-use crate::engine::Stream;
+use crate::engine::{SimTime, Stream};
 
 /// The balancer's view of one instance.
 #[derive(Clone, Copy, Debug, Default)]
@@ -16,18 +18,60 @@ pub struct Slot {
     pub routable: bool,
     /// Connections it has open to the instance.
     pub open: u32,
+    /// When it last came up or back into rotation (zero: routable from the start), for
+    /// slow start.
+    pub ramp_from: SimTime,
 }
 
 /// Picks instances by a policy.
 pub struct Balancer {
     policy: PolicySpec,
     next: usize,
+    slow_start: Option<SimTime>,
 }
 
+/// How often slow start re-picks at most before the last pick stands (as the
+/// single-tier balancer).
+const RAMP_REPICKS: u32 = 8;
+
 impl Balancer {
-    /// A balancer with `policy`.
-    pub fn new(policy: PolicySpec) -> Balancer {
-        Balancer { policy, next: 0 }
+    /// A balancer with `policy`, ramping new instances over `slow_start` if set.
+    pub fn new(policy: PolicySpec, slow_start: Option<SimTime>) -> Balancer {
+        Balancer {
+            policy,
+            next: 0,
+            slow_start,
+        }
+    }
+
+    /// [`Balancer::pick`] with slow start at `now`: a young instance (that came up or back
+    /// into rotation after the start, less than the ramp ago) keeps the pick with
+    /// probability age ÷ ramp, else the policy picks again (at most [`RAMP_REPICKS`]
+    /// times, then the last pick stands). Without slow start, `pick`.
+    #[inline]
+    pub fn pick_at(
+        &mut self,
+        slots: &[Slot],
+        user: u32,
+        rng: &mut Stream,
+        now: SimTime,
+    ) -> Option<u32> {
+        let mut pick = self.pick(slots, user, rng)?;
+        let Some(ramp) = self.slow_start else {
+            return Some(pick);
+        };
+        for _ in 0..RAMP_REPICKS {
+            let since = slots[pick as usize].ramp_from;
+            let age = now.since(since);
+            if since == SimTime::ZERO || age >= ramp {
+                return Some(pick);
+            }
+            if rng.random::<f64>() < age.0 as f64 / ramp.0 as f64 {
+                return Some(pick);
+            }
+            pick = self.pick(slots, user, rng)?;
+        }
+        Some(pick)
     }
 
     /// The instance for a call from `user` (a user id or a request id), or `None` when
@@ -101,13 +145,14 @@ mod tests {
             .map(|&open| Slot {
                 routable: true,
                 open,
+                ramp_from: SimTime::ZERO,
             })
             .collect()
     }
 
     #[test]
     fn least_connections_avoids_the_instance_holding_connections() {
-        let mut b = Balancer::new(PolicySpec::LeastConnections);
+        let mut b = Balancer::new(PolicySpec::LeastConnections, None);
         let mut rng = stream(1, "t");
         let s = slots(&[0, 9, 0, 0]);
         for _ in 0..20 {
@@ -117,14 +162,36 @@ mod tests {
 
     #[test]
     fn round_robin_skips_unroutable_and_hashing_is_stable() {
-        let mut b = Balancer::new(PolicySpec::RoundRobin);
+        let mut b = Balancer::new(PolicySpec::RoundRobin, None);
         let mut rng = stream(1, "t");
         let mut s = slots(&[0, 0, 0]);
         s[1].routable = false;
         let picks: Vec<_> = (0..4).map(|_| b.pick(&s, 0, &mut rng).unwrap()).collect();
         assert_eq!(picks, vec![0, 2, 0, 2]);
-        let mut h = Balancer::new(PolicySpec::Sticky);
+        let mut h = Balancer::new(PolicySpec::Sticky, None);
         let a = h.pick(&slots(&[0, 0, 0]), 42, &mut rng);
         assert_eq!(a, h.pick(&slots(&[5, 5, 5]), 42, &mut rng));
+    }
+
+    #[test]
+    fn slow_start_gives_a_young_instance_a_share_growing_with_its_age() {
+        // Instance 1 came up at 10 s with a 10 s ramp; round robin alone gives it half.
+        let share_at = |age_s: u64| {
+            let mut b = Balancer::new(PolicySpec::RoundRobin, Some(SimTime::from_secs(10)));
+            let mut rng = stream(3, "t");
+            let mut s = slots(&[0, 0]);
+            s[1].ramp_from = SimTime::from_secs(10);
+            let now = SimTime::from_secs(10 + age_s);
+            let n = 20_000;
+            let ones = (0..n)
+                .filter(|_| b.pick_at(&s, 0, &mut rng, now) == Some(1))
+                .count();
+            ones as f64 / n as f64
+        };
+        // A refused pick of 1 is re-picked as 0 and round robin offers 1 again on the
+        // next call: with keep probability p = age/ramp its share is p/(1+p).
+        assert!(share_at(0) < 0.001, "{}", share_at(0));
+        assert!((share_at(5) - 1.0 / 3.0).abs() < 0.02, "{}", share_at(5));
+        assert!((share_at(10) - 0.5).abs() < 1e-9, "{}", share_at(10));
     }
 }

@@ -13,10 +13,28 @@ use crate::system::request::Handle;
 pub enum Life {
     /// Serving.
     Up,
-    /// Booting after a restart: refuses calls.
+    /// Booting after a restart or a scale-out: refuses calls.
     Starting,
     /// Crashed: refuses calls until restarted.
     Crashed,
+    /// Not provisioned (beyond the autoscaler's current count): costs nothing.
+    Off,
+    /// Ordered by the autoscaler, not yet booting: costs money, serves nothing.
+    Provisioning,
+    /// Taken out by scale-in: finishes the calls it holds, then turns off.
+    Draining,
+}
+
+impl Life {
+    /// Whether the instance is provisioned, and so costs money.
+    pub fn is_on(self) -> bool {
+        self != Life::Off
+    }
+
+    /// Whether its workers count as capacity (for utilisation and the CPU metric).
+    pub fn serves(self) -> bool {
+        matches!(self, Life::Up | Life::Draining)
+    }
 }
 
 /// Connections of one instance to one database.
@@ -56,14 +74,28 @@ pub struct Instance {
     pub probe_streak: i32,
     /// The health check has taken it out of rotation.
     pub out_of_rotation: bool,
+    /// Calls it finished serving, over the whole run.
+    pub served: u64,
+    /// Calls that failed at it (an injected error, or downstream), over the whole run.
+    pub errors: u64,
+    /// Calls its full queue turned away, over the whole run.
+    pub rejected: u64,
+    /// The balancer may send to it: from its first coming up until it drains or turns
+    /// off (a crashed instance stays in the pool, and refuses).
+    pub in_pool: bool,
+    /// Worker-ns busy and available while it served, up to `cpu_mark`'s time.
+    cpu_sum: (u128, u128),
+    /// The pool's integrals when its life last changed.
+    cpu_mark: (u128, u128),
 }
 
 impl Instance {
-    /// A fresh instance, up at time zero and warm.
-    pub fn new(pool: Pool, conns: Vec<ConnPool>) -> Instance {
+    /// A fresh instance at time zero: up and warm, or (`on` false) off until the
+    /// autoscaler orders it.
+    pub fn new(pool: Pool, conns: Vec<ConnPool>, on: bool) -> Instance {
         Instance {
             pool,
-            life: Life::Up,
+            life: if on { Life::Up } else { Life::Off },
             lifecycle: 0,
             up_since: SimTime::ZERO,
             partitioned: false,
@@ -74,7 +106,39 @@ impl Instance {
             recent_err: 0,
             probe_streak: 0,
             out_of_rotation: false,
+            served: 0,
+            errors: 0,
+            rejected: 0,
+            in_pool: on,
+            cpu_sum: (0, 0),
+            cpu_mark: (0, 0),
         }
+    }
+
+    /// Worker-ns busy and worker-ns available, counted only while it served (up or
+    /// draining), from the start until `now`.
+    pub fn cpu(&self, now: SimTime) -> (u128, u128) {
+        if !self.life.serves() {
+            return self.cpu_sum;
+        }
+        let (b, c) = self.pool.integrals(now);
+        (
+            self.cpu_sum.0 + (b - self.cpu_mark.0),
+            self.cpu_sum.1 + (c - self.cpu_mark.1),
+        )
+    }
+
+    /// Moves it to `life` at `now`, closing the CPU account of the life it leaves.
+    pub fn set_life(&mut self, life: Life, now: SimTime) {
+        self.cpu_sum = self.cpu(now);
+        self.cpu_mark = self.pool.integrals(now);
+        self.life = life;
+    }
+
+    /// Whether it holds no call: no worker busy and none waiting (a draining instance
+    /// turns off then).
+    pub fn idle(&self) -> bool {
+        self.pool.busy() == 0 && self.pool.queue_len() == 0
     }
 
     /// The cold-start factor at `now`: `factor` right after a restart, falling linearly

@@ -2,10 +2,15 @@
 //! instance, waits in its queue for a worker, does the service's own work for the
 //! request kind, and then holds the worker while the rest of the path runs there.
 //! Draws service times, errors and the balancer's choices from its own stream,
-//! `"service/<name>"`.
+//! `"service/<name>"`. Its instances may fail at random (`failures.rs`), come and go
+//! with its autoscaler (`autoscaler.rs`), and every change of their life goes through
+//! `lifecycle.rs`, which also counts the instance-hours its cost is made of.
 
+mod autoscaler;
 mod balancer;
+mod failures;
 mod instance;
+mod lifecycle;
 
 use rand::Rng;
 
@@ -21,9 +26,13 @@ use crate::graph::pool::{Admit, Pool};
 use crate::graph::registry::Event;
 use crate::metrics::latency::LatencyStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
+use crate::metrics::summary::NodeSummary;
 use crate::system::request::{FailReason, Handle, Slab};
+use autoscaler::Scaling;
 use balancer::{Balancer, Slot};
+use failures::Failures;
 use instance::{ConnPool, Instance, Life};
+use lifecycle::Fleet;
 
 /// A service's events.
 #[derive(Clone, Copy, Debug)]
@@ -32,10 +41,15 @@ pub enum ServiceEvent {
     Worked { job: Handle },
     /// Instance `instance` (in life `lifecycle`) finished booting.
     Up { instance: u32, lifecycle: u32 },
-    /// A crashed instance restarts (boots for `startup`).
-    Restart { instance: u32, lifecycle: u32 },
+    /// A crashed instance restarts, or a provisioned one is ready: it boots for
+    /// `startup`.
+    Boot { instance: u32, lifecycle: u32 },
     /// The balancer probes `instance`.
     Probe { instance: u32 },
+    /// The autoscaler evaluates.
+    Autoscale,
+    /// Instance `instance` (in life `lifecycle`) fails at random.
+    Fail { instance: u32, lifecycle: u32 },
 }
 
 /// Where a visit is held: the instance and its life, for work done on its behalf.
@@ -50,7 +64,7 @@ pub struct Placed {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Job {
+pub(crate) struct Job {
     visit: Handle,
     instance: u32,
     lifecycle: u32,
@@ -76,7 +90,10 @@ pub struct Service {
     work: Vec<Distribution>,
     startup: SimTime,
     cold: Option<ColdStartSpec>,
-    probe: Option<(SimTime, u32, u32, bool)>,
+    probe: Option<Probe>,
+    /// Draws of deep probes meeting injected errors (their own stream, so that health
+    /// checks do not move the service's work draws).
+    probe_rng: Stream,
     rng: Stream,
     jobs: Slab<Job>,
     served: u64,
@@ -89,6 +106,17 @@ pub struct Service {
     iv_served: u64,
     iv_errors: u64,
     rows: Vec<Vec<f64>>,
+    /// Its autoscaler, if it has one.
+    scaling: Option<Scaling>,
+    /// Its instances' random failures, if the experiment has them for it.
+    failures: Option<Failures>,
+    /// Instance crashes over the whole run (faults and random failures).
+    crashes: u64,
+    /// Random failures over the whole run.
+    random_crashes: u64,
+    /// The instances on over time.
+    fleet: Fleet,
+    price_per_instance_hour: f64,
 }
 
 impl Service {
@@ -118,11 +146,13 @@ impl Service {
                 ..Default::default()
             })
             .collect();
-        let instances: Vec<Instance> = (0..spec.instances)
-            .map(|_| {
+        // Every instance the autoscaler may order exists from the start, off.
+        let instances: Vec<Instance> = (0..spec.most_instances())
+            .map(|i| {
                 Instance::new(
                     Pool::new(spec.workers, &spec.queue, spec.slowdown.clone()),
                     conns.clone(),
+                    i < spec.instances,
                 )
             })
             .collect();
@@ -130,26 +160,26 @@ impl Service {
         Service {
             index,
             name: name.to_string(),
-            slots: vec![
-                Slot {
-                    routable: true,
-                    open: 0
-                };
-                instances.len()
-            ],
+            slots: instances
+                .iter()
+                .map(|i| Slot {
+                    routable: i.in_pool,
+                    ..Default::default()
+                })
+                .collect(),
             instances,
-            balancer: Balancer::new(spec.balancer.policy),
+            balancer: Balancer::new(spec.balancer.policy, spec.balancer.slow_start.map(|d| d.0)),
             work,
             startup: spec.startup.0,
             cold: spec.cold_start.clone(),
-            probe: hc.map(|h| {
-                (
-                    h.every.0,
-                    h.unhealthy_after,
-                    h.healthy_after,
-                    h.kind == ProbeKind::Errors,
-                )
+            probe: hc.map(|h| Probe {
+                every: h.every.0,
+                timeout: h.timeout.0,
+                unhealthy_after: h.unhealthy_after,
+                healthy_after: h.healthy_after,
+                deep: h.kind == ProbeKind::Errors,
             }),
+            probe_rng: stream(seed, &format!("service/{name}/probe")),
             rng: stream(seed, &format!("service/{name}")),
             jobs: Slab::new(),
             served: 0,
@@ -162,31 +192,52 @@ impl Service {
             iv_served: 0,
             iv_errors: 0,
             rows: Vec::new(),
+            scaling: spec.autoscaler.as_ref().map(Scaling::new),
+            failures: None,
+            crashes: 0,
+            random_crashes: 0,
+            fleet: Fleet::new(spec.instances),
+            price_per_instance_hour: spec.price_per_instance_hour,
         }
     }
 
-    /// The probes' first events (staggered over one period), if the balancer checks health.
-    pub fn first_probes(&self) -> Vec<(SimTime, Event)> {
-        let Some((every, ..)) = self.probe else {
-            return Vec::new();
+    /// Its first events: the probes (staggered over one period) if the balancer checks
+    /// health, the autoscaler's first evaluation, and the first random failures.
+    pub fn first_events(&mut self) -> Vec<(SimTime, Event)> {
+        let mut out = self.first_failures();
+        out.extend(self.first_evaluation());
+        let Some(Probe { every, .. }) = self.probe else {
+            return out;
         };
         let n = self.instances.len() as u64;
-        (0..n)
-            .map(|i| {
-                let at = SimTime(every.0 + every.0 / n.max(1) * i);
-                (
-                    at,
-                    Event::Service(self.index, ServiceEvent::Probe { instance: i as u32 }),
-                )
-            })
-            .collect()
+        out.extend((0..n).map(|i| {
+            let at = SimTime(every.0 + every.0 / n.max(1) * i);
+            (
+                at,
+                Event::Service(self.index, ServiceEvent::Probe { instance: i as u32 }),
+            )
+        }));
+        out
     }
 
-    /// The balancer sends to an instance unless a health check took it out; without
-    /// checks it keeps sending even to a crashed one (which refuses).
+    /// Its instance-hours from the start until `now`, their cost, its price per
+    /// instance-hour and the most instances it had on at once.
+    pub fn cost(&self, now: SimTime) -> (f64, f64, f64, u32) {
+        let hours = self.fleet.instance_hours(now);
+        (
+            hours,
+            hours * self.price_per_instance_hour,
+            self.price_per_instance_hour,
+            self.fleet.peak,
+        )
+    }
+
+    /// The balancer sends to an instance in its pool unless a health check took it out;
+    /// without checks it keeps sending even to a crashed one (which refuses).
     fn refresh_slot(&mut self, i: usize) {
-        self.slots[i].routable = !self.instances[i].out_of_rotation;
-        self.slots[i].open = self.instances[i].open;
+        let inst = &self.instances[i];
+        self.slots[i].routable = inst.in_pool && !inst.out_of_rotation;
+        self.slots[i].open = inst.open;
     }
 
     /// A call arrives for request kind `kind` from `key` (a user, or the request): the
@@ -198,7 +249,10 @@ impl Service {
         kind: u16,
         key: u32,
     ) -> Result<Placed, FailReason> {
-        let Some(i) = self.balancer.pick(&self.slots, key, &mut self.rng) else {
+        let Some(i) = self
+            .balancer
+            .pick_at(&self.slots, key, &mut self.rng, cx.now)
+        else {
             return Err(FailReason::Unavailable);
         };
         let inst = &mut self.instances[i as usize];
@@ -241,6 +295,7 @@ impl Service {
     fn reject(&mut self, cx: &mut Cx<'_>, job: Handle) {
         self.rejected += 1;
         if let Some(j) = self.jobs.remove(job) {
+            self.instances[j.instance as usize].rejected += 1;
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
                 reason: FailReason::Rejected,
@@ -279,6 +334,7 @@ impl Service {
             }
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
+            self.instances[j.instance as usize].errors += 1;
             self.release(cx, job, false);
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
@@ -300,11 +356,16 @@ impl Service {
             self.served += u64::from(measured);
             self.iv_served += 1;
             self.instances[j.instance as usize].recent_ok += 1;
+            self.instances[j.instance as usize].served += 1;
+            if let Some(s) = &mut self.scaling {
+                s.visit_done(cx.now.since(j.enqueued_at));
+            }
         } else if !j.failing {
             // Failed downstream (an injected error was counted when it happened).
             self.errors += u64::from(measured);
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
+            self.instances[j.instance as usize].errors += 1;
         }
         let inst = &mut self.instances[j.instance as usize];
         if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {
@@ -312,6 +373,8 @@ impl Service {
         }
         if let Some(next) = inst.pool.finish(cx.now) {
             self.start(cx, next);
+        } else if inst.life == Life::Draining {
+            self.off_if_drained(cx, j.instance as usize);
         }
     }
 
@@ -360,37 +423,30 @@ impl Service {
     }
 
     fn crash(&mut self, cx: &mut Cx<'_>, i: usize, restart_after: Option<SimTime>) {
-        let inst = &mut self.instances[i];
-        if inst.life == Life::Crashed {
+        // Nothing runs on an instance that is off or still being provisioned.
+        if matches!(
+            self.instances[i].life,
+            Life::Crashed | Life::Off | Life::Provisioning
+        ) {
             return;
         }
-        inst.life = Life::Crashed;
+        self.crashes += 1;
+        self.set_life(cx, i, Life::Crashed);
+        let inst = &mut self.instances[i];
         inst.lifecycle += 1;
         inst.pool.crash(cx.now);
         for c in &mut inst.conns {
             c.in_use = 0;
             c.waiters.clear();
         }
-        let lost: Vec<(Handle, Handle)> = self
-            .jobs
-            .iter()
-            .filter(|(_, j)| j.instance == i as u32)
-            .map(|(h, j)| (h, j.visit))
-            .collect();
-        for (job, visit) in lost {
-            self.jobs.remove(job);
-            cx.notify(Notice::VisitFailed {
-                visit,
-                reason: FailReason::Crash,
-            });
-        }
+        self.lose_jobs(cx, i, |_| true, FailReason::Crash);
         if let Some(after) = restart_after {
             let lifecycle = self.instances[i].lifecycle;
             cx.after(
                 after,
                 Event::Service(
                     self.index,
-                    ServiceEvent::Restart {
+                    ServiceEvent::Boot {
                         instance: i as u32,
                         lifecycle,
                     },
@@ -399,16 +455,37 @@ impl Service {
         }
     }
 
+    /// A health probe of instance `i`: it fails when the instance does not answer (down
+    /// or partitioned), when it waits behind the queue past the probe's timeout, and for a
+    /// deep probe (`ProbeKind::Errors`) when the instance's recent calls erred at least as
+    /// often as they succeeded, or when the probe itself meets the injected errors (it goes
+    /// through the same code as calls, so an instance out of rotation still fails it).
     fn probe(&mut self, cx: &mut Cx<'_>, i: usize) {
-        let Some((every, unhealthy_after, healthy_after, deep)) = self.probe else {
+        let Some(Probe {
+            every,
+            timeout,
+            unhealthy_after,
+            healthy_after,
+            deep,
+        }) = self.probe
+        else {
             return;
         };
+        let mean_ns = self.work.first().map_or(0.0, |w| w.mean_ns());
         let inst = &mut self.instances[i];
         let answers = inst.life == Life::Up && !inst.partitioned;
-        let erring = deep && inst.recent_err > inst.recent_ok;
+        let (ok_calls, err_calls) = (inst.recent_ok, inst.recent_err);
         inst.recent_ok = 0;
         inst.recent_err = 0;
-        let ok = answers && !erring;
+        let erring = deep && err_calls > 0 && err_calls >= ok_calls;
+        let meets_error = deep
+            && answers
+            && inst.fail_share > 0.0
+            && self.probe_rng.random::<f64>() < inst.fail_share;
+        let wait_ns = inst.pool.queue_len() as f64 / inst.pool.workers().max(1) as f64
+            * mean_ns
+            * inst.pool.factor(None);
+        let ok = answers && !erring && !meets_error && wait_ns < timeout.0 as f64;
         inst.probe_streak = match (ok, inst.probe_streak) {
             (true, s) if s > 0 => s + 1,
             (true, _) => 1,
@@ -417,8 +494,10 @@ impl Service {
         };
         if inst.probe_streak <= -(unhealthy_after as i32) {
             inst.out_of_rotation = true;
-        } else if inst.probe_streak >= healthy_after as i32 {
+        } else if inst.probe_streak >= healthy_after as i32 && inst.out_of_rotation {
+            // Back into rotation: slow start ramps it from now.
             inst.out_of_rotation = false;
+            self.slots[i].ramp_from = cx.now;
         }
         self.refresh_slot(i);
         cx.after(
@@ -438,11 +517,53 @@ impl Service {
         }
     }
 
+    /// Each instance's figures over the whole run, as the single-tier form reports its
+    /// nodes (`nodes.0.utilisation`): what a single-tier model written as a graph shows.
+    pub fn instance_summaries(&self, now: SimTime) -> Vec<NodeSummary> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let (busy, cap) = inst.pool.integrals(now);
+                NodeSummary {
+                    node: i as u32,
+                    served: inst.served,
+                    utilisation: if cap == 0 {
+                        0.0
+                    } else {
+                        (busy as f64 / cap as f64).min(1.0)
+                    },
+                    rejected: inst.rejected,
+                    errors: inst.errors,
+                    peak_queue: inst.pool.peak_queue() as u64,
+                }
+            })
+            .collect()
+    }
+
+    /// Each instance's queue length and busy workers now, and how many instances are up.
+    pub fn instance_gauges(&self) -> (Vec<u64>, Vec<u64>, u32) {
+        let queues = self.instances.iter().map(|i| i.pool.queue_len() as u64);
+        let busy = self.instances.iter().map(|i| i.pool.busy() as u64);
+        let up = self.instances.iter().filter(|i| i.life == Life::Up).count();
+        (queues.collect(), busy.collect(), up as u32)
+    }
+
     fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
         for job in self.instances[i].pool.take_waiting(cx.now) {
             self.start(cx, job);
         }
     }
+}
+
+/// A balancer's health check of a service's instances.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    every: SimTime,
+    timeout: SimTime,
+    unhealthy_after: u32,
+    healthy_after: u32,
+    deep: bool,
 }
 
 impl Component for Service {
@@ -460,32 +581,25 @@ impl Component for Service {
     fn handle(&mut self, cx: &mut Cx<'_>, event: ServiceEvent) {
         match event {
             ServiceEvent::Worked { job } => self.worked(cx, job),
-            ServiceEvent::Restart {
+            ServiceEvent::Boot {
                 instance,
                 lifecycle,
-            } => {
-                let inst = &mut self.instances[instance as usize];
-                if inst.lifecycle == lifecycle && inst.life == Life::Crashed {
-                    inst.life = Life::Starting;
-                    let up = ServiceEvent::Up {
-                        instance,
-                        lifecycle,
-                    };
-                    cx.after(self.startup, Event::Service(self.index, up));
-                }
-            }
+            } => self.boot(cx, instance, lifecycle),
             ServiceEvent::Up {
                 instance,
                 lifecycle,
             } => {
-                let inst = &mut self.instances[instance as usize];
+                let inst = &self.instances[instance as usize];
                 if inst.lifecycle == lifecycle && inst.life == Life::Starting {
-                    inst.life = Life::Up;
-                    inst.up_since = cx.now;
-                    inst.pool.restart(cx.now);
+                    self.set_life(cx, instance as usize, Life::Up);
                 }
             }
             ServiceEvent::Probe { instance } => self.probe(cx, instance as usize),
+            ServiceEvent::Autoscale => self.autoscale(cx),
+            ServiceEvent::Fail {
+                instance,
+                lifecycle,
+            } => self.random_failure(cx, instance, lifecycle),
         }
     }
 
@@ -536,19 +650,7 @@ impl Component for Service {
                     self.instances[i].partitioned = start;
                     if !start {
                         // The cut connections reset: what was sent there fails now.
-                        let lost: Vec<(Handle, Handle)> = self
-                            .jobs
-                            .iter()
-                            .filter(|(_, j)| j.instance == i as u32 && j.cut)
-                            .map(|(h, j)| (h, j.visit))
-                            .collect();
-                        for (job, visit) in lost {
-                            self.jobs.remove(job);
-                            cx.notify(Notice::VisitFailed {
-                                visit,
-                                reason: FailReason::Timeout,
-                            });
-                        }
+                        self.lose_jobs(cx, i, |j| j.cut, FailReason::Timeout);
                     }
                 }
                 FaultSpec::FailRequests { percent, .. } => {
@@ -572,6 +674,7 @@ impl Component for Service {
             open as f64,
             self.iv_served as f64 / interval_s,
             self.iv_errors as f64 / interval_s,
+            self.fleet.on as f64,
         ]);
         self.iv_served = 0;
         self.iv_errors = 0;
@@ -588,7 +691,7 @@ impl Component for Service {
     fn figures(&self, now: SimTime, _measured_s: f64) -> ComponentFigures {
         let (mut busy, mut cap) = (0u128, 0u128);
         for i in &self.instances {
-            let (b, c) = i.pool.integrals(now);
+            let (b, c) = i.cpu(now);
             busy += b;
             cap += c;
         }
@@ -609,6 +712,7 @@ impl Component for Service {
         } else {
             f64::NAN
         };
+        let instance_hours = self.fleet.instance_hours(now);
         ComponentFigures {
             key: format!("service.{}", self.name),
             schema: &SERVICE,
@@ -620,6 +724,11 @@ impl Component for Service {
                 peak_queue as f64,
                 self.peak_open as f64,
                 p99,
+                self.crashes as f64,
+                self.random_crashes as f64,
+                self.fleet.peak as f64,
+                instance_hours,
+                instance_hours * self.price_per_instance_hour,
             ],
         }
     }
@@ -628,7 +737,7 @@ impl Component for Service {
         self.measured_from = now;
         let (mut busy, mut cap) = (0u128, 0u128);
         for i in &self.instances {
-            let (b, c) = i.pool.integrals(now);
+            let (b, c) = i.cpu(now);
             busy += b;
             cap += c;
         }
