@@ -461,7 +461,7 @@ const GRAPH_CASES: &[Case] = &[
     // Caches, counters, queues, the network.
     graph("a cache in front of a database that does not exist", &[], &[("Cache(database: \"main\"", "Cache(database: \"nope\"")], "m.ron:11:", &["field `model.caches.catalog.database`", "`nope` is not one of the databases"]),
     graph("a TTL jitter of one", &[], &[("ttl: \"30s\",", "ttl: \"30s\", ttl_jitter: 1.0,")], "m.ron:11:", &["field `model.caches.catalog.ttl_jitter`", "below 1"]),
-    graph("batched counter rows in the graph form", &[], &[("Counter(database: \"main\",", "Counter(database: \"main\", rows: Batched(every: \"1s\"),")], "m.ron:14:", &["field `model.counters.orders.rows`", "Batched is not available in the graph form"]),
+    graph("batched counter rows written every zero seconds", &[], &[("Counter(database: \"main\",", "Counter(database: \"main\", rows: Batched(every: \"0s\"),")], "m.ron:14:", &["field `model.counters.orders.rows.every`", "must be greater than zero"]),
     graph("a topic consumed by a service that does not exist", &[], &[("consumer: \"web\"", "consumer: \"worker\"")], "m.ron:17:", &["field `model.queues.events.consumer`", "is not one of the services"]),
     graph("too many partitions", &[], &[("partitions: 2", "partitions: 10000")], "m.ron:17:", &["field `model.queues.events.partitions`", "above the limit of 4,096"]),
     graph("a link from a population that does not exist", &[], &[("\"shoppers->web\"", "\"shopers->web\"")], "m.ron:23:", &["field `model.network.links.shopers->web`", "Did you mean `shoppers`?"]),
@@ -490,6 +490,16 @@ const GRAPH_CASES: &[Case] = &[
     graph("a database stall after the end", &[("Flush(cache: \"catalog\", at: \"3s\")", "Stall(database: \"main\", at: \"20s\", lasting: \"1s\")")], &[], "exp.ron:8:", &["field `faults.1.at`", "is not before the end of the run"]),
     graph("a capacity cut above the database's workers", &[("Flush(cache: \"catalog\", at: \"3s\")", "CutCapacity(database: \"main\", at: \"3s\", lasting: \"1s\", workers: 9)")], &[], "exp.ron:8:", &["field `faults.1.workers`", "keeps 9 workers, but the database `main` has only 8"]),
     graph("a fault on an instance of a database", &[("Flush(cache: \"catalog\", at: \"3s\")", "Partition(database: \"main\", instance: 0, at: \"3s\", lasting: \"1s\")")], &[], "exp.ron:8:", &["field `faults.1.instance`", "a database has no instances"]),
+    // The graph cache's and counter's powers of the single-tier ones.
+    graph("a counter lease of zero", &[], &[("wait_timeout: \"1s\")", "wait_timeout: \"1s\", lease: \"0s\")")], "m.ron:14:", &["field `model.counters.orders.lease`", "must be greater than zero"]),
+    graph("a cache write share above 1", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", write_share: 1.5,")], "m.ron:11:", &["field `model.caches.catalog.write_share`", "must be between 0 and 1, found 1.5"]),
+    graph("a cache early refresh beta of zero", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", early_refresh: Some(0.0),")], "m.ron:11:", &["field `model.caches.catalog.early_refresh`", "the beta must be a finite number greater than zero, found 0"]),
+    graph("a cache lease retry of zero", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", lease_retry: Some(\"0s\"),")], "m.ron:11:", &["field `model.caches.catalog.lease_retry`", "must be greater than zero"]),
+    graph("a cache miss time of zero", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", miss: Some(Exp(mean: \"0s\")),")], "m.ron:11:", &["field `model.caches.catalog.miss.mean`", "must be greater than zero"]),
+    graph("a shared cache pre-warmed", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", prewarm: true,")], "m.ron:11:", &["field `model.caches.catalog.prewarm`", "only per-instance caches start cold"]),
+    graph("a per-instance cache of a service that does not exist", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", placement: PerInstance(\"apj\"),")], "m.ron:11:", &["field `model.caches.catalog.placement`", "`apj` is not one of the services: web, api", "Did you mean `api`?"]),
+    graph("a per-instance cache read on another service", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", placement: PerInstance(\"web\"),")], "m.ron:20:", &["field `model.requests.browse.2`", "Get(\"catalog\") runs on `api`, but `catalog` is a cache in each instance of `web`"]),
+    graph("per-instance caches tracking too many keys", &[], &[("Cache(database: \"main\",", "Cache(database: \"main\", placement: PerInstance(\"api\"),"), ("instances: 2, workers: 4", "instances: 8, workers: 4"), ("Keys(count: 1000)", "Keys(count: 10000000)")], "m.ron:11:", &["field `model.caches.catalog.placement`", "80,000,000", "50,000,000", "MAX_PER_INSTANCE_KEYS"]),
 ];
 
 #[test]

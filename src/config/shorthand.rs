@@ -169,6 +169,14 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
                 hit: c.hit.clone(),
                 keys: c.keys.clone(),
                 coalescing: c.coalescing,
+                // The graph cache can say these too (see its spec); until this translation
+                // maps them, a model that sets them is reported above as not translated.
+                placement: super::graph::cache::GraphCachePlacement::Shared,
+                miss: None,
+                write_share: 0.0,
+                early_refresh: None,
+                prewarm: false,
+                lease_retry: None,
             },
         );
     }
@@ -199,6 +207,7 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
                 rows: l.counter.clone(),
                 locking: l.locking,
                 wait_timeout: l.wait_timeout,
+                lease: None,
             },
         );
     }

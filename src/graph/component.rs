@@ -1,6 +1,7 @@
 //! What every component of a graph model can do: the calls the registry makes on it.
 //! Static dispatch only (the registry's `match`), so the hot path has no trait objects.
 
+use super::components::service::Placed;
 use super::cx::Cx;
 use super::names::Names;
 use crate::config::experiment::FaultSpec;
@@ -23,6 +24,12 @@ pub trait Component: Sized {
     /// Does its step `op` for `task` (`arg`: the user it is for, see `request::user_key`). The
     /// outcome is told to the path with [`Cx::step_done`] (now or later).
     fn step(&mut self, cx: &mut Cx<'_>, op: u8, task: Handle, arg: u64);
+
+    /// The task of the `step` called next runs on instance `placed` of service `service`
+    /// (a component that keeps state per instance, like a per-instance cache, notes it).
+    fn running_at(&mut self, service: u16, placed: Placed) {
+        let _ = (service, placed);
+    }
 
     /// The outcome of a step it asked another component for (see `Notice::Sub`).
     fn reply(&mut self, cx: &mut Cx<'_>, task: Handle, result: Result<(), FailReason>) {

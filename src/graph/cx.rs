@@ -56,6 +56,17 @@ pub enum Notice {
         reply_kind: Kind,
         reply_index: u16,
     },
+    /// A component needs step `op` of component (`kind`, `index`) done on its own behalf,
+    /// for no request, by instance `placed` of service `service` (a counter's batch write
+    /// from the instance that added it up): the path runs it as a task of its own, which
+    /// holds that instance's database connections like any other.
+    Own {
+        service: u16,
+        placed: crate::graph::components::service::Placed,
+        kind: Kind,
+        index: u16,
+        op: u8,
+    },
     /// A component sends work of request kind `kind` to the service its path starts
     /// with (a topic delivering a message to its consumer): the outcome comes back to
     /// component (`from`, `index`) with `token` through `Component::answered`.

@@ -121,6 +121,29 @@ impl GraphSim {
                 index,
                 token,
             } => self.dispatch(now, kind, from, index, token),
+            Notice::Own {
+                service,
+                placed,
+                kind,
+                index,
+                op,
+            } => {
+                let task = self.tasks.insert(Task {
+                    block: 0,
+                    // Past the end of any block (paths are far shorter): the task ends
+                    // when its one step does.
+                    pos: u16::MAX - 1,
+                    parent: Parent::Own,
+                    service,
+                    placed,
+                    kind: 0,
+                    user: 0,
+                    conn: None,
+                    pending: Some((kind, index, op)),
+                    sub: None,
+                });
+                self.begin_component_step(now, task);
+            }
         }
     }
 
@@ -346,13 +369,14 @@ impl GraphSim {
         let Some((kind, index, op)) = t.pending.take() else {
             return;
         };
-        let user = t.user;
+        let (user, service, placed) = (t.user, t.service, t.placed);
         let mut cx = Cx {
             now,
             queue: &mut self.queue,
             notices: &mut self.notices,
         };
-        self.components.step(&mut cx, kind, index, op, task, user);
+        self.components
+            .step_at(&mut cx, kind, index, op, task, user, service, placed);
     }
 
     /// A component ended a task's step.
@@ -411,6 +435,7 @@ impl GraphSim {
                 self.reply(now, visit, result);
             }
             Parent::Branch(fanout) => self.branch_done(now, fanout, result),
+            Parent::Own => {}
         }
     }
 

@@ -79,6 +79,20 @@ macro_rules! components {
                 }
             }
 
+            /// Runs step `op` of component (`kind`, `index`) for `task`, which runs on
+            /// instance `placed` of service `service` (see `Component::running_at`).
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn step_at(&mut self, cx: &mut Cx<'_>, kind: Kind, index: u16, op: u8, task: Handle, arg: u64, service: u16, placed: super::components::service::Placed) {
+                match kind {
+                    $( Kind::$kind => {
+                        let c = &mut self.$field[index as usize];
+                        c.running_at(service, placed);
+                        c.step(cx, op, task, arg);
+                    } )*
+                }
+            }
+
             /// Hands component (`kind`, `index`) the outcome of the step it asked for.
             #[inline]
             pub fn reply(&mut self, cx: &mut Cx<'_>, kind: Kind, index: u16, task: Handle, result: Result<(), FailReason>) {

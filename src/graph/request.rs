@@ -111,6 +111,8 @@ pub enum Parent {
     Visit(Handle),
     /// A fan-out it is a branch of.
     Branch(Handle),
+    /// Nobody: a component's own step (see `Notice::Own`).
+    Own,
 }
 
 /// A block of a path running on one worker.

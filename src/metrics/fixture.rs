@@ -17,6 +17,9 @@ pub fn graph_summary_of(variant: &str, peak_qps: f64) -> Summary {
     db[0] = 1200.0; // queries
     db[5] = peak_qps;
     db[9] = f64::NAN; // wait_ms_p99: no samples
+    let mut cache = vec![0.0; CACHE.figures.len()];
+    // hit_ratio, hits, misses, coalesced, peak_misses_per_key, flushes.
+    cache[..6].copy_from_slice(&[0.75, 300.0, 100.0, 0.0, 3.0, 1.0]);
     s.set_components(&[
         ComponentFigures {
             key: "db.main".into(),
@@ -26,7 +29,7 @@ pub fn graph_summary_of(variant: &str, peak_qps: f64) -> Summary {
         ComponentFigures {
             key: "cache.catalog".into(),
             schema: &CACHE,
-            values: vec![0.75, 300.0, 100.0, 0.0, 3.0, 1.0],
+            values: cache,
         },
     ]);
     s

@@ -210,7 +210,17 @@ pub static CACHE: Schema = Schema {
         m(
             "keys_held",
             "keys",
-            "Keys held in the cache at the interval's end.",
+            "Keys held in the cache (every instance's, per instance) at the interval's end.",
+        ),
+        m(
+            "early_refreshes_per_s",
+            "1/s",
+            "Hits that refreshed their key early (XFetch) in the interval, per second.",
+        ),
+        m(
+            "lease_retries_per_s",
+            "1/s",
+            "Lookups that found their key leased and looked again later, per second.",
         ),
     ],
     figures: &[
@@ -229,12 +239,52 @@ pub static CACHE: Schema = Schema {
         m(
             "peak_misses_per_key",
             "fetches",
-            "The most database fetches of one key started within one metrics interval.",
+            "The most database fetches of one key started within one metrics interval after the warm-up.",
         ),
         m(
             "flushes",
             "flushes",
             "Times the cache was emptied (by a fault).",
+        ),
+        m(
+            "early_refreshes",
+            "lookups",
+            "Hits that refreshed their key early (XFetch; counted in misses, not in hits).",
+        ),
+        m(
+            "lease_retries",
+            "lookups",
+            "Lookups that found their key leased to another fetch and looked again later.",
+        ),
+        m(
+            "writes",
+            "requests",
+            "Gets that wrote their key (a database write, then an invalidation).",
+        ),
+        m(
+            "invalidations",
+            "keys",
+            "Keys a write dropped from a cache that held them (one per instance holding it).",
+        ),
+        m(
+            "stale_fills_prevented",
+            "fetches",
+            "Fetches whose lease a write revoked, so their possibly old answer was not cached.",
+        ),
+        m(
+            "db_queries",
+            "queries",
+            "Database reads and writes the cache sent (misses and writes).",
+        ),
+        m(
+            "peak_db_qps",
+            "1/s",
+            "The most database reads and writes the cache sent in one metrics interval after the warm-up, per second (the load it offers, queued or not).",
+        ),
+        m(
+            "instance_restarts",
+            "caches",
+            "Per-instance caches started anew (empty or pre-warmed) because their instance restarted.",
         ),
     ],
 };
@@ -263,7 +313,7 @@ pub static COUNTER: Schema = Schema {
         m(
             "lost_updates",
             "increments",
-            "Unlocked increments overwritten by a concurrent one.",
+            "Increments lost: overwritten by a racing unlocked one, written after the lease expired, or in the unwritten batch of a crashed instance.",
         ),
         m(
             "timeouts",
@@ -279,6 +329,21 @@ pub static COUNTER: Schema = Schema {
             "max_waiters",
             "requests",
             "The most requests waiting for one row at once.",
+        ),
+        m(
+            "committed_per_s",
+            "1/s",
+            "Increments committed per second over the measured window (after the warm-up).",
+        ),
+        m(
+            "wait_ms_mean",
+            "ms",
+            "Mean wait for a row lock, of requests that got it.",
+        ),
+        m(
+            "leases_expired",
+            "leases",
+            "Holders that kept a lock past its lease and lost it (their write is lost).",
         ),
     ],
 };
@@ -499,7 +564,8 @@ mod tests {
         assert_eq!(DATABASE.series.len(), 6);
         assert_eq!(DATABASE.figures[5].name, "peak_qps");
         assert_eq!(SERVICE.figures.len(), 12);
-        assert_eq!(CACHE.figures.len(), 6);
+        assert_eq!(CACHE.figures.len(), 14);
+        assert_eq!(COUNTER.figures.len(), 8);
         assert_eq!(QUEUE.figures.len(), 6);
         assert_eq!(POPULATION.figures.len(), 8);
     }

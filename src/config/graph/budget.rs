@@ -187,16 +187,23 @@ fn clients(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
     }
 }
 
-/// The caches: a slot per key they may hold, and the key space's popularity.
+/// The caches: a slot per key they may hold (in every instance, per instance), and the
+/// key space's popularity.
 fn caches(m: &ModelSpec, add: &mut AddPart<'_>) {
     let bytes = |c: &&super::GraphCacheSpec| {
+        let stores = match &c.placement {
+            super::cache::GraphCachePlacement::Shared => 1,
+            super::cache::GraphCachePlacement::PerInstance(s) => {
+                m.services.get(s).map_or(1, |s| u128::from(s.instances))
+            }
+        };
         let keys = c.keys.count as u128;
         let shared = CACHE_SHARED_BYTES_PER_KEY
             + match c.keys.popularity {
                 Popularity::Zipf { .. } => size_of::<f64>(),
                 Popularity::Uniform => 0,
             };
-        times(keys, CACHE_BYTES_PER_KEY).saturating_add(times(keys, shared))
+        times(keys * stores, CACHE_BYTES_PER_KEY).saturating_add(times(keys, shared))
     };
     let Some((name, _)) = largest(&m.caches, bytes) else {
         return;

@@ -14,7 +14,10 @@ use crate::config::Duration;
 pub struct CounterRowsSpec {
     /// The database whose workers and connections do the writes.
     pub database: String,
-    /// One row or sharded rows (`Batched` is not available in the graph form).
+    /// One row, sharded rows, or batched: `Batched(every: "100ms")` adds increments up in
+    /// the memory of the instance that runs the `Lock` step and writes each instance's sum
+    /// every period under row 0's lock (a crash of the instance loses what it had not
+    /// written).
     #[serde(default)]
     pub rows: CounterSpec,
     /// Increments take the row lock; without it, concurrent read-modify-writes lose updates.
@@ -22,6 +25,10 @@ pub struct CounterRowsSpec {
     pub locking: bool,
     /// A request waiting for a lock gives up after this long.
     pub wait_timeout: Duration,
+    /// A holder that keeps a lock longer than this loses it (its write, when it lands, is
+    /// lost) and the next waiter gets it; `None`: never.
+    #[serde(default)]
+    pub lease: Option<Duration>,
 }
 
 fn yes() -> bool {
@@ -33,7 +40,7 @@ pub const MAX_BUCKETS: u32 = 1_000_000;
 
 impl CounterRowsSpec {
     /// Checks the counter written at `path` (`model.counters.<name>`): its database
-    /// exists, its rows are one or sharded, and its lock wait is bounded.
+    /// exists, its rows are one, sharded or batched, and its lock wait and lease are not zero.
     pub fn validate(&self, r: &Rules<'_>, path: &str, scope: &Scope<'_>) -> Checked {
         let at = |f: &str| format!("{path}.{f}");
         r.known(
@@ -51,13 +58,10 @@ impl CounterRowsSpec {
                 )
             }
             CounterSpec::Sharded { .. } => {}
-            CounterSpec::Batched { .. } => {
-                return r.fail(
-                    &at("rows"),
-                    "Batched is not available in the graph form (its per-node sums have no \
-                     instance to live on yet): use Global or Sharded(buckets: …)",
-                )
-            }
+            CounterSpec::Batched { every } => r.nonzero(&at("rows.every"), every)?,
+        }
+        if let Some(l) = self.lease {
+            r.nonzero(&at("lease"), l)?;
         }
         r.nonzero(&at("wait_timeout"), self.wait_timeout)
     }
