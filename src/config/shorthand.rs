@@ -15,6 +15,7 @@
 use indexmap::IndexMap;
 
 use super::experiment::{ClientsSpec, ExperimentSpec, FaultSpec, ShapeSpec, WorkloadSpec};
+use super::graph::cache::GraphCachePlacement;
 use super::graph::{
     CounterRowsSpec, DatabaseSpec, GraphCacheSpec, PopulationSpec, PopulationWorkload, QueueSpec,
     ServiceSpec, Slowdown, StepSpec,
@@ -137,24 +138,6 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
     app.price_per_instance_hour = m.price_per_node_hour;
     out.services.insert(SERVICE.to_string(), app);
     if let Some(c) = &m.cache {
-        if c.placement != CachePlacement::Shared {
-            not("model.cache.placement");
-        }
-        if c.miss.is_some() {
-            not("model.cache.miss");
-        }
-        if c.write_share > 0.0 {
-            not("model.cache.write_share");
-        }
-        if c.early_refresh.is_some() {
-            not("model.cache.early_refresh");
-        }
-        if c.prewarm {
-            not("model.cache.prewarm");
-        }
-        if c.lease_retry.is_some() {
-            not("model.cache.lease_retry");
-        }
         if m.dependency.is_none() {
             // Validation requires it; a cache without a database has nothing to miss to.
             not("model.dependency");
@@ -169,24 +152,19 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
                 hit: c.hit.clone(),
                 keys: c.keys.clone(),
                 coalescing: c.coalescing,
-                // The graph cache can say these too (see its spec); until this translation
-                // maps them, a model that sets them is reported above as not translated.
-                placement: super::graph::cache::GraphCachePlacement::Shared,
-                miss: None,
-                write_share: 0.0,
-                early_refresh: None,
-                prewarm: false,
-                lease_retry: None,
+                placement: match c.placement {
+                    CachePlacement::Shared => GraphCachePlacement::Shared,
+                    CachePlacement::PerNode => GraphCachePlacement::PerInstance(SERVICE.into()),
+                },
+                miss: c.miss.clone(),
+                write_share: c.write_share,
+                early_refresh: c.early_refresh,
+                prewarm: c.prewarm,
+                lease_retry: c.lease_retry,
             },
         );
     }
     if let Some(l) = &m.locks {
-        if matches!(l.counter, super::model::CounterSpec::Batched { .. }) {
-            not("model.locks.counter");
-        }
-        if l.lease.is_some() {
-            not("model.locks.lease");
-        }
         out.databases.insert(
             ROWS.to_string(),
             DatabaseSpec {
@@ -207,7 +185,7 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
                 rows: l.counter.clone(),
                 locking: l.locking,
                 wait_timeout: l.wait_timeout,
-                lease: None,
+                lease: l.lease,
             },
         );
     }
@@ -440,6 +418,14 @@ fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<Faul
             at,
             lasting,
         },
+        // The holder at `at` waits `stall` for its write: the rows' database stops
+        // taking writes for that long (with one row, the same; with sharded rows, every
+        // row's next write waits, not just one holder's).
+        FaultSpec::SlowLockHolder { at, stall } if m.locks.is_some() => FaultSpec::Stall {
+            database: ROWS.to_string(),
+            at,
+            lasting: stall,
+        },
         FaultSpec::FlushCache { at } if m.cache.is_some() => FaultSpec::Flush {
             cache: CACHE.to_string(),
             at,
@@ -455,7 +441,7 @@ fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<Faul
 /// from its components, so that what a single-tier file's claims and readers look for
 /// (`dependency.utilisation`, `cache.peak_misses_per_key`, `db.peak_qps`,
 /// `locks.max_waiters`) is where they look. A figure the component does not report is 0.
-pub fn single_tier_sections(summary: &mut crate::metrics::Summary) {
+pub fn single_tier_sections(summary: &mut crate::metrics::Summary, warmup_s: f64) {
     use crate::metrics::summary::{CacheSummary, DbSummary, DependencySummary, LocksSummary};
     let served: Vec<u64> = summary
         .nodes
@@ -499,20 +485,24 @@ pub fn single_tier_sections(summary: &mut crate::metrics::Summary) {
             peak_misses_per_key: count(c, "peak_misses_per_key"),
         });
         // The single-tier `db` is the load the cache sends the database behind it.
-        if let Some(d) = db {
-            summary.db = Some(DbSummary {
-                peak_qps: get(d, "peak_qps"),
-                queries: count(d, "queries"),
-                mean_qps: get(d, "mean_qps"),
-            });
-        }
+        let measured_s = (summary.sim_seconds - warmup_s).max(0.0);
+        summary.db = Some(DbSummary {
+            peak_qps: get(c, "peak_db_qps"),
+            queries: count(c, "db_queries"),
+            mean_qps: if measured_s > 0.0 {
+                get(c, "db_queries") / measured_s
+            } else {
+                0.0
+            },
+        });
     }
     if let Some(l) = of(format!("counter.{COUNTER}")) {
         summary.locks = Some(LocksSummary {
             wait_ms_p99: get(l, "wait_ms_p99"),
             wait_ms_mean: get(l, "wait_ms_mean"),
             max_waiters: count(l, "max_waiters"),
-            committed: count(l, "committed"),
+            // The single-tier count is the counter's value, warm-up included.
+            committed: count(l, "value"),
             committed_per_s: get(l, "committed_per_s"),
             lost_updates: count(l, "lost_updates"),
             timeouts: count(l, "timeouts"),

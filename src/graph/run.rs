@@ -34,7 +34,10 @@ pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolatio
     });
     sim.start();
     let mut out = sim.run(graph)?;
-    crate::config::shorthand::single_tier_sections(&mut out.summary);
+    crate::config::shorthand::single_tier_sections(
+        &mut out.summary,
+        graph.spec.warmup.0.as_secs_f64(),
+    );
     Ok(out)
 }
 

@@ -345,6 +345,11 @@ pub static COUNTER: Schema = Schema {
             "leases",
             "Holders that kept a lock past its lease and lost it (their write is lost).",
         ),
+        m(
+            "value",
+            "increments",
+            "The counter's value at the end: increments committed since the start, warm-up included.",
+        ),
     ],
 };
 

@@ -97,6 +97,8 @@ pub struct Counter {
     ticking: bool,
     measured_from: SimTime,
     committed: u64,
+    /// Increments committed since the start (the counter's value), warm-up included.
+    value: u64,
     lost_updates: u64,
     timeouts: u64,
     leases_expired: u64,
@@ -138,6 +140,7 @@ impl Counter {
             ticking: false,
             measured_from: SimTime::ZERO,
             committed: 0,
+            value: 0,
             lost_updates: 0,
             timeouts: 0,
             leases_expired: 0,
@@ -352,6 +355,7 @@ impl Component for Counter {
             self.lost_updates += increments * measured;
         } else if result.is_ok() {
             self.committed += increments * measured;
+            self.value += increments;
             self.iv_committed += increments;
         }
         if holds {
@@ -422,6 +426,7 @@ impl Component for Counter {
                     f64::NAN
                 },
                 self.leases_expired as f64,
+                self.value as f64,
             ],
         }
     }
