@@ -106,9 +106,13 @@ impl GraphSim {
             }
         };
         let interval = spec.metrics_interval.0;
+        let mut components = Components::build(model, &names, seed);
+        for s in &mut components.sessions {
+            s.populations(spec.populations.values());
+        }
         GraphSim {
             queue: EventQueue::new(),
-            components: Components::build(model, &names, seed),
+            components,
             populations,
             call_clients,
             program: Program::compile(model, &names),

@@ -107,6 +107,11 @@ impl GraphSim {
                     self.begin_component_step(now, task);
                 }
             }
+            Notice::StaleRead { task } => {
+                if let Some((kind, index)) = self.tasks.get(task).and_then(|t| t.sub) {
+                    self.components.stale_read(kind, index, task);
+                }
+            }
             Notice::Connected { task } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     if let Some((Kind::Db, db, _)) = t.pending {
@@ -346,7 +351,13 @@ impl GraphSim {
         let Some((kind, index, op)) = t.pending.take() else {
             return;
         };
-        let user = t.user;
+        let user = match kind {
+            // Sessions go by the instance too (its memory holds them).
+            Kind::Sessions => {
+                crate::graph::components::sessions::step_arg(t.user, t.placed.instance)
+            }
+            _ => t.user,
+        };
         let mut cx = Cx {
             now,
             queue: &mut self.queue,
@@ -643,6 +654,10 @@ impl GraphSim {
         let p = &mut self.populations[r.population as usize];
         p.ended(r.issued_at, now, result.is_ok());
         if let Some(user) = r.user {
+            let key = user_key(r.population, r.user, request);
+            for s in &mut self.components.sessions {
+                s.request_ended(key, result);
+            }
             let t = p.think(user);
             let ev = super::population::PopulationEvent::Wake { user };
             self.queue

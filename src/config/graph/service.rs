@@ -49,6 +49,9 @@ pub struct ServiceSpec {
     /// timeout and retries at this layer. `None`: wait for the answer, never retry.
     #[serde(default)]
     pub calls: Option<CallPolicy>,
+    /// User sessions checked by this service's instances (see `sessions.rs`), if any.
+    #[serde(default)]
+    pub sessions: Option<super::ServiceSessionsSpec>,
 }
 
 /// A caller's policy for its calls to another service.
@@ -115,6 +118,9 @@ impl ServiceSpec {
             if let Some(retry) = &c.retry {
                 r.retry(&at("calls.retry"), retry)?;
             }
+        }
+        if let Some(s) = &self.sessions {
+            s.validate(r, &at("sessions"), scope)?;
         }
         Ok(())
     }
