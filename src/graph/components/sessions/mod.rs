@@ -40,7 +40,7 @@ use crate::graph::names::Names;
 use crate::graph::registry::{Event, Kind};
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SESSIONS};
 use crate::system::request::{FailReason, Handle};
-use users::{wrong_password, Action, PopulationUsers};
+use users::{wrong_password, Action, Pending, PopulationUsers};
 
 /// Its step: check (or create, or end) the request's session.
 pub const CHECK: u8 = 0;
@@ -90,6 +90,9 @@ struct Op {
     /// The instance's memory epoch when the step began (a crash bumps it).
     epoch: u32,
     wait: Wait,
+    /// The request's action and the session it presents (or, for a login, creates), as
+    /// when the step began: the request may end (time out) before the step does.
+    p: Pending,
     /// The read came from a replica behind the user's latest write.
     stale: bool,
 }
@@ -264,7 +267,8 @@ impl Sessions {
     }
 
     /// A login's credentials are checked; then its extra work, then the session is made.
-    fn login(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op, n: u32) {
+    fn login(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op) {
+        let n = op.p.n;
         let locked = self.users(op.pop).users[op.user].locked_until;
         if cx.now < locked {
             self.count(cx.now, |c| c.locked_out_logins += 1);
@@ -304,14 +308,22 @@ impl Sessions {
         self.next_serial = self.next_serial.wrapping_add(1).max(1);
         self.count(cx.now, |c| c.logins += 1);
         let now = cx.now;
-        let p = self.users(op.pop).users[op.user]
-            .pending
-            .as_mut()
-            .expect("a login in flight");
-        let again = p.created;
-        p.created = true;
-        p.session = s;
-        p.issued = now;
+        op.p.session = s;
+        op.p.issued = now;
+        // The user's request, if it still waits, answers with this session; a login of
+        // it that created one before was retried.
+        let n = op.p.n;
+        let pending = self.users(op.pop).users[op.user].pending.as_mut();
+        let again = match pending.filter(|p| p.n == n) {
+            Some(p) => {
+                let again = p.created;
+                p.created = true;
+                p.session = s;
+                p.issued = now;
+                again
+            }
+            None => false,
+        };
         if again {
             self.count(cx.now, |c| c.duplicate_sessions += 1);
         }
@@ -363,7 +375,8 @@ impl Sessions {
 
     /// A logout: in memory an instance can only forget its own copy; a store deletes the
     /// session (or, for tokens, lists it as revoked).
-    fn logout(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op, session: u32) {
+    fn logout(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op) {
+        let session = op.p.session;
         self.count(cx.now, |c| c.logouts += 1);
         match self.design {
             Design::InMemory => {
@@ -386,7 +399,8 @@ impl Sessions {
     }
 
     /// An authenticated request: checked on the instance, or by a store read.
-    fn browse(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op, session: u32, issued: SimTime) {
+    fn browse(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op) {
+        let (session, issued) = (op.p.session, op.p.issued);
         let local = match self.design {
             Design::InMemory => {
                 Some(session != 0 && self.tables[op.instance].get(&op.entity) == Some(&session))
@@ -418,7 +432,7 @@ impl Sessions {
     /// accepted-after-logout.
     fn verdict(&mut self, cx: &mut Cx<'_>, task: Handle, op: &Op, accepted: bool) {
         let user = self.users(op.pop).users[op.user];
-        let p = user.pending.expect("a request in flight");
+        let p = op.p;
         let live = p.session != 0 && user.current == p.session;
         let expired = match self.design {
             Design::Token { ttl, .. } => cx.now >= p.issued.saturating_add(ttl),
@@ -547,12 +561,13 @@ impl Component for Sessions {
             instance,
             epoch: self.epochs[instance],
             wait: Wait::Read,
+            p,
             stale: false,
         };
         match p.action {
-            Action::Login => self.login(cx, task, op, p.n),
-            Action::Logout => self.logout(cx, task, op, p.session),
-            Action::Browse | Action::StaleBrowse => self.browse(cx, task, op, p.session, p.issued),
+            Action::Login => self.login(cx, task, op),
+            Action::Logout => self.logout(cx, task, op),
+            Action::Browse | Action::StaleBrowse => self.browse(cx, task, op),
         }
     }
 
@@ -560,9 +575,7 @@ impl Component for Sessions {
         let Some(mut op) = self.ops.remove(&key(task)) else {
             return;
         };
-        let p = self.users(op.pop).users[op.user]
-            .pending
-            .expect("a request in flight");
+        let p = op.p;
         match op.wait {
             Wait::LoginWork => unreachable!("a login's work is its own event"),
             Wait::LoginWrite { left } => {
