@@ -14,6 +14,15 @@ use crate::engine::SimTime;
 use crate::system::client::RetryDecision;
 use crate::system::request::{FailReason, Handle};
 
+/// Whether a client (or a calling service) retries a failure: not a session's refusal,
+/// which is no transient fault (the client shows the login page instead).
+fn retryable(reason: FailReason) -> bool {
+    !matches!(
+        reason,
+        FailReason::Unauthenticated | FailReason::LoginFailed | FailReason::LockedOut
+    )
+}
+
 /// The path's own events.
 #[derive(Clone, Copy, Debug)]
 pub enum PathEvent {
@@ -602,8 +611,8 @@ impl GraphSim {
             return;
         };
         let decision = match &mut self.call_clients[c.from as usize] {
-            Some(cl) => cl.after_failure(c.attempts, c.last_backoff, now),
-            None => RetryDecision::Exhausted,
+            Some(cl) if retryable(reason) => cl.after_failure(c.attempts, c.last_backoff, now),
+            _ => RetryDecision::Exhausted,
         };
         match decision {
             RetryDecision::RetryAfter(wait) => {
@@ -625,6 +634,10 @@ impl GraphSim {
         let Some(r) = self.requests.get(request).copied() else {
             return;
         };
+        if !retryable(reason) {
+            self.end_request(now, request, Err(reason));
+            return;
+        }
         let clients = &mut self.populations[r.population as usize].clients;
         match clients.after_failure(r.attempts, r.last_backoff, now) {
             RetryDecision::RetryAfter(wait) => {
