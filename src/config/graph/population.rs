@@ -48,15 +48,17 @@ pub enum PopulationWorkload {
         /// Time between one request's outcome and the user's next request.
         think: DistSpec,
         /// With sessions: the chance that a logged-in user's next action is a logout.
-        #[serde(default)]
+        /// (The session fields are left out when written back at their defaults, so that
+        /// a population without them keeps its config hash.)
+        #[serde(default, skip_serializing_if = "is_zero")]
         logout_share: f64,
         /// With sessions: the chance that, after logging out, the user's next action comes
         /// from a tab still open with the old session (before logging in again).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "is_zero")]
         stale_tab_share: f64,
         /// With sessions: devices per person (users are devices: person = user ÷ devices),
         /// so that one person can be logged in on a laptop and a phone at once.
-        #[serde(default = "one_device")]
+        #[serde(default = "one_device", skip_serializing_if = "is_one")]
         devices: u32,
     },
     /// `count` requests at once at `at` (spread evenly over `over`, if given), each sent
@@ -74,6 +76,14 @@ pub enum PopulationWorkload {
 
 fn one_device() -> u32 {
     1
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 impl PopulationSpec {

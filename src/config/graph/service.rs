@@ -50,7 +50,8 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub calls: Option<CallPolicy>,
     /// User sessions checked by this service's instances (see `sessions.rs`), if any.
-    #[serde(default)]
+    /// (Left out when written back: a model without sessions keeps its config hash.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<super::ServiceSessionsSpec>,
 }
 
