@@ -98,7 +98,10 @@ fn in_memory_behind_round_robin_rejects_about_n_minus_1_in_n_valid_sessions() {
     for seed in SEEDS {
         let out = run(
             "rr",
-            &model("RoundRobin", "Sessions(design: InMemory, login_service: Exp(mean: \"30ms\"))"),
+            &model(
+                "RoundRobin",
+                "Sessions(design: InMemory, login_service: Exp(mean: \"30ms\"))",
+            ),
             seed,
         );
         let fraction = sessions(&out, "spurious_logout_fraction");
@@ -118,7 +121,11 @@ fn in_memory_behind_round_robin_rejects_about_n_minus_1_in_n_valid_sessions() {
 #[test]
 fn sticky_sessions_survive_until_a_crash_loses_about_one_in_n() {
     for seed in SEEDS {
-        let out = run("sticky", &model("Sticky", "Sessions(design: InMemory)"), seed);
+        let out = run(
+            "sticky",
+            &model("Sticky", "Sessions(design: InMemory)"),
+            seed,
+        );
         // One-second intervals: the crash at 30 s falls in the interval ending then, and
         // loses all it loses at once.
         let lost_by_interval = column(&out, "lost_on_crash");
@@ -148,7 +155,10 @@ fn an_externalized_store_loses_nothing_and_loads_its_database() {
     for seed in SEEDS {
         let out = run(
             "ext",
-            &model("RoundRobin", "Sessions(design: Externalized(store: \"sessions\"))"),
+            &model(
+                "RoundRobin",
+                "Sessions(design: Externalized(store: \"sessions\"))",
+            ),
             seed,
         );
         assert_eq!(sessions(&out, "spurious_logouts"), 0.0, "seed {seed}");
@@ -199,7 +209,11 @@ fn tokens_accept_stale_tabs_after_logout_unless_a_revocation_list_is_checked() {
             ),
             seed,
         );
-        assert_eq!(sessions(&revoked, "accepted_after_logout"), 0.0, "seed {seed}");
+        assert_eq!(
+            sessions(&revoked, "accepted_after_logout"),
+            0.0,
+            "seed {seed}"
+        );
         assert_eq!(sessions(&revoked, "spurious_logouts"), 0.0, "seed {seed}");
         let checks = sessions(&revoked, "authenticated");
         assert!(store(&revoked, "reads") > 0.99 * checks, "seed {seed}");
@@ -222,14 +236,13 @@ fn a_replicated_store_reads_stale_sessions_unless_reads_follow_the_users_writes(
         let stale = sessions(&out, "stale_reads");
         assert!(stale > 100.0, "seed {seed}: {stale} stale session reads");
         // A stale read right after a login shows no session: a spurious logout.
-        assert!(sessions(&out, "spurious_logouts") > 0.5 * stale, "seed {seed}");
+        assert!(
+            sessions(&out, "spurious_logouts") > 0.5 * stale,
+            "seed {seed}"
+        );
         assert!(store(&out, "stale_reads") >= stale, "seed {seed}");
 
-        let ryw = run(
-            "ryw",
-            &replicated("ReadYourWrites(window: \"30s\")"),
-            seed,
-        );
+        let ryw = run("ryw", &replicated("ReadYourWrites(window: \"30s\")"), seed);
         assert_eq!(sessions(&ryw, "stale_reads"), 0.0, "seed {seed}");
         assert_eq!(sessions(&ryw, "spurious_logouts"), 0.0, "seed {seed}");
     }

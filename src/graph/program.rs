@@ -58,7 +58,11 @@ impl Program {
                 });
                 // A service with sessions checks the request's first, on the worker.
                 if let Some(&i) = names.sessions.get(n) {
-                    out.push(c(Kind::Sessions, &i, crate::graph::components::sessions::CHECK));
+                    out.push(c(
+                        Kind::Sessions,
+                        &i,
+                        crate::graph::components::sessions::CHECK,
+                    ));
                 }
                 continue;
             }

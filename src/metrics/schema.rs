@@ -579,7 +579,15 @@ mod tests {
         let kinds: Vec<&str> = SCHEMAS.iter().map(|s| s.kind).collect();
         assert_eq!(
             kinds,
-            ["service", "db", "cache", "counter", "queue", "sessions", "population"]
+            [
+                "service",
+                "db",
+                "cache",
+                "counter",
+                "queue",
+                "sessions",
+                "population"
+            ]
         );
         for s in SCHEMAS {
             for list in [s.series, s.figures] {

@@ -583,10 +583,11 @@ impl Component for Sessions {
                     cx.step_done(task, Err(reason));
                     return;
                 }
-                if left == match self.design {
+                let writes = match self.design {
                     Design::Externalized { writes, .. } => writes,
                     _ => 1,
-                } {
+                };
+                if left == writes {
                     // The session row is the transaction's first write.
                     self.store_write(op.pop, op.user, p.session);
                     if self.single_device {
