@@ -27,19 +27,24 @@ fn folder(test: &str) -> PathBuf {
 /// 2,000 users thinking 1 s, 5% of a logged-in user's requests a logout, a fifth of
 /// those who log out with a stale tab; instance 1 crashes at 30 s for 20 s.
 fn run(test: &str, model: &str, seed: u64) -> RunOutput {
+    let users =
+        r#"Users(count: 2000, think: Exp(mean: "1s"), logout_share: 0.05, stale_tab_share: 0.2)"#;
+    run_with(test, model, users, seed)
+}
+
+/// As [`run`], with the shoppers' workload `users`.
+fn run_with(test: &str, model: &str, users: &str, seed: u64) -> RunOutput {
     let dir = folder(test);
     std::fs::write(dir.join("model.ron"), model).expect("write model");
-    let experiment = r#"Experiment(
+    let experiment = format!(
+        r#"Experiment(
     model: "model.ron", duration: "60s", warmup: "10s",
-    populations: {
-        "shoppers": Population(
-            workload: Users(count: 2000, think: Exp(mean: "1s"), logout_share: 0.05, stale_tab_share: 0.2),
-            mix: {"browse": 1.0},
-            timeout: "2s",
-        ),
-    },
+    populations: {{
+        "shoppers": Population(workload: {users}, mix: {{"browse": 1.0}}, timeout: "2s"),
+    }},
     faults: [Crash(service: "web", instance: 1, at: "30s", restart_after: "20s")],
-)"#;
+)"#
+    );
     let path = dir.join("experiment.ron");
     std::fs::write(&path, experiment).expect("write experiment");
     let exp = load_experiment(&path, &[]).expect("loads");
@@ -245,5 +250,75 @@ fn a_replicated_store_reads_stale_sessions_unless_reads_follow_the_users_writes(
         let ryw = run("ryw", &replicated("ReadYourWrites(window: \"30s\")"), seed);
         assert_eq!(sessions(&ryw, "stale_reads"), 0.0, "seed {seed}");
         assert_eq!(sessions(&ryw, "spurious_logouts"), 0.0, "seed {seed}");
+    }
+}
+
+#[test]
+fn wrong_passwords_fail_logins_and_lock_accounts_out() {
+    let rules = "Sessions(design: InMemory, failed_login_share: 0.3, lockout_after: 2, lockout_for: \"5s\")";
+    for seed in SEEDS {
+        let out = run("passwords", &model("Sticky", rules), seed);
+        let failed = sessions(&out, "failed_logins");
+        let locked = sessions(&out, "locked_out_logins");
+        let tried = sessions(&out, "logins") + failed;
+        let share = failed / tried;
+        assert!(
+            (0.27..0.33).contains(&share),
+            "seed {seed}: {failed} of {tried} logins had a wrong password"
+        );
+        // Two wrong in a row (about 0.3² of the logins after a wrong one) lock the account.
+        let lockouts = sessions(&out, "lockouts");
+        assert!(
+            lockouts > 0.15 * failed && lockouts < 0.45 * failed,
+            "seed {seed}: {lockouts} lockouts after {failed} failed logins"
+        );
+        assert!(
+            locked > lockouts,
+            "seed {seed}: {locked} logins refused while locked"
+        );
+        let reasons = &out.summary.failed_by_reason;
+        // Each ended its request (no retry of a wrong password), counted from the start.
+        assert!(reasons["login_failed"] as f64 >= failed, "seed {seed}");
+        assert!(reasons["locked_out"] as f64 >= locked, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_single_device_login_ends_the_persons_other_sessions() {
+    let users = r#"Users(count: 2000, think: Exp(mean: "1s"), logout_share: 0.05, devices: 2)"#;
+    let single = "Sessions(design: Externalized(store: \"sessions\"), single_device: true)";
+    for seed in SEEDS {
+        let out = run_with("single", &model("RoundRobin", single), users, seed);
+        let ended = sessions(&out, "ended_by_single_device");
+        // Each login ends the other device's session when it has one: most of the time.
+        let logins = sessions(&out, "logins");
+        assert!(
+            ended > 0.5 * logins && ended <= logins,
+            "seed {seed}: {ended} sessions ended by {logins} logins"
+        );
+        // The ended device is told at once, so its next request logs in: not spurious —
+        // except when both devices log in at once: the login that ends the other's
+        // session may land before the other login's answer, which then brings the user
+        // a session already deleted (a race, as in the single-tier engine).
+        let spurious = sessions(&out, "spurious_logouts");
+        assert!(
+            spurious < 0.02 * ended,
+            "seed {seed}: {spurious} spurious logouts for {ended} ended sessions"
+        );
+        let many = run_with(
+            "many",
+            &model(
+                "RoundRobin",
+                "Sessions(design: Externalized(store: \"sessions\"))",
+            ),
+            users,
+            seed,
+        );
+        assert_eq!(
+            sessions(&many, "ended_by_single_device"),
+            0.0,
+            "seed {seed}"
+        );
+        assert!(sessions(&many, "logins") < 0.5 * logins, "seed {seed}");
     }
 }

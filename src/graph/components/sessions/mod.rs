@@ -132,8 +132,15 @@ pub struct Sessions {
     rng: Stream,
     /// Closed populations' users, by population index (`None`: an open one).
     pops: Vec<Option<PopulationUsers>>,
-    /// Per instance: user entity → the session in its memory (in-memory design).
-    tables: Vec<BTreeMap<u64, u32>>,
+    /// Each closed population's first user in the tables' numbering.
+    offsets: Vec<usize>,
+    /// Closed populations' users in all.
+    total_users: usize,
+    /// Per instance, per user (numbered by `offsets`): the session in its memory (0:
+    /// none; in-memory design only), as the single-tier engine's node tables.
+    tables: Vec<Vec<u32>>,
+    /// Instances the service started with (the tables are made once the users are known).
+    instances: usize,
     /// Per instance: bumped at each crash (its memory is gone).
     epochs: Vec<u32>,
     ops: BTreeMap<(u32, u32), Op>,
@@ -178,11 +185,6 @@ impl Sessions {
                 revocation: revocation_list.is_some(),
             },
         };
-        let n = if design == Design::InMemory {
-            instances as usize
-        } else {
-            0
-        };
         Sessions {
             index,
             service: service.to_string(),
@@ -197,7 +199,10 @@ impl Sessions {
             draws: KeyedDraws::new(seed, &format!("sessions/{service}")),
             rng: stream(seed, &format!("sessions/{service}/work")),
             pops: Vec::new(),
-            tables: vec![BTreeMap::new(); n],
+            offsets: Vec::new(),
+            total_users: 0,
+            tables: Vec::new(),
+            instances: instances as usize,
             epochs: vec![0; instances as usize],
             ops: BTreeMap::new(),
             next_serial: 1,
@@ -213,7 +218,9 @@ impl Sessions {
     /// Meets the experiment's client populations (in the experiment's order): the users
     /// of each closed one, with their logout and stale-tab shares and devices.
     pub fn populations<'a>(&mut self, pops: impl Iterator<Item = &'a PopulationSpec>) {
+        let pops: Vec<&PopulationSpec> = pops.collect();
         self.pops = pops
+            .iter()
             .map(|p| match p.workload {
                 PopulationWorkload::Users {
                     count,
@@ -230,6 +237,25 @@ impl Sessions {
                 _ => None,
             })
             .collect();
+        let mut total = 0;
+        self.offsets = self
+            .pops
+            .iter()
+            .map(|p| {
+                let at = total;
+                total += p.as_ref().map_or(0, |p| p.users.len());
+                at
+            })
+            .collect();
+        self.total_users = total;
+        if self.design == Design::InMemory {
+            self.tables = vec![vec![0; total]; self.instances];
+        }
+    }
+
+    /// The tables' number of user `u` of population `pop`.
+    fn ordinal(&self, pop: usize, u: usize) -> usize {
+        self.offsets[pop] + u
     }
 
     /// The population and user of a user key, if it is a closed population's user.
@@ -331,7 +357,8 @@ impl Sessions {
             Design::InMemory => {
                 // An instance that crashed meanwhile remembers nothing of this login.
                 if self.epochs[op.instance] == op.epoch {
-                    self.tables[op.instance].insert(op.entity, s);
+                    let o = self.ordinal(op.pop, op.user);
+                    self.tables[op.instance][o] = s;
                 }
                 cx.step_done(task, Ok(()));
             }
@@ -380,9 +407,10 @@ impl Sessions {
         self.count(cx.now, |c| c.logouts += 1);
         match self.design {
             Design::InMemory => {
-                let t = &mut self.tables[op.instance];
-                if t.get(&op.entity) == Some(&session) {
-                    t.remove(&op.entity);
+                let o = self.ordinal(op.pop, op.user);
+                let slot = &mut self.tables[op.instance][o];
+                if *slot == session {
+                    *slot = 0;
                 }
                 cx.step_done(task, Ok(()));
             }
@@ -403,7 +431,8 @@ impl Sessions {
         let (session, issued) = (op.p.session, op.p.issued);
         let local = match self.design {
             Design::InMemory => {
-                Some(session != 0 && self.tables[op.instance].get(&op.entity) == Some(&session))
+                let o = self.ordinal(op.pop, op.user);
+                Some(session != 0 && self.tables[op.instance][o] == session)
             }
             Design::Externalized { .. } => None,
             Design::Token { ttl, revocation } => {
@@ -485,6 +514,11 @@ impl Sessions {
         }
     }
 
+    /// Whether the instance `op` runs on crashed after the step began.
+    fn crashed_since(&self, op: &Op) -> bool {
+        self.epochs[op.instance] != op.epoch
+    }
+
     /// An instance lost its memory: count the live sessions it held.
     fn instance_lost(&mut self, now: SimTime, i: usize) {
         if i >= self.epochs.len() {
@@ -494,11 +528,13 @@ impl Sessions {
         let Some(table) = self.tables.get_mut(i) else {
             return;
         };
-        let table = std::mem::take(table);
         let mut lost = 0;
-        for (entity, s) in table {
-            if let Some((pop, u)) = self.locate(entity) {
-                lost += u64::from(self.users(pop).users[u].current == s);
+        let mut o = 0;
+        for p in self.pops.iter().flatten() {
+            for user in &p.users {
+                let s = std::mem::take(&mut table[o]);
+                lost += u64::from(s != 0 && user.current == s);
+                o += 1;
             }
         }
         self.all.lost_on_crash += lost;
@@ -526,6 +562,10 @@ impl Component for Sessions {
     fn handle(&mut self, cx: &mut Cx<'_>, event: SessionsEvent) {
         let SessionsEvent::LoginWorked { task } = event;
         if let Some(op) = self.ops.remove(&key(task)) {
+            if self.crashed_since(&op) {
+                cx.step_done(task, Err(FailReason::Crash));
+                return;
+            }
             self.create(cx, task, op);
         }
     }
@@ -542,7 +582,7 @@ impl Component for Sessions {
             // An instance added after the start (an autoscaler): memory of its own.
             self.epochs.resize(instance + 1, 0);
             if self.design == Design::InMemory {
-                self.tables.resize(instance + 1, BTreeMap::new());
+                self.tables.resize(instance + 1, vec![0; self.total_users]);
             }
         }
         let users = self.pops[pop].as_mut().expect("located");
@@ -575,6 +615,11 @@ impl Component for Sessions {
         let Some(mut op) = self.ops.remove(&key(task)) else {
             return;
         };
+        if self.crashed_since(&op) {
+            // Its visit failed with the instance: nothing of it is counted or kept.
+            cx.step_done(task, Err(FailReason::Crash));
+            return;
+        }
         let p = op.p;
         match op.wait {
             Wait::LoginWork => unreachable!("a login's work is its own event"),
