@@ -102,9 +102,15 @@ fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
         let Ok(graphs) = exp.runs.iter().map(as_graph).collect::<Result<Vec<_>, _>>() else {
             continue;
         };
-        let summaries: Vec<_> = graphs
+        let summaries: Vec<_> = exp
+            .runs
             .iter()
-            .map(|g| scalesim::graph::run_single_tier(g).expect("runs").summary)
+            .zip(&graphs)
+            .map(|(c, g)| {
+                scalesim::graph::run_single_tier(c, g)
+                    .expect("runs")
+                    .summary
+            })
             .collect();
         for outcome in scalesim::claims::check(&exp.claims, &summaries) {
             if !outcome.held {

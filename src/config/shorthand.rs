@@ -16,11 +16,15 @@ use indexmap::IndexMap;
 
 use super::experiment::{ClientsSpec, ExperimentSpec, FaultSpec, ShapeSpec, WorkloadSpec};
 use super::graph::cache::GraphCachePlacement;
+use super::graph::sessions::{ServiceSessionDesign, ServiceSessionsSpec};
+use super::graph::DbReplicas;
 use super::graph::{
     CounterRowsSpec, DatabaseSpec, GraphCacheSpec, PopulationSpec, PopulationWorkload, QueueSpec,
     ServiceSpec, Slowdown, StepSpec,
 };
-use super::model::{CachePlacement, ModelSpec, NodesSpec, SlowdownSpec};
+use super::model::{
+    CachePlacement, ModelSpec, NodesSpec, SessionDesign, SessionsSpec, SlowdownSpec, StoreSpec,
+};
 use super::RunConfig;
 
 /// The service the nodes become.
@@ -34,6 +38,8 @@ pub const COUNTER: &str = "counter";
 /// The database the lock rows live in: as many workers as the graph allows, since the
 /// single-tier rows are a delay with no capacity limit of their own.
 pub const ROWS: &str = "rows";
+/// The database a session store (or a revocation list) becomes.
+pub const SESSIONS_STORE: &str = "sessions";
 /// The population the workload and clients become.
 pub const CLIENTS: &str = "clients";
 /// The request kind of a workload without a mix.
@@ -85,9 +91,6 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
     if m.propagate_deadlines {
         not("model.propagate_deadlines");
     }
-    if m.sessions.is_some() {
-        not("model.sessions");
-    }
     let nodes = m.tier();
     if nodes.deadline_check {
         not("model.nodes.deadline_check");
@@ -136,6 +139,13 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
     let mut app = service(nodes, &m.balancer, connections);
     app.autoscaler = m.autoscaler.clone();
     app.price_per_instance_hour = m.price_per_node_hour;
+    if let Some(sessions) = &m.sessions {
+        let (spec, store) = service_sessions(sessions);
+        app.sessions = Some(spec);
+        if let Some(store) = store {
+            out.databases.insert(SESSIONS_STORE.to_string(), store);
+        }
+    }
     out.services.insert(SERVICE.to_string(), app);
     if let Some(c) = &m.cache {
         if m.dependency.is_none() {
@@ -230,6 +240,65 @@ fn service(
         calls: None,
         autoscaler: None,
         price_per_instance_hour: ModelSpec::default_price(),
+        sessions: None,
+    }
+}
+
+/// The service's sessions, and the database their store (or revocation list) becomes.
+fn service_sessions(s: &SessionsSpec) -> (ServiceSessionsSpec, Option<DatabaseSpec>) {
+    let (design, store) = match &s.design {
+        SessionDesign::InMemory => (ServiceSessionDesign::InMemory, None),
+        SessionDesign::Externalized { store, on_outage } => (
+            ServiceSessionDesign::Externalized {
+                store: SESSIONS_STORE.to_string(),
+                on_outage: *on_outage,
+                writes_per_login: store.writes_per_login,
+            },
+            Some(store_database(store)),
+        ),
+        SessionDesign::SignedToken {
+            ttl,
+            revocation_list,
+        } => (
+            ServiceSessionDesign::SignedToken {
+                ttl: *ttl,
+                revocation_list: revocation_list.as_ref().map(|_| SESSIONS_STORE.to_string()),
+            },
+            revocation_list.as_ref().map(store_database),
+        ),
+    };
+    let spec = ServiceSessionsSpec {
+        design,
+        login_service: s.login_service.clone(),
+        logout: s.logout,
+        single_device: s.single_device,
+        failed_login_share: s.failed_login_share,
+        lockout_after: s.lockout_after,
+        lockout_for: s.lockout_for,
+    };
+    (spec, store)
+}
+
+/// The database a single-tier session store is: its workers, queue, times, connection cap
+/// and replicas.
+fn store_database(st: &StoreSpec) -> DatabaseSpec {
+    DatabaseSpec {
+        workers: st.workers,
+        queue: QueueSpec {
+            limit: st.queue_limit,
+            ..Default::default()
+        },
+        max_connections: st.max_connections,
+        per_connection: 0.0,
+        read: st.read.clone(),
+        write: st.write.clone(),
+        slowdown: None,
+        replicas: st.replicas.as_ref().map(|r| DbReplicas {
+            count: r.count,
+            workers: r.workers,
+            lag: r.lag.clone(),
+            reads: r.reads.clone(),
+        }),
     }
 }
 
@@ -302,12 +371,12 @@ fn experiment(e: &ExperimentSpec, m: &ModelSpec, missing: &mut Vec<String>) -> E
                 if *shape != ShapeSpec::Constant {
                     missing.push("workload.shape".into());
                 }
-                if *logout_share > 0.0 || *stale_tab_share > 0.0 || *devices != 1 {
-                    missing.push("workload (sessions' shares and devices)".into());
-                }
                 PopulationWorkload::Users {
                     count: *count,
                     think: think.clone(),
+                    logout_share: *logout_share,
+                    stale_tab_share: *stale_tab_share,
+                    devices: *devices,
                 }
             }
         };
@@ -426,6 +495,29 @@ fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<Faul
             at,
             lasting: stall,
         },
+        // The session store's faults are its database's.
+        FaultSpec::StoreOutage { at, lasting } if has_store(m) => FaultSpec::FailRequests {
+            node: None,
+            service: None,
+            database: Some(SESSIONS_STORE.to_string()),
+            instance: None,
+            at,
+            lasting,
+            percent: 100.0,
+        },
+        FaultSpec::ReplicationLagSpike { at, lasting, extra } if has_store(m) => {
+            FaultSpec::LagSpike {
+                database: SESSIONS_STORE.to_string(),
+                at,
+                lasting,
+                extra,
+            }
+        }
+        FaultSpec::PrimaryFailover { at, lasting } if has_store(m) => FaultSpec::Failover {
+            database: SESSIONS_STORE.to_string(),
+            at,
+            lasting,
+        },
         FaultSpec::FlushCache { at } if m.cache.is_some() => FaultSpec::Flush {
             cache: CACHE.to_string(),
             at,
@@ -441,8 +533,14 @@ fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<Faul
 /// from its components, so that what a single-tier file's claims and readers look for
 /// (`dependency.utilisation`, `cache.peak_misses_per_key`, `db.peak_qps`,
 /// `locks.max_waiters`) is where they look. A figure the component does not report is 0.
-pub fn single_tier_sections(summary: &mut crate::metrics::Summary, warmup_s: f64) {
-    use crate::metrics::summary::{CacheSummary, DbSummary, DependencySummary, LocksSummary};
+pub fn single_tier_sections(
+    summary: &mut crate::metrics::Summary,
+    warmup_s: f64,
+    design: Option<String>,
+) {
+    use crate::metrics::summary::{
+        CacheSummary, DbSummary, DependencySummary, LocksSummary, SessionsSummary, StoreSummary,
+    };
     let served: Vec<u64> = summary
         .nodes
         .iter()
@@ -465,6 +563,7 @@ pub fn single_tier_sections(summary: &mut crate::metrics::Summary, warmup_s: f64
         }
     };
     let db = of(format!("db.{DEPENDENCY}"));
+    let store_db = of(format!("db.{SESSIONS_STORE}"));
     if let Some(d) = db {
         summary.dependency = Some(DependencySummary {
             served: count(d, "queries"),
@@ -496,6 +595,41 @@ pub fn single_tier_sections(summary: &mut crate::metrics::Summary, warmup_s: f64
             },
         });
     }
+    if let Some(x) = of(format!("sessions.{SERVICE}")) {
+        let store = of(format!("db.{SESSIONS_STORE}")).map(|d| StoreSummary {
+            reads: count(d, "reads"),
+            writes: count(d, "writes"),
+            failed: count(d, "rejected") + count(d, "errors"),
+            replica_reads: count(d, "replica_reads"),
+            peak_connections: count(d, "peak_connections"),
+            ops_per_s: get(d, "mean_qps"),
+            peak_ops_per_s: get(d, "peak_qps"),
+            utilisation: get(d, "utilisation"),
+            peak_queue: count(d, "peak_queue_len"),
+        });
+        summary.sessions = Some(SessionsSummary {
+            design: design.unwrap_or_default(),
+            spurious_logouts: count(x, "spurious_logouts"),
+            spurious_logout_fraction: get(x, "spurious_logout_fraction"),
+            lost_on_crash: count(x, "lost_on_crash"),
+            accepted_after_logout: count(x, "accepted_after_logout"),
+            duplicate_sessions: count(x, "duplicate_sessions"),
+            logins: count(x, "logins"),
+            logouts: count(x, "logouts"),
+            authenticated_requests: count(x, "authenticated"),
+            rejected: count(x, "rejected"),
+            logged_in_at_end: count(x, "logged_in_at_end"),
+            stale_reads: count(x, "stale_reads"),
+            lost_writes: store_db.map_or(0, |d| count(d, "lost_writes")),
+            race_login_survived_logout_all: count(x, "race_login_survived_logout_all"),
+            race_login_lost_to_earlier_logout: count(x, "race_login_lost_to_earlier_logout"),
+            failed_logins: count(x, "failed_logins"),
+            lockouts: count(x, "lockouts"),
+            locked_out_logins: count(x, "locked_out_logins"),
+            ended_by_single_device: count(x, "ended_by_single_device"),
+            store,
+        });
+    }
     if let Some(l) = of(format!("counter.{COUNTER}")) {
         summary.locks = Some(LocksSummary {
             wait_ms_p99: get(l, "wait_ms_p99"),
@@ -509,4 +643,15 @@ pub fn single_tier_sections(summary: &mut crate::metrics::Summary, warmup_s: f64
             leases_expired: count(l, "leases_expired"),
         });
     }
+}
+
+/// Whether the single-tier model's sessions have a store (or a revocation list).
+fn has_store(m: &ModelSpec) -> bool {
+    m.sessions.as_ref().is_some_and(|s| match &s.design {
+        SessionDesign::InMemory => false,
+        SessionDesign::Externalized { .. } => true,
+        SessionDesign::SignedToken {
+            revocation_list, ..
+        } => revocation_list.is_some(),
+    })
 }

@@ -36,6 +36,12 @@ pub trait Component: Sized {
         let _ = (cx, task, result);
     }
 
+    /// The read it asked for `task` (see `Notice::Sub`) came from a replica that had not
+    /// yet seen the user's latest write (see `Notice::StaleRead`); its outcome follows.
+    fn stale_read(&mut self, task: Handle) {
+        let _ = task;
+    }
+
     /// The outcome of work it dispatched (see `Notice::Dispatch`) with `token`.
     fn answered(&mut self, cx: &mut Cx<'_>, token: u64, result: Result<(), FailReason>) {
         let _ = (cx, token, result);

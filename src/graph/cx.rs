@@ -76,6 +76,10 @@ pub enum Notice {
         index: u16,
         token: u64,
     },
+    /// The read `task` is doing came from a replica behind the user's latest write (told
+    /// just before its outcome): a component that asked for the read sees what the replica
+    /// shows.
+    StaleRead { task: Handle },
     /// A connection of instance `instance` of `service` to a database is free again and
     /// goes to `task`, which waited for it: its query can be sent.
     Connected { task: Handle },

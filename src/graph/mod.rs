@@ -113,6 +113,9 @@ impl GraphSim {
         for s in &mut components.services {
             s.set_random_failures(spec.random_failures.as_ref(), seed);
         }
+        for s in &mut components.sessions {
+            s.populations(spec.populations.values());
+        }
         GraphSim {
             queue: EventQueue::new(),
             components,

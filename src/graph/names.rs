@@ -16,6 +16,8 @@ pub struct Names {
     pub counters: IndexMap<String, u16>,
     /// Topics.
     pub topics: IndexMap<String, u16>,
+    /// Services with sessions → their sessions component.
+    pub sessions: IndexMap<String, u16>,
     /// Request kinds.
     pub kinds: IndexMap<String, u16>,
     /// Client populations.
@@ -39,6 +41,13 @@ impl Names {
             caches: index(&model.caches),
             counters: index(&model.counters),
             topics: index(&model.queues),
+            sessions: model
+                .services
+                .iter()
+                .filter(|(_, s)| s.sessions.is_some())
+                .enumerate()
+                .map(|(i, (name, _))| (name.clone(), i as u16))
+                .collect(),
             kinds: index(&model.requests),
             populations: populations
                 .iter()

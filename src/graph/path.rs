@@ -14,6 +14,15 @@ use crate::engine::SimTime;
 use crate::system::client::RetryDecision;
 use crate::system::request::{FailReason, Handle};
 
+/// Whether a client (or a calling service) retries a failure: not a session's refusal,
+/// which is no transient fault (the client shows the login page instead).
+fn retryable(reason: FailReason) -> bool {
+    !matches!(
+        reason,
+        FailReason::Unauthenticated | FailReason::LoginFailed | FailReason::LockedOut
+    )
+}
+
 /// The path's own events.
 #[derive(Clone, Copy, Debug)]
 pub enum PathEvent {
@@ -105,6 +114,11 @@ impl GraphSim {
                     t.sub = Some((reply_kind, reply_index));
                     t.pending = Some((kind, index, op));
                     self.begin_component_step(now, task);
+                }
+            }
+            Notice::StaleRead { task } => {
+                if let Some((kind, index)) = self.tasks.get(task).and_then(|t| t.sub) {
+                    self.components.stale_read(kind, index, task);
                 }
             }
             Notice::Connected { task } => {
@@ -369,7 +383,14 @@ impl GraphSim {
         let Some((kind, index, op)) = t.pending.take() else {
             return;
         };
-        let (user, service, placed) = (t.user, t.service, t.placed);
+        let (service, placed) = (t.service, t.placed);
+        let user = match kind {
+            // Sessions go by the instance too (its memory holds them).
+            Kind::Sessions => {
+                crate::graph::components::sessions::step_arg(t.user, t.placed.instance)
+            }
+            _ => t.user,
+        };
         let mut cx = Cx {
             now,
             queue: &mut self.queue,
@@ -616,8 +637,8 @@ impl GraphSim {
             return;
         };
         let decision = match &mut self.call_clients[c.from as usize] {
-            Some(cl) => cl.after_failure(c.attempts, c.last_backoff, now),
-            None => RetryDecision::Exhausted,
+            Some(cl) if retryable(reason) => cl.after_failure(c.attempts, c.last_backoff, now),
+            _ => RetryDecision::Exhausted,
         };
         match decision {
             RetryDecision::RetryAfter(wait) => {
@@ -639,6 +660,10 @@ impl GraphSim {
         let Some(r) = self.requests.get(request).copied() else {
             return;
         };
+        if !retryable(reason) {
+            self.end_request(now, request, Err(reason));
+            return;
+        }
         let clients = &mut self.populations[r.population as usize].clients;
         match clients.after_failure(r.attempts, r.last_backoff, now) {
             RetryDecision::RetryAfter(wait) => {
@@ -668,6 +693,10 @@ impl GraphSim {
         let p = &mut self.populations[r.population as usize];
         p.ended(r.issued_at, now, result.is_ok());
         if let Some(user) = r.user {
+            let key = user_key(r.population, r.user, request);
+            for s in &mut self.components.sessions {
+                s.request_ended(key, result);
+            }
             let t = p.think(user);
             let ev = super::population::PopulationEvent::Wake { user };
             self.queue

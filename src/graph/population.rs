@@ -101,7 +101,7 @@ impl Population {
                 )),
                 arrivals: 0,
             },
-            PopulationWorkload::Users { count, think } => Workload::Users {
+            PopulationWorkload::Users { count, think, .. } => Workload::Users {
                 think: think.resolve(),
                 seq: vec![0; *count as usize],
             },

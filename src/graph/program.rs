@@ -52,10 +52,22 @@ impl Program {
                 index: *index,
                 op,
             };
-            out.push(match s {
-                StepSpec::Call(n) => Step::Call {
+            if let StepSpec::Call(n) = s {
+                out.push(Step::Call {
                     service: names.services[n],
-                },
+                });
+                // A service with sessions checks the request's first, on the worker.
+                if let Some(&i) = names.sessions.get(n) {
+                    out.push(c(
+                        Kind::Sessions,
+                        &i,
+                        crate::graph::components::sessions::CHECK,
+                    ));
+                }
+                continue;
+            }
+            out.push(match s {
+                StepSpec::Call(_) => unreachable!("pushed above"),
                 StepSpec::Read(n) => c(Kind::Db, &names.databases[n], 0),
                 StepSpec::Write(n) => c(Kind::Db, &names.databases[n], 1),
                 StepSpec::Get(n) => c(Kind::Cache, &names.caches[n], 0),

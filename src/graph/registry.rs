@@ -109,6 +109,15 @@ macro_rules! components {
                 }
             }
 
+            /// Tells component (`kind`, `index`) that the read it asked for `task` came
+            /// from a replica behind the user's latest write.
+            #[inline]
+            pub fn stale_read(&mut self, kind: Kind, index: u16, task: Handle) {
+                match kind {
+                    $( Kind::$kind => self.$field[index as usize].stale_read(task), )*
+                }
+            }
+
             /// Starts or ends a fault on whichever component it names; false if none does.
             pub fn fault(&mut self, cx: &mut Cx<'_>, fault: &FaultSpec, start: bool) -> bool {
                 let mut hit = false;
@@ -154,4 +163,5 @@ components! {
     Cache(super::components::cache::CacheEvent) => caches: super::components::cache::Cache,
     Counter(super::components::counter::CounterEvent) => counters: super::components::counter::Counter,
     Topic(super::components::topic::TopicEvent) => topics: super::components::topic::Topic,
+    Sessions(super::components::sessions::SessionsEvent) => sessions: super::components::sessions::Sessions,
 }

@@ -20,10 +20,18 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
     sim.run(cfg)
 }
 
-/// Runs `graph`, the graph a single-tier configuration is shorthand for
+/// Runs `graph`, the graph the configuration `single_tier` is shorthand for
 /// (`config::shorthand::as_graph`), to its end: its summary also has the single-tier
 /// sections (`nodes`, `dependency`, `cache`, `db`, `locks`) filled from the components.
-pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+pub fn run_single_tier(
+    single_tier: &RunConfig,
+    graph: &RunConfig,
+) -> Result<RunOutput, InvariantViolation> {
+    let design = single_tier
+        .model
+        .sessions
+        .as_ref()
+        .map(|s| format!("{:?}", s.design));
     let mut sim = GraphSim::new(graph);
     sim.single_tier = true;
     // One column pair per node, as the single-tier time series has.
@@ -37,6 +45,7 @@ pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolatio
     crate::config::shorthand::single_tier_sections(
         &mut out.summary,
         graph.spec.warmup.0.as_secs_f64(),
+        design,
     );
     Ok(out)
 }

@@ -465,8 +465,106 @@ pub static POPULATION: Schema = Schema {
     ],
 };
 
+/// The user sessions a named service checks (`sessions.<service>`); counts are from the
+/// end of the warm-up.
+pub static SESSIONS: Schema = Schema {
+    kind: "sessions",
+    series: &[
+        m("logged_in", "users", "Users holding a session at the interval's end."),
+        m("logins_per_s", "1/s", "Logins executed in the interval, per second."),
+        m(
+            "spurious_logouts_per_s",
+            "1/s",
+            "Valid sessions rejected in the interval, per second.",
+        ),
+        m(
+            "lost_on_crash",
+            "sessions",
+            "Live sessions lost with a crashed instance's memory in the interval.",
+        ),
+        m(
+            "accepted_after_logout_per_s",
+            "1/s",
+            "Requests accepted with a session their user had logged out of, per second.",
+        ),
+    ],
+    figures: &[
+        m("logins", "logins", "Logins executed by the service's instances."),
+        m("logouts", "logouts", "Logouts executed by the service's instances."),
+        m(
+            "authenticated",
+            "requests",
+            "Authenticated requests whose session was checked.",
+        ),
+        m(
+            "rejected",
+            "requests",
+            "Authenticated requests rejected (for any reason).",
+        ),
+        m(
+            "spurious_logouts",
+            "requests",
+            "Valid sessions rejected: users logged out against their will.",
+        ),
+        m(
+            "spurious_logout_fraction",
+            "share",
+            "Spurious logouts per authenticated request checked.",
+        ),
+        m(
+            "lost_on_crash",
+            "sessions",
+            "Live sessions that disappeared with a crashed instance's memory.",
+        ),
+        m(
+            "accepted_after_logout",
+            "requests",
+            "Requests accepted with a session whose user had logged out (a security violation).",
+        ),
+        m(
+            "duplicate_sessions",
+            "sessions",
+            "Extra sessions created by retried logins.",
+        ),
+        m(
+            "stale_reads",
+            "reads",
+            "Session reads from a replica that still showed the value before the user's latest session write.",
+        ),
+        m("failed_logins", "logins", "Logins with a wrong password."),
+        m(
+            "lockouts",
+            "accounts",
+            "Accounts locked after too many failed logins in a row.",
+        ),
+        m(
+            "locked_out_logins",
+            "logins",
+            "Logins refused because the account was locked.",
+        ),
+        m(
+            "ended_by_single_device",
+            "sessions",
+            "Sessions on other devices ended by a single-device login.",
+        ),
+        m(
+            "logged_in_at_end",
+            "users",
+            "Users holding a session at the end of the run.",
+        ),
+    ],
+};
+
 /// Every component kind, in the order outputs list them.
-pub static SCHEMAS: &[&Schema] = &[&SERVICE, &DATABASE, &CACHE, &COUNTER, &QUEUE, &POPULATION];
+pub static SCHEMAS: &[&Schema] = &[
+    &SERVICE,
+    &DATABASE,
+    &CACHE,
+    &COUNTER,
+    &QUEUE,
+    &SESSIONS,
+    &POPULATION,
+];
 
 /// The schema of a component key's kind (`"db.main"` → [`DATABASE`]), if it is one.
 pub fn schema_of_key(key: &str) -> Option<&'static Schema> {
@@ -506,6 +604,8 @@ pub fn graph_components(
     add(&CACHE, &mut model.caches.keys());
     add(&COUNTER, &mut model.counters.keys());
     add(&QUEUE, &mut model.queues.keys());
+    let with_sessions = model.services.iter().filter(|(_, s)| s.sessions.is_some());
+    add(&SESSIONS, &mut with_sessions.map(|(name, _)| name));
     add(&POPULATION, &mut populations.iter());
     out
 }
@@ -555,7 +655,15 @@ mod tests {
         let kinds: Vec<&str> = SCHEMAS.iter().map(|s| s.kind).collect();
         assert_eq!(
             kinds,
-            ["service", "db", "cache", "counter", "queue", "population"]
+            [
+                "service",
+                "db",
+                "cache",
+                "counter",
+                "queue",
+                "sessions",
+                "population"
+            ]
         );
         for s in SCHEMAS {
             for list in [s.series, s.figures] {
@@ -580,7 +688,8 @@ mod tests {
         assert_eq!(schema_of_key("db.main"), Some(&DATABASE));
         assert_eq!(schema_of_key("db."), None);
         assert_eq!(schema_of_key("nodes"), None);
-        assert_eq!(schema_of_key("sessions.store"), None);
+        assert_eq!(schema_of_key("sessions.web"), Some(&SESSIONS));
+        assert_eq!(schema_of_key("store.sessions"), None);
         assert_eq!(split_column("db.eu.main.qps"), Some(("db.eu.main", "qps")));
         assert_eq!(split_column("latency_p99_ms"), None);
     }

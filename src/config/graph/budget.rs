@@ -90,6 +90,7 @@ pub fn parts(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
     caches(m, add);
     rows_and_partitions(m, add);
     rings(m, add);
+    sessions(e, m, add);
 }
 
 /// The time series: a row per metrics interval, with columns for every instance and
@@ -290,6 +291,50 @@ pub fn periodic_events(e: &ExperimentSpec, m: &ModelSpec) -> Vec<(&'static str, 
             format!("model.services.{name}.balancer.health_check.every"),
         )],
         _ => Vec::new(),
+    }
+}
+
+/// What a closed population's user costs one service's sessions: the user's session, its
+/// stale tab, the store's two values, its login counters and the request in flight.
+pub const SESSION_USER_BYTES: usize = 96;
+
+/// The sessions of the services that check them: a record per closed population's user,
+/// and for sessions in instance memory a slot per user in every instance's table.
+fn sessions(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
+    let users: u128 = e
+        .populations
+        .values()
+        .map(|p| match p.workload {
+            PopulationWorkload::Users { count, .. } => count as u128,
+            _ => 0,
+        })
+        .sum();
+    let bytes = |s: &&super::ServiceSpec| match &s.sessions {
+        None => 0,
+        Some(spec) => {
+            let tables = match spec.design {
+                super::ServiceSessionDesign::InMemory => s.instances as u128,
+                _ => 0,
+            };
+            times(users, SESSION_USER_BYTES).saturating_add(times(users.saturating_mul(tables), 4))
+        }
+    };
+    let total: u128 = m.services.values().map(|s| bytes(&s)).sum();
+    if total == 0 {
+        return;
+    }
+    if let Some((name, _)) = largest(&m.services, bytes) {
+        add(
+            "sessions",
+            format!(
+                "{} users × {} B per service with sessions, and 4 B per user per instance keeping them in memory",
+                count_text(users),
+                SESSION_USER_BYTES
+            ),
+            total,
+            &format!("model.services.{name}.sessions"),
+            false,
+        );
     }
 }
 

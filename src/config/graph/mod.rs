@@ -25,6 +25,7 @@ pub mod population;
 pub mod queue;
 pub mod replicas;
 pub mod service;
+pub mod sessions;
 pub mod step;
 pub mod validate;
 
@@ -37,4 +38,5 @@ pub use population::{PopulationSpec, PopulationWorkload};
 pub use queue::TopicSpec;
 pub use replicas::DbReplicas;
 pub use service::{CallPolicy, ServiceSpec};
+pub use sessions::{ServiceSessionDesign, ServiceSessionsSpec};
 pub use step::{StepSpec, WaitFor};

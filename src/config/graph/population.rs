@@ -47,6 +47,19 @@ pub enum PopulationWorkload {
         count: u32,
         /// Time between one request's outcome and the user's next request.
         think: DistSpec,
+        /// With sessions: the chance that a logged-in user's next action is a logout.
+        /// (The session fields are left out when written back at their defaults, so that
+        /// a population without them keeps its config hash.)
+        #[serde(default, skip_serializing_if = "is_zero")]
+        logout_share: f64,
+        /// With sessions: the chance that, after logging out, the user's next action comes
+        /// from a tab still open with the old session (before logging in again).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        stale_tab_share: f64,
+        /// With sessions: devices per person (users are devices: person = user ÷ devices),
+        /// so that one person can be logged in on a laptop and a phone at once.
+        #[serde(default = "one_device", skip_serializing_if = "is_one")]
+        devices: u32,
     },
     /// `count` requests at once at `at` (spread evenly over `over`, if given), each sent
     /// once by a client that then goes away.
@@ -59,6 +72,18 @@ pub enum PopulationWorkload {
         #[serde(default)]
         over: Duration,
     },
+}
+
+fn one_device() -> u32 {
+    1
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 impl PopulationSpec {
@@ -102,9 +127,31 @@ impl PopulationWorkload {
                 r.open_rate(&at("rate_per_s"), *rate_per_s, shape)?;
                 r.shape(&at("shape"), shape, false)
             }
-            PopulationWorkload::Users { count, think } => {
+            PopulationWorkload::Users {
+                count,
+                think,
+                logout_share,
+                stale_tab_share,
+                devices,
+            } => {
                 if *count == 0 {
                     return r.fail(&at("count"), "must be at least 1 user");
+                }
+                for (f, x) in [
+                    ("logout_share", logout_share),
+                    ("stale_tab_share", stale_tab_share),
+                ] {
+                    if !x.is_finite() || !(0.0..=1.0).contains(x) {
+                        return r.fail(&at(f), format!("must be between 0 and 1, found {x}"));
+                    }
+                }
+                if *devices == 0 || count % devices != 0 {
+                    return r.fail(
+                        &at("devices"),
+                        format!(
+                            "must be at least 1 and divide the user count ({count}), found {devices}"
+                        ),
+                    );
                 }
                 r.dist(&at("think"), think)
             }

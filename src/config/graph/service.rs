@@ -57,6 +57,10 @@ pub struct ServiceSpec {
     /// serving, draining or crashed), in the model's currency.
     #[serde(default = "default_price", skip_serializing_if = "is_default_price")]
     pub price_per_instance_hour: f64,
+    /// User sessions checked by this service's instances (see `sessions.rs`), if any.
+    /// (Left out when written back: a model without sessions keeps its config hash.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<super::ServiceSessionsSpec>,
 }
 
 fn default_price() -> f64 {
@@ -138,6 +142,9 @@ impl ServiceSpec {
             if let Some(retry) = &c.retry {
                 r.retry(&at("calls.retry"), retry)?;
             }
+        }
+        if let Some(s) = &self.sessions {
+            s.validate(r, &at("sessions"), scope)?;
         }
         Ok(())
     }

@@ -207,7 +207,9 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
         (
             "model.sessions",
             m.sessions.is_some(),
-            "sessions are not available in the graph form yet",
+            "a graph model has no top-level `sessions`: give the service that checks them \
+             its own (`services: {\"web\": Service(sessions: Sessions(…), …)}`), with a \
+             store named in `databases`",
         ),
         (
             "model.autoscaler",

@@ -5,4 +5,5 @@ pub mod cache;
 pub mod counter;
 pub mod database;
 pub mod service;
+pub mod sessions;
 pub mod topic;

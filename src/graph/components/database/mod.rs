@@ -227,9 +227,16 @@ impl Database {
         if let Some(r) = &mut self.replication {
             if q.write && result.is_ok() {
                 r.committed(q.user, cx.now);
-            } else if !q.write && server != PRIMARY && measured {
-                self.replica_reads += 1;
-                self.stale_reads += u64::from(r.stale(q.user, cx.now));
+            } else if !q.write && server != PRIMARY {
+                let stale = r.stale(q.user, cx.now);
+                if measured {
+                    self.replica_reads += 1;
+                    self.stale_reads += u64::from(stale);
+                }
+                if stale {
+                    // Whoever asked for the read sees what this replica shows.
+                    cx.notify(crate::graph::cx::Notice::StaleRead { task: q.task });
+                }
             }
         }
         if self.partitioned {
