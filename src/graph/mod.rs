@@ -11,6 +11,7 @@
 pub mod component;
 pub mod components;
 pub mod cx;
+mod liveness;
 pub mod names;
 pub mod network;
 pub mod path;
@@ -36,7 +37,7 @@ use network::{End, Network};
 use population::Population;
 use program::Program;
 use registry::{Components, Event};
-use request::{Call, Fanout, Request, Task, Visit};
+use request::{Call, Fanout, Ledger, Request, Task, Visit};
 
 /// One whole single-threaded simulation of a graph model for one (experiment, variant, seed).
 pub struct GraphSim {
@@ -66,6 +67,8 @@ pub struct GraphSim {
     stopped_reason: Option<String>,
     /// Attempts that finished after their caller had stopped waiting (wasted work).
     wasted: u64,
+    /// Deadlines, shed and wasted work by component, write effects.
+    ledger: Ledger,
 }
 
 impl GraphSim {
@@ -131,6 +134,11 @@ impl GraphSim {
             max_pending_events: spec.limits.max_pending_events,
             stopped_reason: None,
             wasted: 0,
+            ledger: Ledger::new(
+                model.propagate_deadlines,
+                model.services.len(),
+                model.databases.len(),
+            ),
         }
     }
 

@@ -86,6 +86,8 @@ pub static SERVICE: Schema = Schema {
         m("peak_queue_len", "requests", "The longest queue over all its instances at once."),
         m("peak_open_connections", "connections", "The most connections its balancer held open at once (from send to answer or client timeout)."),
         m("wait_ms_p99", "ms", "99th percentile of the time calls waited for a worker."),
+        m("wasted", "requests", "Calls whose path finished there after their caller (or the client above it) had stopped waiting: work nobody waits for."),
+        m("shed", "requests", "Calls dropped there because their deadline had passed: by the queue (`deadline_check`) or, with propagated deadlines, before their next step."),
     ],
 };
 
@@ -173,6 +175,16 @@ pub static DATABASE: Schema = Schema {
             "lost_writes",
             "queries",
             "Committed writes not yet on the replicas when the primary failed over (lost with it).",
+        ),
+        m(
+            "wasted",
+            "queries",
+            "Queries answered after the client (or the calling service) they were for had stopped waiting: work nobody waits for.",
+        ),
+        m(
+            "shed",
+            "queries",
+            "Waiting queries its queue dropped because their propagated deadline had passed (`deadline_check`).",
         ),
     ],
 };

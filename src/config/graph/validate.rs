@@ -241,12 +241,6 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
             "an experiment on a graph model gives each population its own `throttle`",
         ),
         (
-            "model.propagate_deadlines",
-            m.propagate_deadlines,
-            "deadline propagation is not available in the graph form yet (the graph engine \
-             does not drop work whose caller has gone)",
-        ),
-        (
             "model.price_per_node_hour",
             m.price_per_node_hour != crate::config::ModelSpec::default_price(),
             "a graph run reports no cost yet, so a price would be ignored",
@@ -254,7 +248,7 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
         (
             "clients.idempotency_keys",
             e.clients.idempotency_keys,
-            "idempotency keys are not available in the graph form yet",
+            "an experiment on a graph model gives each population its own `idempotency_keys`",
         ),
         (
             "random_failures",
