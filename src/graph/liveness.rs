@@ -295,3 +295,231 @@ impl GraphSim {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::SimTime;
+    use crate::graph::components::service::Placed;
+    use crate::graph::request::{Call, Request, Task, Visit};
+
+    const MODEL: &str = r#"System(
+        services: {
+            "web": Service(instances: 1, workers: 2, service: Exp(mean: "1ms")),
+            "api": Service(instances: 1, workers: 2, service: Exp(mean: "1ms")),
+        },
+        requests: {"get": [Call("web"), Call("api")]},
+    )"#;
+
+    fn config(workload: &str) -> crate::config::RunConfig {
+        let experiment = format!(
+            r#"Experiment(model: "m.ron", duration: "2s", seed: 3, populations: {{
+                "c": Population(workload: {workload}, mix: {{"get": 1.0}}),
+            }})"#
+        );
+        crate::config::single_run_from_texts(&experiment, MODEL).expect("a valid experiment")
+    }
+
+    fn open() -> GraphSim {
+        GraphSim::new(&config("Open(rate_per_s: 100.0)"))
+    }
+
+    fn request(sim: &mut GraphSim) -> Handle {
+        sim.requests.insert(Request {
+            population: 0,
+            user: None,
+            kind: 0,
+            issued_at: SimTime::ZERO,
+            attempts: 1,
+            current: None,
+            last_backoff: SimTime::ZERO,
+            deadline: SimTime::NEVER,
+            wait: SimTime::ZERO,
+        })
+    }
+
+    fn visit(sim: &mut GraphSim, origin: Origin, service: u16, placed: bool) -> Handle {
+        let v = sim.visits.insert(Visit {
+            origin,
+            attempt_no: 1,
+            service,
+            block: 0,
+            pos: 1,
+            kind: 0,
+            key: 0,
+            user: 0,
+            placed: placed.then_some(Placed {
+                instance: 0,
+                lifecycle: 0,
+                job: Handle { idx: 0, gen: 0 },
+            }),
+            closed: false,
+            deadline: SimTime::NEVER,
+            own_deadline: SimTime::NEVER,
+            root: None,
+        });
+        if let Origin::Request(r) = origin {
+            sim.requests.get_mut(r).expect("live").current = Some(v);
+        }
+        v
+    }
+
+    fn at(ms: u64) -> SimTime {
+        SimTime::from_millis(ms)
+    }
+
+    #[test]
+    fn a_fresh_graph_and_a_normal_run_are_live() {
+        let sim = open();
+        assert_eq!(sim.liveness(), Ok(()));
+        for workload in [
+            "Open(rate_per_s: 200.0)",
+            "Users(count: 20, think: Exp(mean: \"10ms\"))",
+        ] {
+            let cfg = config(workload);
+            let out = crate::graph::run(&cfg);
+            assert!(out.is_ok(), "{workload}: {:?}", out.err());
+        }
+    }
+
+    #[test]
+    fn a_request_backing_off_with_no_retry_is_stuck_and_a_scheduled_retry_frees_it() {
+        let mut sim = open();
+        let r = request(&mut sim);
+        let err = sim.liveness().expect_err("nothing can end it");
+        assert!(
+            err.contains("1 stuck") && err.contains("no retry scheduled"),
+            "{err}"
+        );
+        sim.queue
+            .schedule_at(at(5), Event::Path(PathEvent::Retry { request: r }));
+        assert_eq!(sim.liveness(), Ok(()));
+    }
+
+    #[test]
+    fn an_attempt_nothing_moves_is_stuck_unless_its_arrival_or_its_timeout_is_pending() {
+        let mut sim = open();
+        let r = request(&mut sim);
+        visit(&mut sim, Origin::Request(r), 0, false);
+        let err = sim.liveness().expect_err("an orphan visit");
+        assert!(err.contains("which nothing pending moves"), "{err}");
+        // A timeout of an older attempt does not end it; one of the current attempt does.
+        let stale = PathEvent::Timeout {
+            request: r,
+            attempt_no: 0,
+        };
+        sim.queue.schedule_at(at(3), Event::Path(stale));
+        assert!(sim.liveness().is_err(), "a stale timeout does not end it");
+        let timeout = PathEvent::Timeout {
+            request: r,
+            attempt_no: 1,
+        };
+        sim.queue.schedule_at(at(3), Event::Path(timeout));
+        assert_eq!(sim.liveness(), Ok(()));
+        // Its arrival at the service being scheduled makes it live too.
+        let mut sim = open();
+        let r = request(&mut sim);
+        let v2 = visit(&mut sim, Origin::Request(r), 0, false);
+        sim.queue
+            .schedule_at(at(1), Event::Path(PathEvent::Arrive { visit: v2 }));
+        assert_eq!(sim.liveness(), Ok(()));
+    }
+
+    #[test]
+    fn a_chain_is_live_only_when_its_bottom_moves() {
+        // The request's visit at `web` runs a task that waits for its call to `api`; the
+        // call's visit waits in `api`'s queue, and nothing at `api` will free a worker.
+        let mut sim = open();
+        let r = request(&mut sim);
+        let v = visit(&mut sim, Origin::Request(r), 0, true);
+        let placed = sim.visits.get(v).expect("live").placed.expect("placed");
+        let task = sim.tasks.insert(Task {
+            block: 0,
+            pos: 1,
+            parent: Parent::Visit(v),
+            service: 0,
+            placed,
+            kind: 0,
+            user: 0,
+            conn: None,
+            pending: None,
+            sub: None,
+            at: None,
+            deadline: SimTime::NEVER,
+            root: None,
+        });
+        let call = sim.calls.insert(Call {
+            caller: task,
+            from: 0,
+            service: 1,
+            block: 0,
+            pos: 2,
+            attempts: 1,
+            current: None,
+            last_backoff: SimTime::ZERO,
+        });
+        let cv = visit(&mut sim, Origin::Call(call), 1, true);
+        sim.calls.get_mut(call).expect("live").current = Some(cv);
+        // An event of `web` does not help: the web worker is held by the waiting task.
+        let web = crate::graph::components::service::ServiceEvent::Probe { instance: 0 };
+        sim.queue.schedule_at(at(2), Event::Service(0, web));
+        let err = sim.liveness().expect_err("the bottom is stuck");
+        assert!(
+            err.contains("1 stuck") && err.contains("service 0"),
+            "{err}"
+        );
+        // The calling service's timeout for the call's attempt would end the chain…
+        let mut timed = open();
+        std::mem::swap(&mut timed.requests, &mut sim.requests);
+        std::mem::swap(&mut timed.visits, &mut sim.visits);
+        std::mem::swap(&mut timed.tasks, &mut sim.tasks);
+        std::mem::swap(&mut timed.calls, &mut sim.calls);
+        let t = PathEvent::CallTimeout {
+            call,
+            attempt_no: 1,
+        };
+        timed.queue.schedule_at(at(2), Event::Path(t));
+        assert_eq!(timed.liveness(), Ok(()));
+        // …and so would `api` freeing a worker (its queued visit then starts).
+        let api = crate::graph::components::service::ServiceEvent::Worked {
+            job: Handle { idx: 7, gen: 0 },
+        };
+        timed.queue = crate::engine::EventQueue::new();
+        timed.queue.schedule_at(at(2), Event::Service(1, api));
+        assert_eq!(timed.liveness(), Ok(()));
+    }
+
+    #[test]
+    fn a_user_with_no_request_and_no_wake_up_is_lost() {
+        let cfg = config("Users(count: 3, think: Exp(mean: \"10ms\"))");
+        let mut sim = GraphSim::new(&cfg);
+        for user in [0, 2] {
+            let wake = PopulationEvent::Wake { user };
+            sim.queue.schedule_at(at(1), Event::Population(0, wake));
+        }
+        let err = sim.liveness().expect_err("user 1 is lost");
+        assert!(
+            err.contains("1 users of population `c` (first: user 1)"),
+            "{err}"
+        );
+        let wake = PopulationEvent::Wake { user: 1 };
+        sim.queue.schedule_at(at(1), Event::Population(0, wake));
+        assert_eq!(sim.liveness(), Ok(()));
+    }
+
+    #[test]
+    fn a_stuck_request_fails_the_run_as_an_invariant_violation() {
+        let cfg = config("Open(rate_per_s: 100.0)");
+        let mut sim = GraphSim::new(&cfg);
+        // Counted as issued (so conservation holds), but nothing will ever end it.
+        sim.recorder.issued();
+        request(&mut sim);
+        sim.start();
+        let err = sim.run(&cfg).err().expect("the run must report it");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("internal invariant violated") && msg.contains("liveness"),
+            "{msg}"
+        );
+    }
+}

@@ -20,7 +20,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
 }
 
 impl GraphSim {
-    fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    pub(super) fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
         let mut stops = crate::engine::stops::Stops::new(
             self.max_in_flight,
