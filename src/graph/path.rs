@@ -301,12 +301,13 @@ impl GraphSim {
     }
 
     /// Drops `task` at its next step because nobody waits for it any more: its worker is
-    /// freed (as shed, not as an error) and its parent hears a timeout.
-    fn shed_task(&mut self, now: SimTime, task: Handle) {
+    /// freed (as shed, not as an error) and its parent hears a timeout. `counted`: the
+    /// drop starts here (it is not the echo of a call that was dropped further down).
+    fn shed_task(&mut self, now: SimTime, task: Handle, counted: bool) {
         let Some(t) = self.tasks.remove(task) else {
             return;
         };
-        if now >= self.warmup {
+        if counted && now >= self.warmup {
             self.ledger.service_shed[t.service as usize] += 1;
         }
         match t.parent {
@@ -334,7 +335,7 @@ impl GraphSim {
             return;
         };
         if self.expired(now, &t) {
-            self.shed_task(now, task);
+            self.shed_task(now, task, true);
             return;
         }
         match step {
@@ -723,7 +724,7 @@ impl GraphSim {
         if self.expired(now, &caller) {
             // A retry after the deadline: nobody would wait for its answer.
             self.calls.remove(call);
-            self.shed_task(now, c.caller);
+            self.shed_task(now, c.caller, true);
             return;
         }
         let timeout = self.call_clients[c.from as usize]
@@ -771,9 +772,10 @@ impl GraphSim {
             .get(c.caller)
             .is_some_and(|t| self.expired(now, t));
         if caller_expired {
-            // Nobody waits for the caller's answer: no retry, its task is dropped.
+            // Nobody waits for the caller's answer: no retry, its task is dropped (counted
+            // where the call failed, not again here).
             self.calls.remove(call);
-            self.shed_task(now, c.caller);
+            self.shed_task(now, c.caller, false);
             return;
         }
         let decision = match &mut self.call_clients[c.from as usize] {
