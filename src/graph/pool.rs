@@ -368,6 +368,44 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_check_sets_expired_waiters_aside_and_serves_the_next_live_one() {
+        let ms = SimTime::from_millis;
+        for check in [false, true] {
+            let q = QueueSpec {
+                deadline_check: check,
+                ..Default::default()
+            };
+            let mut p = Pool::new(1, &q, None);
+            assert_eq!(p.admit_until(h(1), ms(0), ms(100)), Admit::Start);
+            p.admit_until(h(2), ms(0), ms(10));
+            p.admit_until(h(3), ms(0), ms(20));
+            p.admit_until(h(4), ms(0), SimTime::NEVER);
+            // At 20 ms the deadlines of 2 (10 ms) and 3 (20 ms) have passed.
+            let next = p.finish(ms(20));
+            if check {
+                assert_eq!(next, Some(h(4)));
+                assert_eq!(p.take_expired(), vec![h(2), h(3)]);
+                assert_eq!(p.expired_count(), 2);
+                assert!(!p.has_expired(), "taken");
+            } else {
+                assert_eq!(next, Some(h(2)), "without the check, FIFO order");
+                assert!(p.take_expired().is_empty());
+            }
+        }
+        // Every waiter expired: the worker goes idle.
+        let q = QueueSpec {
+            deadline_check: true,
+            ..Default::default()
+        };
+        let mut p = Pool::new(1, &q, None);
+        p.admit(h(1), ms(0));
+        p.admit_until(h(2), ms(0), ms(5));
+        assert_eq!(p.finish(ms(5)), None);
+        assert_eq!(p.busy(), 0);
+        assert_eq!(p.take_expired(), vec![h(2)]);
+    }
+
+    #[test]
     fn stall_and_cut_hold_work_back_until_lifted() {
         let mut p = Pool::new(2, &QueueSpec::default(), None);
         let t = SimTime::ZERO;
