@@ -196,11 +196,12 @@ impl GraphSim {
                     m.is_some_and(|ks| ks.iter().any(|k| set.contains(k)))
                 };
                 let moves = p.steps.contains(&key(h))
-                    || match (t.at, t.pending) {
-                        (Some((kind, index, _)), _) => at_component(kind, index),
-                        // Waiting for a connection of its instance: another task there
-                        // gives one back.
-                        (None, Some(_)) => p.faults || conns.contains(&t.service),
+                    || match (t.pending, t.at) {
+                        // A step waiting to start (its network delay is not pending):
+                        // waiting for a connection of its instance, which another task
+                        // there gives back.
+                        (Some(_), _) => p.faults || conns.contains(&t.service),
+                        (None, Some((kind, index, _))) => at_component(kind, index),
                         (None, None) => {
                             any(calls_of.get(&key(h)), &calls)
                                 || fanouts_of.get(&key(h)).is_some_and(|fs| {

@@ -138,6 +138,7 @@ impl GraphSim {
                 model.propagate_deadlines,
                 model.services.len(),
                 model.databases.len(),
+                retries_anywhere(cfg),
             ),
         }
     }
@@ -166,4 +167,18 @@ impl GraphSim {
         self.queue
             .schedule_at(self.interval.min(self.end), Event::Tick);
     }
+}
+
+/// Whether a write may be sent again for the same request: some population or some
+/// service's calls retry (only then does the path keep a record of applied writes).
+fn retries_anywhere(cfg: &RunConfig) -> bool {
+    let retries = |r: &Option<crate::config::experiment::RetrySpec>| {
+        r.as_ref().is_some_and(|r| r.max_attempts > 1)
+    };
+    cfg.spec.populations.values().any(|p| retries(&p.retry))
+        || cfg
+            .model
+            .services
+            .values()
+            .any(|s| s.calls.as_ref().is_some_and(|c| retries(&c.retry)))
 }

@@ -497,7 +497,7 @@ impl GraphSim {
         let Some((r, _)) = t.root else {
             return;
         };
-        if op != WRITE || self.requests.get(r).is_none() {
+        if op != WRITE || !self.ledger.track_writes || self.requests.get(r).is_none() {
             return;
         }
         if !self.ledger.applied.insert((r.idx, r.gen, t.block, t.pos)) {

@@ -188,6 +188,9 @@ pub struct Fanout {
 pub struct Ledger {
     /// Whether deadlines travel with requests (the model's `propagate_deadlines`).
     pub propagate: bool,
+    /// Whether a write can be sent again for the same request (something retries): only
+    /// then are applied writes recorded.
+    pub track_writes: bool,
     /// By service: visits whose path finished there after their deadline.
     pub service_wasted: Vec<u64>,
     /// By service: visits dropped at a step because their deadline had passed.
@@ -205,9 +208,10 @@ pub struct Ledger {
 
 impl Ledger {
     /// An empty ledger for `services` services and `databases` databases.
-    pub fn new(propagate: bool, services: usize, databases: usize) -> Ledger {
+    pub fn new(propagate: bool, services: usize, databases: usize, track_writes: bool) -> Ledger {
         Ledger {
             propagate,
+            track_writes,
             service_wasted: vec![0; services],
             service_shed: vec![0; services],
             db_wasted: vec![0; databases],
@@ -217,6 +221,9 @@ impl Ledger {
 
     /// Forgets the writes of a request that ended (its slot may be reused).
     pub fn forget(&mut self, request: Handle) {
+        if self.applied.is_empty() {
+            return;
+        }
         let from = (request.idx, request.gen, 0, 0);
         let to = (request.idx, request.gen, u32::MAX, u16::MAX);
         let keys: Vec<_> = self.applied.range(from..=to).copied().collect();

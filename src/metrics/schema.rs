@@ -504,7 +504,7 @@ mod tests {
         }
         assert_eq!(DATABASE.series.len(), 6);
         assert_eq!(DATABASE.figures[5].name, "peak_qps");
-        assert_eq!(SERVICE.figures.len(), 7);
+        assert_eq!(SERVICE.figures.len(), 9);
         assert_eq!(CACHE.figures.len(), 6);
         assert_eq!(QUEUE.figures.len(), 6);
         assert_eq!(POPULATION.figures.len(), 8);
