@@ -448,7 +448,7 @@ const GRAPH_CASES: &[Case] = &[
     graph("a polynomial slowdown with a zero exponent", &[], &[("connections: {", "slowdown: Polynomial(k: 1.0, n: 0.0), connections: {")], "m.ron:5:", &["field `model.services.api.slowdown.n`", "greater than zero"]),
     graph("a slowdown ceiling below one", &[], &[("write: Exp(mean: \"9ms\")", "write: Exp(mean: \"9ms\"), slowdown: Exponential(k: 2.0, max_factor: 0.5)")], "m.ron:8:", &["field `model.databases.main.slowdown.max_factor`", "at least 1"]),
     graph("a service balancer's slow start (not in the graph form yet)", &[], &[("connections: {\"main\": 4}", "balancer: Balancer(slow_start: \"30s\"), connections: {\"main\": 4}")], "m.ron:5:", &["field `model.services.api.balancer.slow_start`", "not available in the graph form yet"]),
-    graph("a deadline check that is not a boolean", &[], &[("Database(workers: 8, read", "Database(workers: 8, queue: Queue(deadline_check: 1), read")], "m.ron:8:", &["deadline_check", "expected a boolean"]),
+    graph("a deadline check that is not a boolean", &[], &[("Database(workers: 8, read", "Database(workers: 8, queue: Queue(deadline_check: 1), read")], "m.ron:8:", &["field `databases.main.queue.deadline_check`", "Expected boolean"]),
     graph("a misspelt deadline check", &[], &[("Database(workers: 8, read", "Database(workers: 8, queue: Queue(deadline_chek: true), read")], "m.ron:8:", &["unknown field `deadline_chek`", "Did you mean `deadline_check`?"]),
     graph("a zero call timeout", &[], &[("Calls(timeout: \"1s\")", "Calls(timeout: \"0s\")")], "m.ron:4:", &["field `model.services.web.calls.timeout`", "must be greater than zero"]),
     // Caches, counters, queues, the network.
@@ -473,7 +473,7 @@ const GRAPH_CASES: &[Case] = &[
     graph("a workload beside the populations", &[("    duration: \"10s\",", "    duration: \"10s\",\n    workload: Open(rate_per_s: 1.0),")], &[], "exp.ron:4:", &["field `workload`", "has `populations` instead of one `workload`"]),
     graph("a client timeout beside the populations", &[("    duration: \"10s\",", "    duration: \"10s\",\n    clients: Clients(timeout: \"1s\"),")], &[], "exp.ron:4:", &["field `clients.timeout`", "each population its own `timeout`"]),
     graph("idempotency keys beside the populations", &[("    duration: \"10s\",", "    duration: \"10s\",\n    clients: Clients(idempotency_keys: true),")], &[], "exp.ron:4:", &["field `clients.idempotency_keys`", "each population its own `idempotency_keys`"]),
-    graph("idempotency keys that are not a boolean", &[("timeout: \"1s\")", "timeout: \"1s\", idempotency_keys: \"yes\")")], &[], "exp.ron:5:", &["idempotency_keys", "expected a boolean"]),
+    graph("idempotency keys that are not a boolean", &[("timeout: \"1s\")", "timeout: \"1s\", idempotency_keys: \"yes\")")], &[], "exp.ron:5:", &["field `populations.shoppers.idempotency_keys`", "Expected boolean"]),
     // Faults name their targets.
     graph("a fault on an instance that does not exist", &[("instance: 1", "instance: 2")], &[], "exp.ron:8:", &["field `faults.0.instance`", "instance 2 does not exist: `api` has 2 instance(s), numbered 0 to 1"]),
     graph("a fault naming a node in a graph", &[("Crash(service: \"api\", instance: 1,", "Crash(node: 1,")], &[], "exp.ron:8:", &["field `faults.0.node`", "a graph model has no node numbers"]),

@@ -19,6 +19,7 @@ pub mod model;
 pub mod overrides;
 pub mod resolve;
 pub mod rules;
+pub mod shorthand;
 pub mod work;
 
 pub use distribution::DistSpec;

@@ -22,7 +22,7 @@ pub mod registry;
 pub mod request;
 mod run;
 
-pub use run::run;
+pub use run::{run, run_single_tier};
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::RunConfig;
@@ -41,6 +41,9 @@ use request::{Call, Fanout, Ledger, Request, Task, Visit};
 
 /// One whole single-threaded simulation of a graph model for one (experiment, variant, seed).
 pub struct GraphSim {
+    /// The model was written in the single-tier form: its summary also reports the one
+    /// service's instances as the single-tier `nodes`.
+    single_tier: bool,
     queue: EventQueue<Event>,
     components: Components,
     populations: Vec<Population>,
@@ -133,6 +136,7 @@ impl GraphSim {
             max_events: spec.limits.max_events.unwrap_or(u64::MAX),
             max_pending_events: spec.limits.max_pending_events,
             stopped_reason: None,
+            single_tier: false,
             wasted: 0,
             ledger: Ledger::new(
                 model.propagate_deadlines,

@@ -48,6 +48,9 @@ pub struct Pool {
     slowdown: Option<Slowdown>,
     slow_factor: f64,
     stalled: bool,
+    /// False from a crash until the restart: its workers' time is not available then, so
+    /// it does not count in the utilisation's denominator.
+    up: bool,
     busy_ns: u128,
     capacity_ns: u128,
     since: SimTime,
@@ -74,6 +77,7 @@ impl Pool {
             slowdown,
             slow_factor: 1.0,
             stalled: false,
+            up: true,
             busy_ns: 0,
             capacity_ns: 0,
             since: SimTime::ZERO,
@@ -86,8 +90,17 @@ impl Pool {
     fn account(&mut self, now: SimTime) {
         let dt = now.since(self.since).0 as u128;
         self.busy_ns += self.busy as u128 * dt;
-        self.capacity_ns += self.capacity as u128 * dt;
+        self.capacity_ns += self.available() as u128 * dt;
         self.since = now;
+    }
+
+    /// Workers whose time is available now (none while crashed).
+    fn available(&self) -> u32 {
+        if self.up {
+            self.capacity
+        } else {
+            0
+        }
     }
 
     fn worker_free(&self) -> bool {
@@ -207,6 +220,7 @@ impl Pool {
     pub fn crash(&mut self, now: SimTime) -> Vec<Handle> {
         self.account(now);
         self.busy = 0;
+        self.up = false;
         self.queue.drain(..).map(|(j, _)| j).collect()
     }
 
@@ -215,7 +229,11 @@ impl Pool {
     #[inline]
     pub fn factor(&self, u: Option<f64>) -> f64 {
         let load = match &self.slowdown {
-            Some(s) => s.factor(u.unwrap_or_else(|| self.utilisation_now())),
+            Some(s) => s.factor(
+                u.unwrap_or_else(|| self.utilisation_now()),
+                self.busy,
+                self.queue.len(),
+            ),
             None => 1.0,
         };
         load * self.slow_factor
@@ -256,6 +274,7 @@ impl Pool {
     /// Restores a crashed pool's workers to its configured count (cuts stay).
     pub fn restart(&mut self, now: SimTime) {
         self.account(now);
+        self.up = true;
     }
 
     /// Workers busy.
@@ -298,7 +317,7 @@ impl Pool {
         let dt = now.since(self.since).0 as u128;
         (
             self.busy_ns + self.busy as u128 * dt,
-            self.capacity_ns + self.capacity as u128 * dt,
+            self.capacity_ns + self.available() as u128 * dt,
         )
     }
 
@@ -437,17 +456,17 @@ mod tests {
             n: 3.0,
             max_factor: 100.0,
         };
-        assert!((poly.factor(1.0) - 6.0).abs() < 1e-12);
-        assert!((poly.factor(0.5) - 1.625).abs() < 1e-12);
+        assert!((poly.factor(1.0, 0, 0) - 6.0).abs() < 1e-12);
+        assert!((poly.factor(0.5, 0, 0) - 1.625).abs() < 1e-12);
         let exp = Slowdown::Exponential {
             k: 2.0,
             max_factor: 100.0,
         };
-        assert!((exp.factor(1.0) - 2f64.exp()).abs() < 1e-12);
+        assert!((exp.factor(1.0, 0, 0) - 2f64.exp()).abs() < 1e-12);
         let lin = Slowdown::Linear {
             k: 3.0,
             max_factor: 2.0,
         };
-        assert_eq!(lin.factor(1.0), 2.0, "capped at max_factor");
+        assert_eq!(lin.factor(1.0, 0, 0), 2.0, "capped at max_factor");
     }
 }

@@ -19,6 +19,18 @@ pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
     sim.run(cfg)
 }
 
+/// Runs `graph`, the graph a single-tier configuration is shorthand for
+/// (`config::shorthand::as_graph`), to its end: its summary also has the single-tier
+/// sections (`nodes`, `dependency`, `cache`, `db`, `locks`) filled from the components.
+pub fn run_single_tier(graph: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    let mut sim = GraphSim::new(graph);
+    sim.single_tier = true;
+    sim.start();
+    let mut out = sim.run(graph)?;
+    crate::config::shorthand::single_tier_sections(&mut out.summary);
+    Ok(out)
+}
+
 impl GraphSim {
     pub(super) fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
@@ -151,12 +163,38 @@ impl GraphSim {
         for p in &mut self.populations {
             p.close_interval(interval_s);
         }
-        let gauges = Gauges {
+        let mut gauges = Gauges {
             in_flight: self.requests.len() as u64,
             active_faults: self.faults.interval_labels(start, now),
             ..Default::default()
         };
+        if self.single_tier {
+            self.single_tier_gauges(&mut gauges);
+        }
         self.recorder.close_interval(start, gauges);
+    }
+
+    /// The single-tier time-series columns (per node, the dependency) of a single-tier
+    /// model run as its graph: from the one service's instances and the database
+    /// `shorthand::DEPENDENCY`, at the interval's end.
+    fn single_tier_gauges(&self, g: &mut Gauges) {
+        if let Some(app) = self.components.services.first() {
+            let (queues, busy, up) = app.instance_gauges();
+            g.nodes_on = queues.len() as u32;
+            g.queue_len = queues;
+            g.busy_workers = busy;
+            g.nodes_up = up;
+        }
+        let dependency = self
+            .components
+            .databases
+            .iter()
+            .find(|d| d.name() == crate::config::shorthand::DEPENDENCY);
+        if let Some(d) = dependency {
+            let (queued, busy) = d.primary_gauges();
+            g.dependency_queue = queued;
+            g.dependency_busy = busy;
+        }
     }
 
     fn finish(
@@ -245,6 +283,11 @@ impl GraphSim {
             ..Default::default()
         };
         summary.set_components(&figures);
+        if self.single_tier {
+            if let Some(app) = self.components.services.first() {
+                summary.nodes = app.instance_summaries(now);
+            }
+        }
         let mut series = std::mem::take(&mut self.recorder.series);
         let mut components = self.components.series();
         components.extend(self.populations.iter().map(|p| p.series()));

@@ -34,8 +34,23 @@ impl Summary {
         }
         let obj = tree.as_object_mut().expect("a summary is an object");
         obj.remove("components");
+        // A single-tier model run as its graph (`config::shorthand`) keeps the single-tier
+        // sections it has; a graph model has none of them.
+        let has = |key: &str| match key {
+            "nodes" | "node_load_imbalance" => !self.nodes.is_empty(),
+            "availability" => self.availability != Default::default(),
+            "cost" => self.cost != Default::default(),
+            "dependency" => self.dependency.is_some(),
+            "sessions" => self.sessions.is_some(),
+            "locks" => self.locks.is_some(),
+            "cache" => self.cache.is_some(),
+            "db" => self.db.is_some(),
+            _ => false,
+        };
         for key in SINGLE_TIER_KEYS {
-            obj.remove(key);
+            if !has(key) {
+                obj.remove(key);
+            }
         }
         for (key, figures) in &self.components {
             let part: Map<String, Value> = figures

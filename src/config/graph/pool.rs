@@ -53,6 +53,14 @@ pub enum Slowdown {
         #[serde(default = "default_max_factor")]
         max_factor: f64,
     },
+    /// 1 + `per_busy_worker` × busy workers + `per_queued` × waiting requests, counted in
+    /// the pool (the single-tier form's `SlowdownSpec`: GC pressure from work in memory).
+    PerWork {
+        per_busy_worker: f64,
+        per_queued: f64,
+        #[serde(default = "default_max_factor")]
+        max_factor: f64,
+    },
 }
 
 fn default_max_factor() -> f64 {
@@ -60,13 +68,22 @@ fn default_max_factor() -> f64 {
 }
 
 impl Slowdown {
-    /// The service-time factor at utilisation `u` (clamped to 0..1).
-    pub fn factor(&self, u: f64) -> f64 {
+    /// The service-time factor at utilisation `u` (clamped to 0..1), with `busy` workers
+    /// and `queued` requests in the pool.
+    pub fn factor(&self, u: f64, busy: u32, queued: usize) -> f64 {
         let u = u.clamp(0.0, 1.0);
         let (f, max) = match *self {
             Slowdown::Linear { k, max_factor } => (1.0 + k * u, max_factor),
             Slowdown::Exponential { k, max_factor } => ((k * u).exp(), max_factor),
             Slowdown::Polynomial { k, n, max_factor } => (1.0 + k * u.powf(n), max_factor),
+            Slowdown::PerWork {
+                per_busy_worker,
+                per_queued,
+                max_factor,
+            } => (
+                1.0 + per_busy_worker * busy as f64 + per_queued * queued as f64,
+                max_factor,
+            ),
         };
         f.clamp(1.0, max.max(1.0))
     }
@@ -83,6 +100,15 @@ impl Slowdown {
             Slowdown::Polynomial { k, n, max_factor } => {
                 r.positive(&format!("{path}.n"), n, "the exponent n")?;
                 (k, max_factor)
+            }
+            Slowdown::PerWork {
+                per_busy_worker,
+                per_queued,
+                max_factor,
+            } => {
+                r.not_negative(&format!("{path}.per_busy_worker"), per_busy_worker)?;
+                r.not_negative(&format!("{path}.per_queued"), per_queued)?;
+                (0.0, max_factor)
             }
         };
         r.not_negative(&format!("{path}.k"), k)?;

@@ -98,6 +98,17 @@ pub struct Database {
 }
 
 impl Database {
+    /// Its name in the model.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Queries waiting for a worker and workers busy on its primary, now.
+    pub fn primary_gauges(&self) -> (u64, u64) {
+        let p = &self.servers[PRIMARY].pool;
+        (p.queue_len() as u64, p.busy() as u64)
+    }
+
     fn new(index: u16, name: &str, spec: &DatabaseSpec, seed: u64) -> Database {
         let mut servers = vec![Server::new(
             spec.workers,

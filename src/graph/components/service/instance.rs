@@ -56,6 +56,12 @@ pub struct Instance {
     pub probe_streak: i32,
     /// The health check has taken it out of rotation.
     pub out_of_rotation: bool,
+    /// Calls it finished serving, over the whole run.
+    pub served: u64,
+    /// Calls that failed at it (an injected error, or downstream), over the whole run.
+    pub errors: u64,
+    /// Calls its full queue turned away, over the whole run.
+    pub rejected: u64,
 }
 
 impl Instance {
@@ -74,6 +80,9 @@ impl Instance {
             recent_err: 0,
             probe_streak: 0,
             out_of_rotation: false,
+            served: 0,
+            errors: 0,
+            rejected: 0,
         }
     }
 

@@ -21,6 +21,7 @@ use crate::graph::pool::{Admit, Pool};
 use crate::graph::registry::Event;
 use crate::metrics::latency::LatencyStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
+use crate::metrics::summary::NodeSummary;
 use crate::system::request::{FailReason, Handle, Slab};
 use balancer::{Balancer, Slot};
 use instance::{ConnPool, Instance, Life};
@@ -78,7 +79,10 @@ pub struct Service {
     work: Vec<Distribution>,
     startup: SimTime,
     cold: Option<ColdStartSpec>,
-    probe: Option<(SimTime, u32, u32, bool)>,
+    probe: Option<Probe>,
+    /// Draws of deep probes meeting injected errors (their own stream, so that health
+    /// checks do not move the service's work draws).
+    probe_rng: Stream,
     rng: Stream,
     jobs: Slab<Job>,
     served: u64,
@@ -149,14 +153,14 @@ impl Service {
             work,
             startup: spec.startup.0,
             cold: spec.cold_start.clone(),
-            probe: hc.map(|h| {
-                (
-                    h.every.0,
-                    h.unhealthy_after,
-                    h.healthy_after,
-                    h.kind == ProbeKind::Errors,
-                )
+            probe: hc.map(|h| Probe {
+                every: h.every.0,
+                timeout: h.timeout.0,
+                unhealthy_after: h.unhealthy_after,
+                healthy_after: h.healthy_after,
+                deep: h.kind == ProbeKind::Errors,
             }),
+            probe_rng: stream(seed, &format!("service/{name}/probe")),
             rng: stream(seed, &format!("service/{name}")),
             jobs: Slab::new(),
             served: 0,
@@ -175,7 +179,7 @@ impl Service {
 
     /// The probes' first events (staggered over one period), if the balancer checks health.
     pub fn first_probes(&self) -> Vec<(SimTime, Event)> {
-        let Some((every, ..)) = self.probe else {
+        let Some(Probe { every, .. }) = self.probe else {
             return Vec::new();
         };
         let n = self.instances.len() as u64;
@@ -252,6 +256,7 @@ impl Service {
     fn reject(&mut self, cx: &mut Cx<'_>, job: Handle) {
         self.rejected += 1;
         if let Some(j) = self.jobs.remove(job) {
+            self.instances[j.instance as usize].rejected += 1;
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
                 reason: FailReason::Rejected,
@@ -293,6 +298,7 @@ impl Service {
             }
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
+            self.instances[j.instance as usize].errors += 1;
             self.release(cx, job, false);
             cx.notify(Notice::VisitFailed {
                 visit: j.visit,
@@ -335,11 +341,13 @@ impl Service {
             self.served += u64::from(measured);
             self.iv_served += 1;
             self.instances[j.instance as usize].recent_ok += 1;
+            self.instances[j.instance as usize].served += 1;
         } else if !j.failing {
             // Failed downstream (an injected error was counted when it happened).
             self.errors += u64::from(measured);
             self.iv_errors += 1;
             self.instances[j.instance as usize].recent_err += 1;
+            self.instances[j.instance as usize].errors += 1;
         }
         self.next_job(cx, j);
     }
@@ -462,16 +470,37 @@ impl Service {
         }
     }
 
+    /// A health probe of instance `i`: it fails when the instance does not answer (down
+    /// or partitioned), when it waits behind the queue past the probe's timeout, and for a
+    /// deep probe (`ProbeKind::Errors`) when the instance's recent calls erred at least as
+    /// often as they succeeded, or when the probe itself meets the injected errors (it goes
+    /// through the same code as calls, so an instance out of rotation still fails it).
     fn probe(&mut self, cx: &mut Cx<'_>, i: usize) {
-        let Some((every, unhealthy_after, healthy_after, deep)) = self.probe else {
+        let Some(Probe {
+            every,
+            timeout,
+            unhealthy_after,
+            healthy_after,
+            deep,
+        }) = self.probe
+        else {
             return;
         };
+        let mean_ns = self.work.first().map_or(0.0, |w| w.mean_ns());
         let inst = &mut self.instances[i];
         let answers = inst.life == Life::Up && !inst.partitioned;
-        let erring = deep && inst.recent_err > inst.recent_ok;
+        let (ok_calls, err_calls) = (inst.recent_ok, inst.recent_err);
         inst.recent_ok = 0;
         inst.recent_err = 0;
-        let ok = answers && !erring;
+        let erring = deep && err_calls > 0 && err_calls >= ok_calls;
+        let meets_error = deep
+            && answers
+            && inst.fail_share > 0.0
+            && self.probe_rng.random::<f64>() < inst.fail_share;
+        let wait_ns = inst.pool.queue_len() as f64 / inst.pool.workers().max(1) as f64
+            * mean_ns
+            * inst.pool.factor(None);
+        let ok = answers && !erring && !meets_error && wait_ns < timeout.0 as f64;
         inst.probe_streak = match (ok, inst.probe_streak) {
             (true, s) if s > 0 => s + 1,
             (true, _) => 1,
@@ -501,6 +530,38 @@ impl Service {
         }
     }
 
+    /// Each instance's figures over the whole run, as the single-tier form reports its
+    /// nodes (`nodes.0.utilisation`): what a single-tier model written as a graph shows.
+    pub fn instance_summaries(&self, now: SimTime) -> Vec<NodeSummary> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let (busy, cap) = inst.pool.integrals(now);
+                NodeSummary {
+                    node: i as u32,
+                    served: inst.served,
+                    utilisation: if cap == 0 {
+                        0.0
+                    } else {
+                        (busy as f64 / cap as f64).min(1.0)
+                    },
+                    rejected: inst.rejected,
+                    errors: inst.errors,
+                    peak_queue: inst.pool.peak_queue() as u64,
+                }
+            })
+            .collect()
+    }
+
+    /// Each instance's queue length and busy workers now, and how many instances are up.
+    pub fn instance_gauges(&self) -> (Vec<u64>, Vec<u64>, u32) {
+        let queues = self.instances.iter().map(|i| i.pool.queue_len() as u64);
+        let busy = self.instances.iter().map(|i| i.pool.busy() as u64);
+        let up = self.instances.iter().filter(|i| i.life == Life::Up).count();
+        (queues.collect(), busy.collect(), up as u32)
+    }
+
     fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
         let started = self.instances[i].pool.take_waiting(cx.now);
         self.fail_expired(cx, i);
@@ -508,6 +569,16 @@ impl Service {
             self.start(cx, job);
         }
     }
+}
+
+/// A balancer's health check of a service's instances.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    every: SimTime,
+    timeout: SimTime,
+    unhealthy_after: u32,
+    healthy_after: u32,
+    deep: bool,
 }
 
 impl Component for Service {
