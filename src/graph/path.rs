@@ -561,9 +561,16 @@ impl GraphSim {
         };
         match t.parent {
             Parent::Visit(visit) => {
-                if result.is_ok() && now >= t.deadline && now >= self.warmup {
-                    // Nobody waits for this answer any more.
-                    self.ledger.service_wasted[t.service as usize] += 1;
+                if result.is_ok() && now >= self.warmup {
+                    if now >= t.deadline {
+                        // Nobody waits for this answer any more.
+                        self.ledger.service_wasted[t.service as usize] += 1;
+                    }
+                    let client = self
+                        .visits
+                        .get(visit)
+                        .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
+                    self.ledger.attempts_completed += u64::from(client);
                 }
                 let mut cx = Cx {
                     now,

@@ -204,6 +204,9 @@ pub struct Ledger {
     pub duplicate_executions: u64,
     /// Writes recognised by their idempotency key and not applied again.
     pub idempotent_replays: u64,
+    /// Client attempts whose path finished at their first service after the warm-up,
+    /// useful or not (the single-tier form's attempts completed by nodes).
+    pub attempts_completed: u64,
 }
 
 impl Ledger {

@@ -263,7 +263,7 @@ impl GraphSim {
                     rec.wait_sum_ns as f64 / rec.succeeded_after_warmup as f64 / 1e6
                 },
             },
-            throughput_rps: per_s(rec.succeeded_after_warmup),
+            throughput_rps: per_s(self.ledger.attempts_completed),
             goodput_rps: per_s(rec.succeeded_after_warmup),
             attempts: rec.attempts,
             retries: rec.retries,
