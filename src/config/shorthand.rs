@@ -88,19 +88,13 @@ pub fn as_graph(cfg: &RunConfig) -> Result<RunConfig, NotYet> {
 /// The model's graph: its components and the request kinds' paths.
 fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> ModelSpec {
     let mut not = |f: &str| missing.push(f.to_string());
-    if m.propagate_deadlines {
-        not("model.propagate_deadlines");
-    }
     let nodes = m.tier();
-    if nodes.deadline_check {
-        not("model.nodes.deadline_check");
-    }
     let mut out = ModelSpec {
         description: m.description.clone(),
         balancer: Default::default(),
         nodes: None,
         dependency: None,
-        propagate_deadlines: false,
+        propagate_deadlines: m.propagate_deadlines,
         autoscaler: None,
         price_per_node_hour: ModelSpec::default_price(),
         sessions: None,
@@ -122,6 +116,8 @@ fn model(m: &ModelSpec, exp: &ExperimentSpec, missing: &mut Vec<String>) -> Mode
                 workers: d.workers,
                 queue: QueueSpec {
                     limit: d.queue_limit,
+                    // As in the single-tier form: it acts only with propagated deadlines.
+                    deadline_check: d.deadline_check,
                     ..Default::default()
                 },
                 max_connections: None,
@@ -229,6 +225,7 @@ fn service(
             limit: n.queue_limit,
             full: n.queue_full,
             discipline: n.discipline,
+            deadline_check: n.deadline_check,
         },
         balancer: balancer.clone(),
         service: n.service.clone(),
@@ -405,6 +402,10 @@ fn population(
         timeout: c.timeout,
         retry: c.retry.clone(),
         throttle: c.throttle.clone(),
+        // The single-tier keys answer a retry of a completed request at the node; the
+        // graph's keep a database from applying a write twice: not the same, so
+        // `clients.idempotency_keys` stays a field the graph cannot say yet.
+        idempotency_keys: false,
     }
 }
 

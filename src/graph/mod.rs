@@ -11,6 +11,7 @@
 pub mod component;
 pub mod components;
 pub mod cx;
+mod liveness;
 pub mod names;
 pub mod network;
 pub mod path;
@@ -36,7 +37,7 @@ use network::{End, Network};
 use population::Population;
 use program::Program;
 use registry::{Components, Event};
-use request::{Call, Fanout, Request, Task, Visit};
+use request::{Call, Fanout, Ledger, Request, Task, Visit};
 
 /// One whole single-threaded simulation of a graph model for one (experiment, variant, seed).
 pub struct GraphSim {
@@ -69,6 +70,8 @@ pub struct GraphSim {
     stopped_reason: Option<String>,
     /// Attempts that finished after their caller had stopped waiting (wasted work).
     wasted: u64,
+    /// Deadlines, shed and wasted work by component, write effects.
+    ledger: Ledger,
 }
 
 impl GraphSim {
@@ -142,6 +145,12 @@ impl GraphSim {
             stopped_reason: None,
             single_tier: false,
             wasted: 0,
+            ledger: Ledger::new(
+                model.propagate_deadlines,
+                model.services.len(),
+                model.databases.len(),
+                retries_anywhere(cfg),
+            ),
         }
     }
 
@@ -169,4 +178,18 @@ impl GraphSim {
         self.queue
             .schedule_at(self.interval.min(self.end), Event::Tick);
     }
+}
+
+/// Whether a write may be sent again for the same request: some population or some
+/// service's calls retry (only then does the path keep a record of applied writes).
+fn retries_anywhere(cfg: &RunConfig) -> bool {
+    let retries = |r: &Option<crate::config::experiment::RetrySpec>| {
+        r.as_ref().is_some_and(|r| r.max_attempts > 1)
+    };
+    cfg.spec.populations.values().any(|p| retries(&p.retry))
+        || cfg
+            .model
+            .services
+            .values()
+            .any(|s| s.calls.as_ref().is_some_and(|c| retries(&c.retry)))
 }

@@ -3,12 +3,23 @@
 //! its block as a task; a task's steps are calls, component steps and fan-outs. Outcomes
 //! come back from the components as notices and go up: task → visit → call or request,
 //! where the caller's timeout and retry policy decide what happens next.
+//!
+//! Every visit and task carries the time its last waiter stops waiting (its deadline: the
+//! client's attempt timeout, tightened by each calling service's own call timeout). Work
+//! finished after it is counted as wasted at that service or database. With the model's
+//! `propagate_deadlines` the deadline travels as the request's deadline header would: a
+//! task whose deadline has passed is dropped at its next step (a Call, a database or
+//! component step, a fan-out) instead of going on, a calling service does not retry past
+//! it, and every queue (services' and, with `deadline_check`, databases') sees it.
 
+use super::components::database::WRITE;
 use super::cx::{Cx, Notice};
 use super::network::End;
 use super::program::Step;
 use super::registry::{Event, Kind};
-use super::request::{dispatch_key, user_key, Call, Fanout, Origin, Parent, Request, Task, Visit};
+use super::request::{
+    dispatch_key, user_key, Call, Fanout, Origin, Parent, Request, Root, Task, Visit,
+};
 use super::GraphSim;
 use crate::engine::SimTime;
 use crate::system::client::RetryDecision;
@@ -155,6 +166,10 @@ impl GraphSim {
                     conn: None,
                     pending: Some((kind, index, op)),
                     sub: None,
+                    at: None,
+                    // No client waits for it: it never expires.
+                    deadline: SimTime::NEVER,
+                    root: None,
                 });
                 self.begin_component_step(now, task);
             }
@@ -176,6 +191,8 @@ impl GraphSim {
             attempts: 0,
             current: None,
             last_backoff: SimTime::ZERO,
+            deadline: SimTime::NEVER,
+            wait: SimTime::ZERO,
         });
         self.send_attempt(now, request);
     }
@@ -197,6 +214,7 @@ impl GraphSim {
         self.recorder.attempt(attempt_no > 1);
         p.attempt(attempt_no == 1);
         let timeout = p.clients.timeout();
+        let deadline = timeout.map_or(SimTime::NEVER, |t| now.saturating_add(t));
         let root = self.program.roots[kind as usize];
         let Step::Call { service } = self.program.blocks[root as usize][0] else {
             unreachable!("validated: a path starts with a call");
@@ -212,9 +230,14 @@ impl GraphSim {
             user,
             placed: None,
             closed: false,
+            deadline,
+            own_deadline: deadline,
+            root: Some((request, attempt_no)),
         });
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(visit);
+            r.deadline = deadline;
+            r.wait = SimTime::ZERO;
         }
         if let Some(t) = timeout {
             let ev = PathEvent::Timeout {
@@ -249,7 +272,14 @@ impl GraphSim {
             queue: &mut self.queue,
             notices: &mut self.notices,
         };
-        match s.visit(&mut cx, visit, v.kind, v.key) {
+        // A service's queue knows its direct caller's deadline; the whole chain's only
+        // when deadlines propagate.
+        let deadline = if self.ledger.propagate {
+            v.deadline
+        } else {
+            v.own_deadline
+        };
+        match s.visit(&mut cx, visit, v.kind, v.key, deadline) {
             Ok(placed) => {
                 if let Some(v) = self.visits.get_mut(visit) {
                     v.placed = Some(placed);
@@ -267,6 +297,7 @@ impl GraphSim {
         let Some(placed) = v.placed else {
             return;
         };
+        self.add_wait(v.root, v.service, placed);
         let task = self.tasks.insert(Task {
             block: v.block,
             pos: v.pos,
@@ -278,8 +309,62 @@ impl GraphSim {
             conn: None,
             pending: None,
             sub: None,
+            at: None,
+            deadline: v.deadline,
+            root: v.root,
         });
         self.run_task(now, task);
+    }
+
+    /// The queue wait of a visit placed at `placed` counts towards its client attempt's
+    /// wait (`wait_ms`) while the client still waits for that attempt.
+    fn add_wait(
+        &mut self,
+        root: Option<Root>,
+        service: u16,
+        placed: super::components::service::Placed,
+    ) {
+        let Some((request, attempt_no)) = root else {
+            return;
+        };
+        let waited = self.components.services[service as usize].queue_wait(placed.job);
+        if let (Some(r), Some(w)) = (self.requests.get_mut(request), waited) {
+            if r.attempts == attempt_no {
+                r.wait = r.wait.saturating_add(w);
+            }
+        }
+    }
+
+    /// Whether `task`'s deadline has passed and deadlines propagate: nobody waits for what
+    /// it would do next.
+    fn expired(&self, now: SimTime, t: &Task) -> bool {
+        self.ledger.propagate && now >= t.deadline
+    }
+
+    /// Drops `task` at its next step because nobody waits for it any more: its worker is
+    /// freed (as shed, not as an error) and its parent hears a timeout. `counted`: the
+    /// drop starts here (it is not the echo of a call that was dropped further down).
+    fn shed_task(&mut self, now: SimTime, task: Handle, counted: bool) {
+        let Some(t) = self.tasks.remove(task) else {
+            return;
+        };
+        if counted && now >= self.warmup {
+            self.ledger.service_shed[t.service as usize] += 1;
+        }
+        match t.parent {
+            Parent::Visit(visit) => {
+                let mut cx = Cx {
+                    now,
+                    queue: &mut self.queue,
+                    notices: &mut self.notices,
+                };
+                self.components.services[t.service as usize].release_shed(&mut cx, t.placed.job);
+                self.reply(now, visit, Err(FailReason::Timeout));
+            }
+            Parent::Branch(fanout) => self.branch_done(now, fanout, Err(FailReason::Timeout)),
+            // A component's own work has no deadline; nothing waits for it.
+            Parent::Own => {}
+        }
     }
 
     /// Runs a task's steps until one has to wait.
@@ -292,6 +377,10 @@ impl GraphSim {
             self.task_done(now, task, Ok(()));
             return;
         };
+        if self.expired(now, &t) {
+            self.shed_task(now, task, true);
+            return;
+        }
         match step {
             Step::Call { service } => {
                 let call = self.calls.insert(Call {
@@ -334,6 +423,7 @@ impl GraphSim {
                         conn: None,
                         pending: None,
                         sub: None,
+                        at: None,
                         ..t
                     });
                     self.run_task(now, branch);
@@ -383,7 +473,15 @@ impl GraphSim {
         let Some((kind, index, op)) = t.pending.take() else {
             return;
         };
-        let (service, placed) = (t.service, t.placed);
+        t.at = Some((kind, index, op));
+        let t = *t;
+        let replay = kind == Kind::Db && op == WRITE && self.keyed(&t) && self.applied(&t);
+        if replay {
+            // Answered from the record: no query runs (nor is counted as one).
+            if let Some(t) = self.tasks.get_mut(task) {
+                t.at = None;
+            }
+        }
         let user = match kind {
             // Sessions go by the instance too (its memory holds them).
             Kind::Sessions => {
@@ -396,8 +494,70 @@ impl GraphSim {
             queue: &mut self.queue,
             notices: &mut self.notices,
         };
-        self.components
-            .step_at(&mut cx, kind, index, op, task, user, service, placed);
+        if kind != Kind::Db {
+            self.components
+                .step_at(&mut cx, kind, index, op, task, user, t.service, t.placed);
+            return;
+        }
+        if replay {
+            // The database finds the write's idempotency key in its record: it answers
+            // without applying the write again.
+            self.ledger.idempotent_replays += 1;
+            cx.step_done(task, Ok(()));
+            return;
+        }
+        // A database knows the client's deadline only when it travels with the request.
+        let deadline = if self.ledger.propagate {
+            t.deadline
+        } else {
+            SimTime::NEVER
+        };
+        self.components.databases[index as usize].query(&mut cx, op, task, t.user, deadline);
+    }
+
+    /// Whether `t` is for a client whose attempts carry idempotency keys.
+    fn keyed(&self, t: &Task) -> bool {
+        t.root
+            .and_then(|(r, _)| self.requests.get(r))
+            .is_some_and(|r| {
+                self.populations[r.population as usize]
+                    .clients
+                    .idempotency_keys
+            })
+    }
+
+    /// Whether the write `t` is on has been applied for its request already.
+    fn applied(&self, t: &Task) -> bool {
+        t.root.is_some_and(|(r, _)| {
+            self.ledger
+                .applied
+                .contains(&(r.idx, r.gen, t.block, t.pos))
+        })
+    }
+
+    /// A database step of `t` ended with `result`: work finished after the deadline is
+    /// wasted, and a write's effect is applied once per request and step — again on a
+    /// retry without an idempotency key (a duplicate), not again with one.
+    fn db_step_ended(&mut self, now: SimTime, t: &Task, db: u16, op: u8, ok: bool) {
+        if !ok {
+            return;
+        }
+        if now >= t.deadline && now >= self.warmup {
+            self.ledger.db_wasted[db as usize] += 1;
+        }
+        let Some((r, _)) = t.root else {
+            return;
+        };
+        if op != WRITE || !self.ledger.track_writes || self.requests.get(r).is_none() {
+            return;
+        }
+        if !self.ledger.applied.insert((r.idx, r.gen, t.block, t.pos)) {
+            if self.keyed(t) {
+                self.ledger.idempotent_replays += 1;
+            } else {
+                self.ledger.duplicate_executions += 1;
+            }
+        }
     }
 
     /// A component ended a task's step.
@@ -408,6 +568,15 @@ impl GraphSim {
         let (service, placed) = (t.service, t.placed);
         let conn = t.conn.take();
         let sub = t.sub.take();
+        let at = t.at.take();
+        if let Some((kind, index)) = sub {
+            // Back to waiting for the component that asked for the step.
+            t.at = Some((kind, index, 0));
+        }
+        let t = *t;
+        if let Some((Kind::Db, db, op)) = at {
+            self.db_step_ended(now, &t, db, op, result.is_ok());
+        }
         if let Some(db) = conn {
             let mut cx = Cx {
                 now,
@@ -443,6 +612,17 @@ impl GraphSim {
         };
         match t.parent {
             Parent::Visit(visit) => {
+                if result.is_ok() && now >= self.warmup {
+                    if now >= t.deadline {
+                        // Nobody waits for this answer any more.
+                        self.ledger.service_wasted[t.service as usize] += 1;
+                    }
+                    let client = self
+                        .visits
+                        .get(visit)
+                        .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
+                    self.ledger.attempts_completed += u64::from(client);
+                }
                 let mut cx = Cx {
                     now,
                     queue: &mut self.queue,
@@ -600,6 +780,16 @@ impl GraphSim {
             self.calls.remove(call);
             return;
         };
+        if self.expired(now, &caller) {
+            // A retry after the deadline: nobody would wait for its answer.
+            self.calls.remove(call);
+            self.shed_task(now, c.caller, true);
+            return;
+        }
+        let timeout = self.call_clients[c.from as usize]
+            .as_ref()
+            .and_then(|cl| cl.timeout());
+        let own_deadline = timeout.map_or(SimTime::NEVER, |t| now.saturating_add(t));
         let visit = self.visits.insert(Visit {
             origin: Origin::Call(call),
             attempt_no: c.attempts,
@@ -611,13 +801,13 @@ impl GraphSim {
             user: caller.user,
             placed: None,
             closed: false,
+            deadline: own_deadline.min(caller.deadline),
+            own_deadline,
+            root: caller.root,
         });
         if let Some(cm) = self.calls.get_mut(call) {
             cm.current = Some(visit);
         }
-        let timeout = self.call_clients[c.from as usize]
-            .as_ref()
-            .and_then(|cl| cl.timeout());
         if let Some(t) = timeout {
             let ev = PathEvent::CallTimeout {
                 call,
@@ -636,6 +826,17 @@ impl GraphSim {
         let Some(c) = self.calls.get(call).copied() else {
             return;
         };
+        let caller_expired = self
+            .tasks
+            .get(c.caller)
+            .is_some_and(|t| self.expired(now, t));
+        if caller_expired {
+            // Nobody waits for the caller's answer: no retry, its task is dropped (counted
+            // where the call failed, not again here).
+            self.calls.remove(call);
+            self.shed_task(now, c.caller, false);
+            return;
+        }
         let decision = match &mut self.call_clients[c.from as usize] {
             Some(cl) if retryable(reason) => cl.after_failure(c.attempts, c.last_backoff, now),
             _ => RetryDecision::Exhausted,
@@ -686,8 +887,9 @@ impl GraphSim {
         let Some(r) = self.requests.remove(request) else {
             return;
         };
+        self.ledger.forget(request);
         match result {
-            Ok(()) => self.recorder.succeeded(r.issued_at, now, SimTime::ZERO),
+            Ok(()) => self.recorder.succeeded(r.issued_at, now, r.wait),
             Err(reason) => self.recorder.failed(reason, r.issued_at, now),
         }
         let p = &mut self.populations[r.population as usize];
@@ -726,6 +928,9 @@ impl GraphSim {
             user: dispatch_key(token),
             placed: None,
             closed: false,
+            deadline: SimTime::NEVER,
+            own_deadline: SimTime::NEVER,
+            root: None,
         });
         self.arrive(now, visit);
     }

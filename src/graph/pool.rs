@@ -4,7 +4,10 @@
 //! cuts as faults, and busy-time accounting.
 //!
 //! The pool schedules nothing: its owner samples service times and schedules its own
-//! events; the pool only says who works and who waits.
+//! events; the pool only says who works and who waits. With `deadline_check`, a free
+//! worker passes over a waiting job whose deadline has passed (nobody waits for it any
+//! more): the pool sets it aside, and its owner takes it with [`Pool::take_expired`] and
+//! fails it.
 
 use std::collections::VecDeque;
 
@@ -33,7 +36,12 @@ pub struct Pool {
     capacity: u32,
     cuts: Vec<u32>,
     busy: u32,
-    queue: VecDeque<Handle>,
+    /// Waiting jobs and their deadlines (`SimTime::NEVER`: none).
+    queue: VecDeque<(Handle, SimTime)>,
+    deadline_check: bool,
+    /// Waiting jobs a free worker passed over because their deadline had passed.
+    expired: Vec<Handle>,
+    expired_count: u64,
     limit: Option<usize>,
     drop_oldest: bool,
     lifo: bool,
@@ -60,6 +68,9 @@ impl Pool {
             cuts: Vec::new(),
             busy: 0,
             queue: VecDeque::new(),
+            deadline_check: queue.deadline_check,
+            expired: Vec::new(),
+            expired_count: 0,
             limit: queue.limit.map(|l| l as usize),
             drop_oldest: queue.full == QueueFullSpec::DropOldest,
             lifo: queue.discipline == DisciplineSpec::Lifo,
@@ -99,6 +110,12 @@ impl Pool {
     /// A job arrives at `now`.
     #[inline]
     pub fn admit(&mut self, job: Handle, now: SimTime) -> Admit {
+        self.admit_until(job, now, SimTime::NEVER)
+    }
+
+    /// A job whose caller stops waiting at `deadline` arrives at `now`.
+    #[inline]
+    pub fn admit_until(&mut self, job: Handle, now: SimTime, deadline: SimTime) -> Admit {
         if self.worker_free() && self.queue.is_empty() {
             self.account(now);
             self.busy += 1;
@@ -108,8 +125,8 @@ impl Pool {
         if let Some(limit) = self.limit {
             if self.queue.len() >= limit {
                 if self.drop_oldest && limit > 0 {
-                    let victim = self.queue.pop_front().expect("a full queue");
-                    self.queue.push_back(job);
+                    let (victim, _) = self.queue.pop_front().expect("a full queue");
+                    self.queue.push_back((job, deadline));
                     self.rejected += 1;
                     return Admit::Dropped(victim);
                 }
@@ -117,7 +134,7 @@ impl Pool {
                 return Admit::Rejected;
             }
         }
-        self.queue.push_back(job);
+        self.queue.push_back((job, deadline));
         self.peak_queue = self.peak_queue.max(self.queue.len());
         Admit::Queued
     }
@@ -127,7 +144,7 @@ impl Pool {
     #[inline]
     pub fn finish(&mut self, now: SimTime) -> Option<Handle> {
         if self.busy <= self.capacity && !self.stalled {
-            if let Some(next) = self.next_waiting() {
+            if let Some(next) = self.next_waiting(now) {
                 self.started += 1;
                 return Some(next);
             }
@@ -137,12 +154,38 @@ impl Pool {
         None
     }
 
-    fn next_waiting(&mut self) -> Option<Handle> {
-        if self.lifo {
-            self.queue.pop_back()
-        } else {
-            self.queue.pop_front()
+    /// The next waiting job a free worker takes at `now`; with `deadline_check`, expired
+    /// ones on the way are set aside for [`Pool::take_expired`].
+    fn next_waiting(&mut self, now: SimTime) -> Option<Handle> {
+        loop {
+            let (job, deadline) = if self.lifo {
+                self.queue.pop_back()?
+            } else {
+                self.queue.pop_front()?
+            };
+            if self.deadline_check && now >= deadline {
+                self.expired.push(job);
+                self.expired_count += 1;
+                continue;
+            }
+            return Some(job);
         }
+    }
+
+    /// The waiting jobs dropped because their deadline had passed since the last call:
+    /// the owner fails each (its caller has gone).
+    pub fn take_expired(&mut self) -> Vec<Handle> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// Whether jobs dropped for their deadline wait for [`Pool::take_expired`].
+    pub fn has_expired(&self) -> bool {
+        !self.expired.is_empty()
+    }
+
+    /// Waiting jobs dropped for their deadline so far.
+    pub fn expired_count(&self) -> u64 {
+        self.expired_count
     }
 
     /// Idle workers (after a stall ends or a cut is lifted) take waiting jobs: each one
@@ -150,7 +193,7 @@ impl Pool {
     pub fn take_waiting(&mut self, now: SimTime) -> Vec<Handle> {
         let mut started = Vec::new();
         while self.worker_free() {
-            let Some(job) = self.next_waiting() else {
+            let Some(job) = self.next_waiting(now) else {
                 break;
             };
             self.account(now);
@@ -163,7 +206,7 @@ impl Pool {
 
     /// Takes a waiting job out of the queue (its client gave up, or its holder died).
     pub fn remove_waiting(&mut self, job: Handle) -> bool {
-        match self.queue.iter().position(|&j| j == job) {
+        match self.queue.iter().position(|&(j, _)| j == job) {
             Some(i) => {
                 self.queue.remove(i);
                 true
@@ -178,7 +221,7 @@ impl Pool {
         self.account(now);
         self.busy = 0;
         self.up = false;
-        self.queue.drain(..).collect()
+        self.queue.drain(..).map(|(j, _)| j).collect()
     }
 
     /// The service-time factor at utilisation `u` (the pool's own when `None`): the
@@ -251,7 +294,7 @@ impl Pool {
 
     /// Jobs waiting, in queue order.
     pub fn waiting(&self) -> impl Iterator<Item = Handle> + '_ {
-        self.queue.iter().copied()
+        self.queue.iter().map(|&(j, _)| j)
     }
 
     /// The longest the queue has been.
@@ -332,6 +375,7 @@ mod tests {
             limit: Some(2),
             full: QueueFullSpec::DropOldest,
             discipline: DisciplineSpec::Lifo,
+            deadline_check: false,
         };
         let mut p = Pool::new(1, &q, None);
         let t = SimTime::ZERO;
@@ -340,6 +384,44 @@ mod tests {
         p.admit(h(3), t);
         assert_eq!(p.admit(h(4), t), Admit::Dropped(h(2)));
         assert_eq!(p.finish(t), Some(h(4)));
+    }
+
+    #[test]
+    fn a_deadline_check_sets_expired_waiters_aside_and_serves_the_next_live_one() {
+        let ms = SimTime::from_millis;
+        for check in [false, true] {
+            let q = QueueSpec {
+                deadline_check: check,
+                ..Default::default()
+            };
+            let mut p = Pool::new(1, &q, None);
+            assert_eq!(p.admit_until(h(1), ms(0), ms(100)), Admit::Start);
+            p.admit_until(h(2), ms(0), ms(10));
+            p.admit_until(h(3), ms(0), ms(20));
+            p.admit_until(h(4), ms(0), SimTime::NEVER);
+            // At 20 ms the deadlines of 2 (10 ms) and 3 (20 ms) have passed.
+            let next = p.finish(ms(20));
+            if check {
+                assert_eq!(next, Some(h(4)));
+                assert_eq!(p.take_expired(), vec![h(2), h(3)]);
+                assert_eq!(p.expired_count(), 2);
+                assert!(!p.has_expired(), "taken");
+            } else {
+                assert_eq!(next, Some(h(2)), "without the check, FIFO order");
+                assert!(p.take_expired().is_empty());
+            }
+        }
+        // Every waiter expired: the worker goes idle.
+        let q = QueueSpec {
+            deadline_check: true,
+            ..Default::default()
+        };
+        let mut p = Pool::new(1, &q, None);
+        p.admit(h(1), ms(0));
+        p.admit_until(h(2), ms(0), ms(5));
+        assert_eq!(p.finish(ms(5)), None);
+        assert_eq!(p.busy(), 0);
+        assert_eq!(p.take_expired(), vec![h(2)]);
     }
 
     #[test]

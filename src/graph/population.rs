@@ -115,7 +115,7 @@ impl Population {
             timeout: spec.timeout,
             retry: spec.retry.clone(),
             throttle: spec.throttle.clone(),
-            idempotency_keys: false,
+            idempotency_keys: spec.idempotency_keys,
         };
         Population {
             name: name.to_string(),
@@ -212,6 +212,14 @@ impl Population {
             let offset = (over.0 as u128 * n as u128 / *count as u128) as u64;
             (at.saturating_add(SimTime(offset)), n)
         })
+    }
+
+    /// Its users (a closed population), none otherwise.
+    pub fn users(&self) -> u32 {
+        match &self.workload {
+            Workload::Users { seq, .. } => seq.len() as u32,
+            _ => 0,
+        }
     }
 
     /// Whether it sends nothing more by itself (a burst that is over).

@@ -25,7 +25,15 @@ pub struct Request {
     pub current: Option<Handle>,
     /// The previous backoff (for decorrelated jitter).
     pub last_backoff: SimTime,
+    /// When the client stops waiting for its current attempt (`SimTime::NEVER`: never).
+    pub deadline: SimTime,
+    /// Queue wait of its current attempt's visits at service instances so far (every hop,
+    /// every call and branch of that attempt, summed).
+    pub wait: SimTime,
 }
+
+/// The client's attempt a piece of work is for: its request and the attempt's number.
+pub type Root = (Handle, u32);
 
 /// The user a client's request is for, as components see it: one key per user of a
 /// closed population (kept apart between populations), one per request otherwise (its
@@ -102,6 +110,14 @@ pub struct Visit {
     pub placed: Option<Placed>,
     /// The balancer's connection is closed (answered, or the caller gave up).
     pub closed: bool,
+    /// When the last one waiting up the chain stops waiting (its direct caller, or any
+    /// caller above): work for it finished later is wasted. `SimTime::NEVER`: never.
+    pub deadline: SimTime,
+    /// When its direct caller stops waiting (what the service's queue knows without
+    /// propagated deadlines).
+    pub own_deadline: SimTime,
+    /// The client's attempt it is part of (`None`: a component's dispatched work).
+    pub root: Option<Root>,
 }
 
 /// Whom a task tells when its block ends.
@@ -139,6 +155,12 @@ pub struct Task {
     pub pending: Option<(Kind, u16, u8)>,
     /// Its current step's outcome goes to this component (it asked for the step).
     pub sub: Option<(Kind, u16)>,
+    /// The component step under way (sent, not yet answered): what it waits for.
+    pub at: Option<(Kind, u16, u8)>,
+    /// Its visit's deadline (see [`Visit::deadline`]).
+    pub deadline: SimTime,
+    /// Its visit's client attempt.
+    pub root: Option<Root>,
 }
 
 /// A `Parallel` step waiting for its branches.
@@ -158,4 +180,60 @@ pub struct Fanout {
     pub reason: Option<FailReason>,
     /// The waiting task has been told.
     pub resolved: bool,
+}
+
+/// What the path counts about work and its effects, beyond the clients' outcomes: work
+/// finished for nobody (wasted) and work dropped because nobody waits for it any more
+/// (shed), by service and database (measured from the end of the warm-up), and the
+/// effects of writes a retry made again (whole run, as the single-tier form counts them).
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    /// Whether deadlines travel with requests (the model's `propagate_deadlines`).
+    pub propagate: bool,
+    /// Whether a write can be sent again for the same request (something retries): only
+    /// then are applied writes recorded.
+    pub track_writes: bool,
+    /// By service: visits whose path finished there after their deadline.
+    pub service_wasted: Vec<u64>,
+    /// By service: visits dropped at a step because their deadline had passed.
+    pub service_shed: Vec<u64>,
+    /// By database: queries answered after their task's deadline.
+    pub db_wasted: Vec<u64>,
+    /// Writes applied, by (request slot, generation, block, step), of requests in flight
+    /// that may send their write again (a retry at any layer).
+    pub applied: std::collections::BTreeSet<(u32, u32, u32, u16)>,
+    /// Writes applied a second time for the same request and step (no idempotency key).
+    pub duplicate_executions: u64,
+    /// Writes recognised by their idempotency key and not applied again.
+    pub idempotent_replays: u64,
+    /// Client attempts whose path finished at their first service after the warm-up,
+    /// useful or not (the single-tier form's attempts completed by nodes).
+    pub attempts_completed: u64,
+}
+
+impl Ledger {
+    /// An empty ledger for `services` services and `databases` databases.
+    pub fn new(propagate: bool, services: usize, databases: usize, track_writes: bool) -> Ledger {
+        Ledger {
+            propagate,
+            track_writes,
+            service_wasted: vec![0; services],
+            service_shed: vec![0; services],
+            db_wasted: vec![0; databases],
+            ..Default::default()
+        }
+    }
+
+    /// Forgets the writes of a request that ended (its slot may be reused).
+    pub fn forget(&mut self, request: Handle) {
+        if self.applied.is_empty() {
+            return;
+        }
+        let from = (request.idx, request.gen, 0, 0);
+        let to = (request.idx, request.gen, u32::MAX, u16::MAX);
+        let keys: Vec<_> = self.applied.range(from..=to).copied().collect();
+        for k in keys {
+            self.applied.remove(&k);
+        }
+    }
 }

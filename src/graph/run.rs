@@ -1,7 +1,6 @@
 //! The graph engine's run loop, its metrics intervals and the summary at the end.
 
 use super::cx::Cx;
-use super::path::PathEvent;
 use super::population::PopulationEvent;
 use super::registry::Event;
 use super::GraphSim;
@@ -51,7 +50,7 @@ pub fn run_single_tier(
 }
 
 impl GraphSim {
-    fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    pub(super) fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
         let mut stops = crate::engine::stops::Stops::new(
             self.max_in_flight,
@@ -231,7 +230,7 @@ impl GraphSim {
                 rec.issued, rec.succeeded, failed, in_flight, cfg.seed()
             )));
         }
-        if let Some(stuck) = self.stuck_request() {
+        if let Err(stuck) = self.liveness() {
             return Err(InvariantViolation(format!("{stuck} (seed {})", cfg.seed())));
         }
         let measured_s = now.since(cfg.spec.warmup.0).as_secs_f64();
@@ -252,6 +251,7 @@ impl GraphSim {
             .map(|r| r.attempts as f64 / r.offered as f64)
             .fold(0.0, f64::max);
         let mut figures = self.components.figures(now, measured_s);
+        self.add_deadline_figures(&mut figures);
         figures.extend(self.populations.iter().map(|p| p.figures(measured_s)));
         let mut summary = Summary {
             experiment: cfg.experiment.clone(),
@@ -274,8 +274,14 @@ impl GraphSim {
                 .collect(),
             latency_ms: LatencySummary::of(&rec.latency),
             latency_failed_ms: LatencySummary::of(&rec.latency_failed),
-            wait_ms: WaitSummary { mean: 0.0 },
-            throughput_rps: per_s(rec.succeeded_after_warmup),
+            wait_ms: WaitSummary {
+                mean: if rec.succeeded_after_warmup == 0 {
+                    0.0
+                } else {
+                    rec.wait_sum_ns as f64 / rec.succeeded_after_warmup as f64 / 1e6
+                },
+            },
+            throughput_rps: per_s(self.ledger.attempts_completed),
             goodput_rps: per_s(rec.succeeded_after_warmup),
             attempts: rec.attempts,
             retries: rec.retries,
@@ -287,6 +293,9 @@ impl GraphSim {
             retry_amplification_peak: amplification_peak,
             budget_denied: rec.budget_denied,
             wasted_completions: self.wasted,
+            shed_expired: self.shed_total(),
+            duplicate_executions: self.ledger.duplicate_executions,
+            idempotent_replays: self.ledger.idempotent_replays,
             recovery_seconds,
             never_recovered,
             ..Default::default()
@@ -310,7 +319,9 @@ impl GraphSim {
             request_log: None,
         })
     }
+}
 
+impl GraphSim {
     /// The run's cost, in the single-tier form's terms: the instance-seconds and cost of
     /// every service together, the price per instance-hour (the services' average,
     /// weighted by their instance-hours, when they differ), and as peak the sum of each
@@ -338,32 +349,43 @@ impl GraphSim {
         }
     }
 
-    /// A request in flight at the end with nothing pending that could end it: its
-    /// attempt neither waits at a service nor can time out, and no retry is due.
-    fn stuck_request(&self) -> Option<String> {
-        let mut pending_retry = std::collections::BTreeSet::new();
-        let mut pending_timeout = std::collections::BTreeSet::new();
-        for (_, e) in self.queue.pending() {
-            match e {
-                Event::Path(PathEvent::Retry { request }) => {
-                    pending_retry.insert((request.idx, request.gen));
-                }
-                Event::Path(PathEvent::Timeout { request, .. }) => {
-                    pending_timeout.insert((request.idx, request.gen));
-                }
-                _ => {}
-            }
+    /// Work dropped because nobody waited for it any more: at a step (propagated
+    /// deadlines) and in the queues (`deadline_check`), every service and database.
+    fn shed_total(&self) -> u64 {
+        let at_steps: u64 = self.ledger.service_shed.iter().sum();
+        let services: u64 = self.components.services.iter().map(|s| s.expired()).sum();
+        let dbs: u64 = self.components.databases.iter().map(|d| d.expired()).sum();
+        at_steps + services + dbs
+    }
+
+    /// Puts the path's figures of each service and database where their schemas declare
+    /// them: work finished for nobody (`wasted`) and work dropped because nobody waited
+    /// for it any more (`shed`); the components fill in the others.
+    fn add_deadline_figures(&self, figures: &mut [crate::metrics::schema::ComponentFigures]) {
+        use crate::metrics::schema::{Schema, DATABASE, SERVICE};
+        let at = |schema: &Schema| {
+            schema
+                .figures
+                .iter()
+                .position(|m| m.name == "wasted")
+                .expect("declared")
+        };
+        let (mut s, mut d) = (0, 0);
+        for f in figures.iter_mut() {
+            let (wasted, shed, i) = if std::ptr::eq(f.schema, &SERVICE) {
+                s += 1;
+                let shed =
+                    self.ledger.service_shed[s - 1] + self.components.services[s - 1].expired();
+                (self.ledger.service_wasted[s - 1], shed, at(&SERVICE))
+            } else if std::ptr::eq(f.schema, &DATABASE) {
+                d += 1;
+                let shed = self.components.databases[d - 1].expired();
+                (self.ledger.db_wasted[d - 1], shed, at(&DATABASE))
+            } else {
+                continue;
+            };
+            f.values.insert(i, wasted as f64);
+            f.values.insert(i + 1, shed as f64);
         }
-        for (h, r) in self.requests.iter() {
-            let key = (h.idx, h.gen);
-            let waiting = r.current.is_some_and(|v| self.visits.get(v).is_some());
-            if !waiting && !pending_retry.contains(&key) && !pending_timeout.contains(&key) {
-                return Some(format!(
-                    "liveness: request {} (kind {}) is in flight with no attempt out and no retry due",
-                    h.idx, r.kind
-                ));
-            }
-        }
-        None
     }
 }

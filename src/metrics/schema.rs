@@ -92,6 +92,8 @@ pub static SERVICE: Schema = Schema {
         m("peak_instances", "instances", "The most instances provisioned at once over the whole run."),
         m("instance_hours", "h", "Instance-hours provisioned over the whole run (provisioning, booting, serving, draining or crashed)."),
         m("cost", "currency", "instance_hours × the service's price_per_instance_hour."),
+        m("wasted", "requests", "Calls whose path finished there after their caller (or the client above it) had stopped waiting: work nobody waits for."),
+        m("shed", "requests", "Calls dropped there because their deadline had passed: by the queue (`deadline_check`) or, with propagated deadlines, before their next step."),
     ],
 };
 
@@ -179,6 +181,16 @@ pub static DATABASE: Schema = Schema {
             "lost_writes",
             "queries",
             "Committed writes not yet on the replicas when the primary failed over (lost with it).",
+        ),
+        m(
+            "wasted",
+            "queries",
+            "Queries answered after the client (or the calling service) they were for had stopped waiting: work nobody waits for.",
+        ),
+        m(
+            "shed",
+            "queries",
+            "Waiting queries its queue dropped because their propagated deadline had passed (`deadline_check`).",
         ),
     ],
 };
@@ -676,9 +688,9 @@ mod tests {
         }
         assert_eq!(DATABASE.series.len(), 6);
         assert_eq!(DATABASE.figures[5].name, "peak_qps");
-        assert_eq!(SERVICE.figures.len(), 12);
+        assert_eq!(SERVICE.figures.len(), 14);
         assert_eq!(CACHE.figures.len(), 14);
-        assert_eq!(COUNTER.figures.len(), 8);
+        assert_eq!(COUNTER.figures.len(), 9);
         assert_eq!(QUEUE.figures.len(), 6);
         assert_eq!(POPULATION.figures.len(), 8);
     }

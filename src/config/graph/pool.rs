@@ -21,6 +21,11 @@ pub struct QueueSpec {
     /// Which waiting request a free worker takes.
     #[serde(default)]
     pub discipline: DisciplineSpec,
+    /// A free worker drops a waiting request whose deadline has passed instead of serving
+    /// it (its caller has stopped waiting): a service's instance knows its caller's
+    /// deadline; a database knows one only when the model propagates deadlines.
+    #[serde(default)]
+    pub deadline_check: bool,
 }
 
 /// Service time grows with the pool's utilisation u (busy workers ÷ workers, or

@@ -27,6 +27,10 @@ pub struct PopulationSpec {
     /// Client-side adaptive throttling, if any.
     #[serde(default)]
     pub throttle: Option<ThrottleSpec>,
+    /// Its attempts carry an idempotency key: a database recognises a retried write it has
+    /// already applied for the same request and applies it only once.
+    #[serde(default)]
+    pub idempotency_keys: bool,
 }
 
 /// How a population's requests arrive.

@@ -251,15 +251,9 @@ fn no_single_tier_parts(r: &Rules<'_>, e: &ExperimentSpec, m: &ModelSpec) -> Che
             "an experiment on a graph model gives each population its own `throttle`",
         ),
         (
-            "model.propagate_deadlines",
-            m.propagate_deadlines,
-            "deadline propagation is not available in the graph form yet (the graph engine \
-             does not drop work whose caller has gone)",
-        ),
-        (
             "clients.idempotency_keys",
             e.clients.idempotency_keys,
-            "idempotency keys are not available in the graph form yet",
+            "an experiment on a graph model gives each population its own `idempotency_keys`",
         ),
     ];
     for (path, present, msg) in parts {

@@ -55,6 +55,8 @@ struct Query {
     /// The user it is for (the step's `arg`).
     user: u64,
     enqueued_at: SimTime,
+    /// When nobody waits for it any more (known only with propagated deadlines).
+    deadline: SimTime,
 }
 
 /// One database.
@@ -81,6 +83,8 @@ pub struct Database {
     reads: u64,
     writes: u64,
     rejected: u64,
+    /// Waiting queries its queues dropped because their deadline had passed (measured).
+    expired: u64,
     replica_reads: u64,
     stale_reads: u64,
     lost_writes: u64,
@@ -137,6 +141,7 @@ impl Database {
             reads: 0,
             writes: 0,
             rejected: 0,
+            expired: 0,
             replica_reads: 0,
             stale_reads: 0,
             lost_writes: 0,
@@ -171,7 +176,11 @@ impl Database {
         let s = &mut self.servers[server];
         s.in_use += 1;
         s.peak_connections = s.peak_connections.max(s.in_use);
-        match s.pool.admit(query, cx.now) {
+        let deadline = self
+            .queries
+            .get(query)
+            .map_or(SimTime::NEVER, |q| q.deadline);
+        match s.pool.admit_until(query, cx.now, deadline) {
             Admit::Start => self.start(cx, query),
             Admit::Queued => {}
             Admit::Dropped(victim) => self.fail(cx, victim, FailReason::Rejected, server),
@@ -203,7 +212,9 @@ impl Database {
             return;
         };
         let server = q.server as usize;
-        if let Some(next) = self.servers[server].pool.finish(cx.now) {
+        let next = self.servers[server].pool.finish(cx.now);
+        self.fail_expired(cx, server);
+        if let Some(next) = next {
             self.start(cx, next);
         }
         self.iv_done += 1;
@@ -245,6 +256,59 @@ impl Database {
             cx.step_done(q.task, result);
         }
         self.release_connection(cx, server);
+    }
+
+    /// Fails the queries `server`'s queue dropped because their deadline had passed.
+    fn fail_expired(&mut self, cx: &mut Cx<'_>, server: usize) {
+        if !self.servers[server].pool.has_expired() {
+            return;
+        }
+        for q in self.servers[server].pool.take_expired() {
+            self.expired += u64::from(cx.now >= self.measured_from);
+            self.fail(cx, q, FailReason::Timeout, server);
+        }
+    }
+
+    /// Waiting queries its queues dropped because their deadline had passed (measured).
+    pub fn expired(&self) -> u64 {
+        self.expired
+    }
+
+    /// Runs query `op` (`READ` or `WRITE`) for `task` and `user`, whose caller stops
+    /// waiting at `deadline` (`SimTime::NEVER` when the deadline does not travel).
+    pub fn query(&mut self, cx: &mut Cx<'_>, op: u8, task: Handle, user: u64, deadline: SimTime) {
+        if self.crashed {
+            cx.step_done(task, Err(FailReason::Refused));
+            return;
+        }
+        if self.partitioned {
+            // Sent into a cut network: it fails when the partition ends.
+            self.lost_in_partition.push(task);
+            return;
+        }
+        let write = op == WRITE;
+        let server = match &mut self.replication {
+            Some(r) if !write => r.route(user, cx.now).map_or(PRIMARY, |i| i + 1),
+            _ => PRIMARY,
+        };
+        if server == PRIMARY && self.primary_down {
+            // A replica is being promoted: nothing answers as the primary yet.
+            cx.step_done(task, Err(FailReason::Refused));
+            return;
+        }
+        let query = self.queries.insert(Query {
+            task,
+            write,
+            server: server as u8,
+            user,
+            enqueued_at: cx.now,
+            deadline,
+        });
+        if self.servers[server].full(self.max_connections) {
+            self.servers[server].conn_waiters.push_back(query);
+        } else {
+            self.admit(cx, query, server);
+        }
     }
 
     /// Fails every query on the servers `which` picks (the whole database at a crash,
@@ -294,7 +358,9 @@ impl Database {
     /// Idle workers of every server take the queries waiting for them.
     fn resume(&mut self, cx: &mut Cx<'_>) {
         for i in 0..self.servers.len() {
-            for q in self.servers[i].pool.take_waiting(cx.now) {
+            let started = self.servers[i].pool.take_waiting(cx.now);
+            self.fail_expired(cx, i);
+            for q in started {
                 self.start(cx, q);
             }
         }
@@ -375,37 +441,7 @@ impl Component for Database {
     }
 
     fn step(&mut self, cx: &mut Cx<'_>, op: u8, task: Handle, user: u64) {
-        if self.crashed {
-            cx.step_done(task, Err(FailReason::Refused));
-            return;
-        }
-        if self.partitioned {
-            // Sent into a cut network: it fails when the partition ends.
-            self.lost_in_partition.push(task);
-            return;
-        }
-        let write = op == WRITE;
-        let server = match &mut self.replication {
-            Some(r) if !write => r.route(user, cx.now).map_or(PRIMARY, |i| i + 1),
-            _ => PRIMARY,
-        };
-        if server == PRIMARY && self.primary_down {
-            // A replica is being promoted: nothing answers as the primary yet.
-            cx.step_done(task, Err(FailReason::Refused));
-            return;
-        }
-        let query = self.queries.insert(Query {
-            task,
-            write,
-            server: server as u8,
-            user,
-            enqueued_at: cx.now,
-        });
-        if self.servers[server].full(self.max_connections) {
-            self.servers[server].conn_waiters.push_back(query);
-        } else {
-            self.admit(cx, query, server);
-        }
+        self.query(cx, op, task, user, SimTime::NEVER);
     }
 
     fn fault(&mut self, cx: &mut Cx<'_>, fault: &FaultSpec, start: bool) -> bool {
@@ -499,6 +535,7 @@ impl Component for Database {
         self.reads = 0;
         self.writes = 0;
         self.rejected = 0;
+        self.expired = 0;
         self.replica_reads = 0;
         self.stale_reads = 0;
         self.lost_writes = 0;

@@ -70,6 +70,8 @@ pub(crate) struct Job {
     lifecycle: u32,
     kind: u16,
     enqueued_at: SimTime,
+    /// When a worker took it (its queue wait ends).
+    started_at: SimTime,
     failing: bool,
     /// Sent into a network partition: no worker sees it, and it fails when the partition
     /// ends (the connection resets).
@@ -99,6 +101,8 @@ pub struct Service {
     served: u64,
     errors: u64,
     rejected: u64,
+    /// Waiting calls its queues dropped because their deadline had passed (measured).
+    expired: u64,
     wait: LatencyStats,
     measured_from: SimTime,
     integrals_at_warmup: (u128, u128),
@@ -146,11 +150,14 @@ impl Service {
                 ..Default::default()
             })
             .collect();
+        // With propagated deadlines every instance drops waiting calls nobody waits for.
+        let mut queue = spec.queue.clone();
+        queue.deadline_check |= model.propagate_deadlines;
         // Every instance the autoscaler may order exists from the start, off.
         let instances: Vec<Instance> = (0..spec.most_instances())
             .map(|i| {
                 Instance::new(
-                    Pool::new(spec.workers, &spec.queue, spec.slowdown.clone()),
+                    Pool::new(spec.workers, &queue, spec.slowdown.clone()),
                     conns.clone(),
                     i < spec.instances,
                 )
@@ -185,6 +192,7 @@ impl Service {
             served: 0,
             errors: 0,
             rejected: 0,
+            expired: 0,
             wait: LatencyStats::new(),
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
@@ -240,14 +248,16 @@ impl Service {
         self.slots[i].open = inst.open;
     }
 
-    /// A call arrives for request kind `kind` from `key` (a user, or the request): the
-    /// balancer picks an instance and opens a connection to it.
+    /// A call arrives for request kind `kind` from `key` (a user, or the request), whose
+    /// caller stops waiting at `deadline`: the balancer picks an instance and opens a
+    /// connection to it.
     pub fn visit(
         &mut self,
         cx: &mut Cx<'_>,
         visit: Handle,
         kind: u16,
         key: u32,
+        deadline: SimTime,
     ) -> Result<Placed, FailReason> {
         let Some(i) = self
             .balancer
@@ -269,6 +279,7 @@ impl Service {
             lifecycle: inst.lifecycle,
             kind,
             enqueued_at: cx.now,
+            started_at: cx.now,
             failing: false,
             cut: inst.partitioned,
         });
@@ -281,7 +292,7 @@ impl Service {
             // Sent into a cut network: no answer until the partition ends.
             return Ok(placed);
         }
-        match inst.pool.admit(job, cx.now) {
+        match inst.pool.admit_until(job, cx.now, deadline) {
             Admit::Start => self.start(cx, job),
             Admit::Queued => {}
             Admit::Dropped(victim) => self.reject(cx, victim),
@@ -309,6 +320,9 @@ impl Service {
         };
         if cx.now >= self.measured_from {
             self.wait.record(cx.now.since(j.enqueued_at).0);
+        }
+        if let Some(j) = self.jobs.get_mut(job) {
+            j.started_at = cx.now;
         }
         let inst = &self.instances[j.instance as usize];
         let factor = inst.pool.factor(None) * inst.cold_factor(self.cold.as_ref(), cx.now);
@@ -345,13 +359,34 @@ impl Service {
         }
     }
 
+    /// How long the visit of `job` waited for a worker (once one took it).
+    pub fn queue_wait(&self, job: Handle) -> Option<SimTime> {
+        self.jobs
+            .get(job)
+            .map(|j| j.started_at.since(j.enqueued_at))
+    }
+
+    /// The visit's path was dropped at its instance because nobody waits for it any more
+    /// (its deadline passed): neither served nor an error; its worker takes the next call.
+    pub fn release_shed(&mut self, cx: &mut Cx<'_>, job: Handle) {
+        self.release_as(cx, job, None);
+    }
+
     /// The visit's path is done at its instance (`ok`: it succeeded): its worker takes
     /// the next waiting call.
     pub fn release(&mut self, cx: &mut Cx<'_>, job: Handle, ok: bool) {
+        self.release_as(cx, job, Some(ok));
+    }
+
+    fn release_as(&mut self, cx: &mut Cx<'_>, job: Handle, ok: Option<bool>) {
         let Some(j) = self.jobs.remove(job) else {
             return;
         };
         let measured = cx.now >= self.measured_from;
+        let Some(ok) = ok else {
+            self.next_job(cx, j);
+            return;
+        };
         if ok && !j.failing {
             self.served += u64::from(measured);
             self.iv_served += 1;
@@ -367,15 +402,44 @@ impl Service {
             self.instances[j.instance as usize].recent_err += 1;
             self.instances[j.instance as usize].errors += 1;
         }
+        self.next_job(cx, j);
+    }
+
+    /// The worker `j` held takes the next waiting call (or goes idle).
+    fn next_job(&mut self, cx: &mut Cx<'_>, j: Job) {
         let inst = &mut self.instances[j.instance as usize];
         if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {
             return;
         }
-        if let Some(next) = inst.pool.finish(cx.now) {
+        let next = inst.pool.finish(cx.now);
+        let draining = inst.life == Life::Draining;
+        self.fail_expired(cx, j.instance as usize);
+        if let Some(next) = next {
             self.start(cx, next);
-        } else if inst.life == Life::Draining {
+        } else if draining {
             self.off_if_drained(cx, j.instance as usize);
         }
+    }
+
+    /// Fails the calls instance `i`'s queue dropped because their deadline had passed.
+    fn fail_expired(&mut self, cx: &mut Cx<'_>, i: usize) {
+        if !self.instances[i].pool.has_expired() {
+            return;
+        }
+        for job in self.instances[i].pool.take_expired() {
+            if let Some(j) = self.jobs.remove(job) {
+                self.expired += u64::from(cx.now >= self.measured_from);
+                cx.notify(Notice::VisitFailed {
+                    visit: j.visit,
+                    reason: FailReason::Timeout,
+                });
+            }
+        }
+    }
+
+    /// Waiting calls its queues dropped because their deadline had passed (measured).
+    pub fn expired(&self) -> u64 {
+        self.expired
     }
 
     /// The caller stopped waiting for a visit placed at `placed` (it answered, failed or
@@ -550,7 +614,9 @@ impl Service {
     }
 
     fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
-        for job in self.instances[i].pool.take_waiting(cx.now) {
+        let started = self.instances[i].pool.take_waiting(cx.now);
+        self.fail_expired(cx, i);
+        for job in started {
             self.start(cx, job);
         }
     }
@@ -745,6 +811,7 @@ impl Component for Service {
         self.served = 0;
         self.errors = 0;
         self.rejected = 0;
+        self.expired = 0;
         self.wait.reset();
     }
 
