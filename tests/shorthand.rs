@@ -82,8 +82,32 @@ fn a_deep_health_check_keeps_a_failing_instance_out_of_rotation() {
     }
 }
 
+/// The claims of bundled single-tier experiments that do not yet hold when the experiment
+/// runs as its graph, each with why: what the graph engine still does differently. The
+/// test fails on any other broken claim, and on a listed one that holds (so the list
+/// shrinks as the engines converge; the single-tier form runs on the single-tier engine
+/// until it is empty).
+const KNOWN_GAPS: &[(&str, &str)] = &[
+    // The graph sessions have no login/logout race figures yet.
+    ("login_logout_race", "all-devices.sessions.race_login_survived_logout_all > 10 * all-devices.sessions.race_login_lost_to_earlier_logout"),
+    ("login_logout_race", "all-devices.sessions.race_login_lost_to_earlier_logout > 0"),
+    // A failover of the store database fails its queries without an `error` outcome.
+    ("primary_failover", "*.failed_by_reason.error > 9000"),
+    // Fewer stale replica reads (13,618): the store's reads and replica routing differ.
+    ("read_your_writes", "replica-reads.sessions.stale_reads > 15000"),
+    // A hot key's expiry draws 21 fetches per interval, not over 30: the misses of a
+    // graph lookup wait behind the hit time differently.
+    ("thundering_herd", "no-coalescing.cache.peak_misses_per_key > 30"),
+    ("thundering_herd", "jittered-ttl.latency_ms.p99 > no-coalescing.latency_ms.p99"),
+    // Within a few percent of their bounds on this seed (0.41 for 0.4; 373.5 ms for
+    // 370.6; 31 s for 30 s): the trajectories differ, the claims' margins are thin.
+    ("balancer_policies", "two-choices.wait_ms.mean < 0.4 * round-robin.wait_ms.mean"),
+    ("mm10", "baseline.wait_ms.mean < 1.05 * 353"),
+    ("retry_storm", "retry-budget.recovery_seconds <= 30"),
+];
+
 /// Every bundled single-tier experiment whose variants the graph form can all say: its
-/// claims, checked on the runs of the graphs.
+/// claims, checked on the runs of the graphs, hold there too (but for [`KNOWN_GAPS`]).
 #[test]
 fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
     let mut files: Vec<_> = std::fs::read_dir("experiments")
@@ -93,7 +117,8 @@ fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
         .collect();
     files.sort();
     let mut checked = Vec::new();
-    let mut failures = Vec::new();
+    let mut broken = Vec::new();
+    let mut gaps_seen = Vec::new();
     for f in files {
         let exp = load_experiment(&f, &[]).unwrap();
         if exp.runs.iter().any(|c| c.model.is_graph()) {
@@ -113,8 +138,11 @@ fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
             })
             .collect();
         for outcome in scalesim::claims::check(&exp.claims, &summaries) {
-            if !outcome.held {
-                failures.push(format!(
+            let known = KNOWN_GAPS.contains(&(exp.name.as_str(), outcome.text.as_str()));
+            if known {
+                gaps_seen.push((exp.name.clone(), outcome.text.clone(), outcome.held));
+            } else if !outcome.held {
+                broken.push(format!(
                     "{}: {} ({})",
                     exp.name, outcome.text, outcome.detail
                 ));
@@ -124,12 +152,26 @@ fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
     }
     println!("checked: {checked:?}");
     assert!(
-        failures.is_empty(),
+        broken.is_empty(),
         "claims broken on the graph:\n{}",
-        failures.join("\n")
+        broken.join("\n")
     );
+    for (name, text) in KNOWN_GAPS {
+        let seen = gaps_seen.iter().find(|(n, t, _)| n == name && t == text);
+        match seen {
+            None => panic!(
+                "known gap {name}: {text} was not checked (renamed, or no longer translated?)"
+            ),
+            Some((_, _, true)) => {
+                panic!("known gap {name}: {text} holds now: take it off KNOWN_GAPS")
+            }
+            Some(_) => {}
+        }
+    }
+    // Every bundled single-tier experiment but the logout storm (its users ramp up, which
+    // a graph population cannot say yet) is written as its graph.
     assert!(
-        checked.len() >= 5,
+        checked.len() >= 12,
         "only {checked:?} could be written as graphs"
     );
 }

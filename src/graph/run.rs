@@ -305,6 +305,23 @@ impl GraphSim {
         if self.single_tier {
             if let Some(app) = self.components.services.first() {
                 summary.nodes = app.instance_summaries(now);
+                let ended = summary.requests.succeeded + summary.requests.failed;
+                let time_share = if now.0 == 0 {
+                    1.0
+                } else {
+                    1.0 - app.down_seconds(now) / now.as_secs_f64()
+                };
+                let requests_share = if ended == 0 {
+                    1.0
+                } else {
+                    summary.requests.succeeded as f64 / ended as f64
+                };
+                summary.availability = crate::metrics::summary::Availability {
+                    time_share,
+                    time_nines: crate::metrics::summary::nines(time_share),
+                    requests_share,
+                    requests_nines: crate::metrics::summary::nines(requests_share),
+                };
             }
         }
         let mut series = std::mem::take(&mut self.recorder.series);

@@ -21,6 +21,12 @@ pub struct Fleet {
     on_ns: u128,
     /// The most instances on at once.
     pub peak: u32,
+    /// Instances up (serving) now.
+    up: u32,
+    /// Since when no instance has been up, while none is.
+    down_since: Option<SimTime>,
+    /// Time with no instance up, before `down_since`.
+    down_ns: u128,
 }
 
 impl Fleet {
@@ -29,8 +35,31 @@ impl Fleet {
         Fleet {
             on,
             peak: on,
+            up: on,
+            down_since: (on == 0).then_some(SimTime::ZERO),
             ..Default::default()
         }
+    }
+
+    /// An instance came up (`true`) or stopped serving.
+    fn serving(&mut self, now: SimTime, up: bool) {
+        if up {
+            if let Some(since) = self.down_since.take() {
+                self.down_ns += now.since(since).0 as u128;
+            }
+            self.up += 1;
+        } else {
+            self.up -= 1;
+            if self.up == 0 {
+                self.down_since = Some(now);
+            }
+        }
+    }
+
+    /// Seconds from the start until `now` with no instance up: the service was down.
+    pub fn down_seconds(&self, now: SimTime) -> f64 {
+        let open = self.down_since.map_or(0, |s| now.since(s).0 as u128);
+        (self.down_ns + open) as f64 / 1e9
     }
 
     fn change(&mut self, now: SimTime, up: bool) {
@@ -82,6 +111,9 @@ impl Service {
         }
         if from.is_on() != to.is_on() {
             self.fleet.change(now, to.is_on());
+        }
+        if (from == Life::Up) != (to == Life::Up) {
+            self.fleet.serving(now, to == Life::Up);
         }
         self.refresh_slot(i);
     }

@@ -605,6 +605,11 @@ impl Service {
             .collect()
     }
 
+    /// Seconds from the start until `now` with none of its instances up.
+    pub fn down_seconds(&self, now: SimTime) -> f64 {
+        self.fleet.down_seconds(now)
+    }
+
     /// Each instance's queue length and busy workers now, and how many instances are up.
     pub fn instance_gauges(&self) -> (Vec<u64>, Vec<u64>, u32) {
         let queues = self.instances.iter().map(|i| i.pool.queue_len() as u64);
