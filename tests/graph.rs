@@ -1,51 +1,10 @@
 //! The graph engine's acceptance: the published cases only a graph of named components
 //! can express, each on several seeds, with the numbers the issue asks for.
 
-use scalesim::config::Override;
-use scalesim::metrics::schema::ComponentSeries;
+mod common;
+
+use common::{column, figure, run_variant as run};
 use scalesim::{load_experiment, run_config, RunOutput};
-use std::path::Path;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn run(file: &str, variant: &str, seed: u64, sets: &[&str]) -> RunOutput {
-    let sets: Vec<Override> = sets
-        .iter()
-        .map(|s| Override::parse_flag(s).expect("a valid --set"))
-        .collect();
-    let exp = load_experiment(&Path::new(ROOT).join(file), &sets).expect("loads");
-    let cfg = exp
-        .runs
-        .iter()
-        .find(|r| r.variant == variant)
-        .unwrap_or_else(|| panic!("{file} has variant {variant}"))
-        .with_seed(seed);
-    run_config(&cfg).expect("runs")
-}
-
-fn series<'a>(out: &'a RunOutput, key: &str) -> &'a ComponentSeries {
-    out.series
-        .components
-        .iter()
-        .find(|c| c.key == key)
-        .unwrap_or_else(|| panic!("no series {key}"))
-}
-
-/// Column `name` of component `key`, one value per interval.
-fn column(out: &RunOutput, key: &str, name: &str) -> Vec<f64> {
-    let s = series(out, key);
-    let i = s
-        .schema
-        .series
-        .iter()
-        .position(|m| m.name == name)
-        .unwrap_or_else(|| panic!("{key} has no column {name}"));
-    s.rows.iter().map(|r| r[i]).collect()
-}
-
-fn figure(out: &RunOutput, key: &str, name: &str) -> f64 {
-    out.summary.components[key][name]
-}
 
 /// The sum of `xs` over the intervals starting in [from, to) seconds (1 s intervals).
 fn sum(xs: &[f64], from: usize, to: usize) -> f64 {

@@ -2,21 +2,15 @@
 //! autoscaler on its own metric, a balancer's slow start, a price per instance-hour and
 //! random instance failures. Each on several seeds, with the numbers.
 
-use scalesim::config::{single_run_from_texts, Override};
-use scalesim::{load_experiment, run_config, RunOutput};
-use std::path::Path;
+mod common;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use common::{column, figure};
+use scalesim::config::single_run_from_texts;
+use scalesim::{run_config, RunOutput};
 
+/// Variant `variant` of the experiment at `file` under `seed`.
 fn run_file(file: &str, variant: &str, seed: u64) -> RunOutput {
-    let exp = load_experiment(&Path::new(ROOT).join(file), &[]).expect("loads");
-    let cfg = exp
-        .runs
-        .iter()
-        .find(|r| r.variant == variant)
-        .unwrap_or_else(|| panic!("{file} has variant {variant}"))
-        .with_seed(seed);
-    run_config(&cfg).expect("runs")
+    common::run_variant(file, variant, seed, &[])
 }
 
 fn run_texts(exp: &str, model: &str, seed: u64) -> RunOutput {
@@ -24,27 +18,6 @@ fn run_texts(exp: &str, model: &str, seed: u64) -> RunOutput {
         .unwrap_or_else(|e| panic!("valid: {e}"))
         .with_seed(seed);
     run_config(&cfg).expect("runs")
-}
-
-fn figure(out: &RunOutput, key: &str, name: &str) -> f64 {
-    out.summary.components[key][name]
-}
-
-/// Column `name` of component `key`, one value per interval.
-fn column(out: &RunOutput, key: &str, name: &str) -> Vec<f64> {
-    let s = out
-        .series
-        .components
-        .iter()
-        .find(|c| c.key == key)
-        .unwrap_or_else(|| panic!("no series {key}"));
-    let i = s
-        .schema
-        .series
-        .iter()
-        .position(|m| m.name == name)
-        .unwrap_or_else(|| panic!("{key} has no column {name}"));
-    s.rows.iter().map(|r| r[i]).collect()
 }
 
 #[test]
@@ -279,11 +252,11 @@ fn random_failures_crash_each_instance_at_the_drawn_rate_and_repair_it() {
 fn the_autoscaler_and_failures_reach_through_set() {
     // `--set` reaches a service's autoscaler like any field: a ceiling of 4 keeps the
     // runaway at the four instances it starts with.
-    let exp = load_experiment(
-        &Path::new(ROOT).join("experiments/graph_autoscaler_runaway.ron"),
-        &[Override::parse_flag("model.services.web.autoscaler.max_nodes=4").unwrap()],
-    )
-    .expect("loads");
-    let out = run_config(&exp.runs[0].with_seed(1)).expect("runs");
+    let out = common::run_variant(
+        "experiments/graph_autoscaler_runaway.ron",
+        "cpu-no-cooldown",
+        1,
+        &["model.services.web.autoscaler.max_nodes=4"],
+    );
     assert_eq!(figure(&out, "service.web", "peak_instances"), 4.0);
 }

@@ -3,34 +3,14 @@
 //! models, per-instance caches that start cold after a restart, writes that invalidate,
 //! batched counters that lose a crashed instance's sum. Several seeds, real numbers.
 
-use scalesim::config::Override;
-use scalesim::metrics::schema::ComponentSeries;
-use scalesim::{load_experiment, run_config, RunOutput};
-use std::path::Path;
+mod common;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use common::{column, figure, run_variant as run};
+use scalesim::RunOutput;
+
 const HERD: &str = "experiments/thundering_herd_graph.ron";
 const COLD: &str = "experiments/cold_instance_cache.ron";
 const CONVOY: &str = "experiments/lock_convoy_graph.ron";
-
-fn run(file: &str, variant: &str, seed: u64, sets: &[&str]) -> RunOutput {
-    let sets: Vec<Override> = sets
-        .iter()
-        .map(|s| Override::parse_flag(s).expect("a valid --set"))
-        .collect();
-    let exp = load_experiment(&Path::new(ROOT).join(file), &sets).expect("loads");
-    let cfg = exp
-        .runs
-        .iter()
-        .find(|r| r.variant == variant)
-        .unwrap_or_else(|| panic!("{file} has variant {variant}"))
-        .with_seed(seed);
-    run_config(&cfg).expect("runs")
-}
-
-fn figure(out: &RunOutput, key: &str, name: &str) -> f64 {
-    out.summary.components[key][name]
-}
 
 fn cache(out: &RunOutput, name: &str) -> f64 {
     figure(out, "cache.products", name)
@@ -38,26 +18,6 @@ fn cache(out: &RunOutput, name: &str) -> f64 {
 
 fn counter(out: &RunOutput, name: &str) -> f64 {
     figure(out, "counter.failed_logins", name)
-}
-
-fn series<'a>(out: &'a RunOutput, key: &str) -> &'a ComponentSeries {
-    out.series
-        .components
-        .iter()
-        .find(|c| c.key == key)
-        .unwrap_or_else(|| panic!("no series {key}"))
-}
-
-/// Column `name` of component `key`, one value per 1 s interval.
-fn column(out: &RunOutput, key: &str, name: &str) -> Vec<f64> {
-    let s = series(out, key);
-    let i = s
-        .schema
-        .series
-        .iter()
-        .position(|m| m.name == name)
-        .unwrap_or_else(|| panic!("{key} has no column {name}"));
-    s.rows.iter().map(|r| r[i]).collect()
 }
 
 #[test]
