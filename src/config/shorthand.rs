@@ -412,77 +412,44 @@ fn population(
 /// A fault aimed at the graph's names, or `None` (and a missing field) where the graph
 /// cannot say it yet.
 fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<FaultSpec> {
-    let svc = || Some(SERVICE.to_string());
-    let f = f.clone();
+    let mut f = f.clone();
+    // A fault on a node is a fault on that instance of the service.
+    if let FaultSpec::Crash {
+        node,
+        service,
+        instance,
+        ..
+    }
+    | FaultSpec::Slow {
+        node,
+        service,
+        instance,
+        ..
+    }
+    | FaultSpec::CutCapacity {
+        node,
+        service,
+        instance,
+        ..
+    }
+    | FaultSpec::Partition {
+        node,
+        service,
+        instance,
+        ..
+    }
+    | FaultSpec::FailRequests {
+        node,
+        service,
+        instance,
+        ..
+    } = &mut f
+    {
+        *instance = node.take();
+        *service = Some(SERVICE.to_string());
+        return Some(f);
+    }
     Some(match f {
-        FaultSpec::Crash {
-            node,
-            at,
-            restart_after,
-            ..
-        } => FaultSpec::Crash {
-            node: None,
-            service: svc(),
-            database: None,
-            instance: node,
-            at,
-            restart_after,
-        },
-        FaultSpec::Slow {
-            node,
-            at,
-            lasting,
-            factor,
-            ..
-        } => FaultSpec::Slow {
-            node: None,
-            service: svc(),
-            database: None,
-            instance: node,
-            at,
-            lasting,
-            factor,
-        },
-        FaultSpec::CutCapacity {
-            node,
-            at,
-            lasting,
-            workers,
-            ..
-        } => FaultSpec::CutCapacity {
-            node: None,
-            service: svc(),
-            database: None,
-            instance: node,
-            at,
-            lasting,
-            workers,
-        },
-        FaultSpec::Partition {
-            node, at, lasting, ..
-        } => FaultSpec::Partition {
-            node: None,
-            service: svc(),
-            database: None,
-            instance: node,
-            at,
-            lasting,
-        },
-        FaultSpec::FailRequests {
-            node,
-            at,
-            lasting,
-            percent,
-            ..
-        } => FaultSpec::FailRequests {
-            node: None,
-            service: svc(),
-            database: None,
-            instance: node,
-            at,
-            lasting,
-            percent,
-        },
         FaultSpec::StallDependency { at, lasting } if m.dependency.is_some() => FaultSpec::Stall {
             database: DEPENDENCY.to_string(),
             at,
