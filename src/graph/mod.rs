@@ -85,7 +85,10 @@ impl GraphSim {
         let populations = spec
             .populations
             .iter()
-            .map(|(name, p)| Population::new(name, p, &names.kinds, spec.warmup.0, seed))
+            .map(|(name, p)| {
+                let alone = spec.populations.len() == 1;
+                Population::new(name, p, &names.kinds, spec.warmup.0, seed, alone)
+            })
             .collect();
         let call_clients = model
             .services

@@ -61,24 +61,37 @@ pub struct Population {
     failed: u64,
     attempts: u64,
     first_attempts: u64,
-    latency: LatencyStats,
+    /// Its own latencies; `None` when it is the run's only population, whose latencies
+    /// are the run's (the recorder's): a histogram record costs cache misses on every
+    /// request, and recording the same latencies twice would double them.
+    latencies: Option<Latencies>,
     iv_offered: u64,
     iv_succeeded: u64,
     iv_attempts: u64,
-    iv_latency: LatencyStats,
     rows: Vec<Vec<f64>>,
     measured_issued: u64,
     measured_succeeded: u64,
 }
 
+/// A population's latencies of successful requests.
+struct Latencies {
+    /// Of requests issued after the warm-up.
+    whole: LatencyStats,
+    /// Of requests that ended in the current metrics interval.
+    interval: LatencyStats,
+}
+
 impl Population {
-    /// Population `name` of `spec`, its mix resolved to the model's request kinds.
+    /// Population `name` of `spec`, its mix resolved to the model's request kinds. `alone`:
+    /// it is the run's only population, so its latencies are the run's, which the caller
+    /// passes to [`Population::close_interval`] and [`Population::figures`].
     pub fn new(
         name: &str,
         spec: &PopulationSpec,
         kinds: &indexmap::IndexMap<String, u16>,
         warmup: SimTime,
         seed: u64,
+        alone: bool,
     ) -> Population {
         let total: f64 = spec.mix.values().sum();
         let mut acc = 0.0;
@@ -129,11 +142,13 @@ impl Population {
             failed: 0,
             attempts: 0,
             first_attempts: 0,
-            latency: LatencyStats::new(),
+            latencies: (!alone).then(|| Latencies {
+                whole: LatencyStats::new(),
+                interval: LatencyStats::new(),
+            }),
             iv_offered: 0,
             iv_succeeded: 0,
             iv_attempts: 0,
-            iv_latency: LatencyStats::new(),
             rows: Vec::new(),
             measured_issued: 0,
             measured_succeeded: 0,
@@ -251,10 +266,14 @@ impl Population {
         if ok {
             self.succeeded += 1;
             self.iv_succeeded += 1;
-            let l = now.since(issued_at).0;
-            self.iv_latency.record(l);
+            if let Some(own) = &mut self.latencies {
+                let l = now.since(issued_at).0;
+                own.interval.record(l);
+                if issued_at >= self.warmup {
+                    own.whole.record(l);
+                }
+            }
             if issued_at >= self.warmup {
-                self.latency.record(l);
                 self.measured_succeeded += 1;
             }
         } else {
@@ -262,10 +281,15 @@ impl Population {
         }
     }
 
-    /// Closes a metrics interval of `interval_s`.
-    pub fn close_interval(&mut self, interval_s: f64) {
-        let p99 = if self.iv_latency.count() > 0 {
-            self.iv_latency.quantile_ms(0.99)
+    /// Closes a metrics interval of `interval_s`; `run_interval` is the run's latencies in
+    /// it (its own when it is the only population).
+    pub fn close_interval(&mut self, interval_s: f64, run_interval: &LatencyStats) {
+        let latency = self
+            .latencies
+            .as_ref()
+            .map_or(run_interval, |l| &l.interval);
+        let p99 = if latency.count() > 0 {
+            latency.quantile_ms(0.99)
         } else {
             f64::NAN
         };
@@ -278,7 +302,9 @@ impl Population {
         self.iv_offered = 0;
         self.iv_succeeded = 0;
         self.iv_attempts = 0;
-        self.iv_latency.reset();
+        if let Some(own) = &mut self.latencies {
+            own.interval.reset();
+        }
     }
 
     /// Its time series.
@@ -290,11 +316,13 @@ impl Population {
         }
     }
 
-    /// Its summary figures (`measured_s`: the window after the warm-up).
-    pub fn figures(&self, measured_s: f64) -> ComponentFigures {
+    /// Its summary figures (`measured_s`: the window after the warm-up; `run_latency`: the
+    /// run's latencies, its own when it is the only population).
+    pub fn figures(&self, measured_s: f64, run_latency: &LatencyStats) -> ComponentFigures {
+        let latency = self.latencies.as_ref().map_or(run_latency, |l| &l.whole);
         let q = |p: f64| {
-            if self.latency.count() > 0 {
-                self.latency.quantile_ms(p)
+            if latency.count() > 0 {
+                latency.quantile_ms(p)
             } else {
                 f64::NAN
             }

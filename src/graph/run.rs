@@ -179,7 +179,7 @@ impl GraphSim {
         let interval_s = now.since(start).as_secs_f64().max(1e-9);
         self.components.close_interval(now, interval_s);
         for p in &mut self.populations {
-            p.close_interval(interval_s);
+            p.close_interval(interval_s, self.recorder.interval_latency());
         }
         let mut gauges = Gauges {
             in_flight: self.requests.len() as u64,
@@ -252,7 +252,11 @@ impl GraphSim {
             .fold(0.0, f64::max);
         let mut figures = self.components.figures(now, measured_s);
         self.add_deadline_figures(&mut figures);
-        figures.extend(self.populations.iter().map(|p| p.figures(measured_s)));
+        figures.extend(
+            self.populations
+                .iter()
+                .map(|p| p.figures(measured_s, &self.recorder.latency)),
+        );
         let mut summary = Summary {
             experiment: cfg.experiment.clone(),
             variant: cfg.variant.clone(),
@@ -331,7 +335,7 @@ impl GraphSim {
         Ok(RunOutput {
             summary,
             series,
-            batches: None,
+            batches: self.recorder.batches.take(),
             trace: None,
             request_log: None,
         })

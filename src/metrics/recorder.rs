@@ -111,6 +111,11 @@ impl Recorder {
         }
     }
 
+    /// Latencies of the requests that succeeded in the current interval.
+    pub fn interval_latency(&self) -> &LatencyStats {
+        &self.iv_latency
+    }
+
     /// A request issued at `issued_at` succeeded at `now` after waiting `wait` in a queue.
     #[inline]
     pub fn succeeded(&mut self, issued_at: SimTime, now: SimTime, wait: SimTime) {
