@@ -194,6 +194,13 @@ impl GraphSim {
             deadline: SimTime::NEVER,
             wait: SimTime::ZERO,
         });
+        if user.is_some() {
+            // When the person meant it: the order a store may apply otherwise.
+            let key = user_key(population, user, request);
+            for s in &mut self.components.sessions {
+                s.request_issued(key, now);
+            }
+        }
         self.send_attempt(now, request);
     }
 
