@@ -132,6 +132,11 @@ impl GraphSim {
                     self.components.stale_read(kind, index, task);
                 }
             }
+            Notice::WriteLost { db, user } => {
+                for s in &mut self.components.sessions {
+                    s.write_lost(db, user);
+                }
+            }
             Notice::Connected { task } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     if let Some((Kind::Db, db, _)) = t.pending {

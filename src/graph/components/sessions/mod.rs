@@ -535,6 +535,19 @@ impl Sessions {
         self.from_start = true;
     }
 
+    /// Database `db` failed over and lost `entity`'s latest write: if it is this store,
+    /// the user's row is what it was before (a login lost this way logs its user out at
+    /// the next check, as in the single-tier engine's failover).
+    pub fn write_lost(&mut self, db: u16, entity: u64) {
+        if self.store != Some(db) {
+            return;
+        }
+        if let Some((pop, u)) = self.locate(entity) {
+            let user = &mut self.users(pop).users[u];
+            user.store = user.prev;
+        }
+    }
+
     /// A user issued a request at `now`: it presents the session they hold now, and `now`
     /// is the order the person meant, which the store may apply otherwise (the race of a
     /// login and a logout of all devices).
