@@ -80,6 +80,9 @@ pub enum Notice {
     /// just before its outcome): a component that asked for the read sees what the replica
     /// shows.
     StaleRead { task: Handle },
+    /// Database `db` failed over and lost `user`'s latest write (it had not reached the
+    /// replica promoted): what the user's state in it was before that write is back.
+    WriteLost { db: u16, user: u64 },
     /// A connection of instance `instance` of `service` to a database is free again and
     /// goes to `task`, which waited for it: its query can be sent.
     Connected { task: Handle },

@@ -132,6 +132,11 @@ impl GraphSim {
                     self.components.stale_read(kind, index, task);
                 }
             }
+            Notice::WriteLost { db, user } => {
+                for s in &mut self.components.sessions {
+                    s.write_lost(db, user);
+                }
+            }
             Notice::Connected { task } => {
                 if let Some(t) = self.tasks.get_mut(task) {
                     if let Some((Kind::Db, db, _)) = t.pending {
@@ -194,6 +199,13 @@ impl GraphSim {
             deadline: SimTime::NEVER,
             wait: SimTime::ZERO,
         });
+        if user.is_some() {
+            // When the person meant it: the order a store may apply otherwise.
+            let key = user_key(population, user, request);
+            for s in &mut self.components.sessions {
+                s.request_issued(key, now);
+            }
+        }
         self.send_attempt(now, request);
     }
 

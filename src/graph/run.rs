@@ -33,6 +33,10 @@ pub fn run_single_tier(
         .map(|s| format!("{:?}", s.design));
     let mut sim = GraphSim::new(graph);
     sim.single_tier = true;
+    // The single-tier `sessions` section counts the whole run, warm-up included.
+    for s in &mut sim.components.sessions {
+        s.count_from_start();
+    }
     // One column pair per node, as the single-tier time series has.
     sim.recorder.series.nodes = graph.model.services.values().next().map_or(0, |s| {
         s.autoscaler

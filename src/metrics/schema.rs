@@ -543,6 +543,16 @@ pub static SESSIONS: Schema = Schema {
             "reads",
             "Session reads from a replica that still showed the value before the user's latest session write.",
         ),
+        m(
+            "race_login_survived_logout_all",
+            "logins",
+            "Logins the store applied after a \"log out of all devices\" of the person issued after them: a session the person believes ended.",
+        ),
+        m(
+            "race_login_lost_to_earlier_logout",
+            "logins",
+            "Logins wiped by a \"log out of all devices\" of the person issued before them but applied after them.",
+        ),
         m("failed_logins", "logins", "Logins with a wrong password."),
         m(
             "lockouts",

@@ -343,9 +343,19 @@ impl Database {
             return;
         }
         self.primary_down = true;
-        let lost = self.replication.as_mut().map_or(0, |r| r.failover(cx.now));
+        let (lost, users) = self
+            .replication
+            .as_mut()
+            .map_or((0, Vec::new()), |r| r.failover(cx.now));
         if cx.now >= self.measured_from {
             self.lost_writes += lost;
+        }
+        for user in users {
+            // Whoever keeps state in it (the sessions) goes back to what it held before.
+            cx.notify(crate::graph::cx::Notice::WriteLost {
+                db: self.index,
+                user,
+            });
         }
         self.crash(cx, FailReason::Crash, |i| i == PRIMARY);
     }

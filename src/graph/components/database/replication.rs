@@ -109,16 +109,21 @@ impl Replication {
     }
 
     /// The primary fails at `now` and a replica is promoted: every write it had not yet
-    /// received is lost (returned: how many). The replicas are then as fresh as the
-    /// primary: nobody's read is stale for a write that no longer exists.
-    pub fn failover(&mut self, now: SimTime) -> u64 {
+    /// received is lost (returned: how many, and the users whose latest write is among
+    /// them, in key order). The replicas are then as fresh as the primary: nobody's read
+    /// is stale for a write that no longer exists.
+    pub fn failover(&mut self, now: SimTime) -> (u64, Vec<u64>) {
         self.prune(now);
         let lost = self.in_flight.len() as u64;
         self.in_flight.clear();
-        for w in self.users.values_mut() {
+        let mut users = Vec::new();
+        for (&user, w) in self.users.iter_mut() {
+            if w.visible_at > now {
+                users.push(user);
+            }
             w.visible_at = w.visible_at.min(now);
         }
-        lost
+        (lost, users)
     }
 
     /// When a write committed at `committed_at` stops mattering: once on the replicas,
@@ -211,8 +216,8 @@ mod tests {
         r.committed(3, ms(60));
         // At 120 ms: user 1's write (visible at 100 ms) is on the replicas, 2's and 3's
         // (at 650 and 660 ms) are not.
-        assert_eq!(r.failover(ms(120)), 2);
+        assert_eq!(r.failover(ms(120)), (2, vec![2, 3]));
         assert!(!r.stale(2, ms(130)), "the lost write no longer exists");
-        assert_eq!(r.failover(ms(130)), 0);
+        assert_eq!(r.failover(ms(130)), (0, vec![]));
     }
 }

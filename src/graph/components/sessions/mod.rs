@@ -21,7 +21,13 @@
 //! does the user know they are logged in or out, as in the single-tier engine.
 //!
 //! An instance crash (a `Crash` fault on the service) loses the sessions in its memory.
-//! Counts are from the end of the warm-up. Draws come from `"sessions/<service>"`.
+//! Counts are from the end of the warm-up (but see [`Sessions::count_from_start`]).
+//! Draws come from `"sessions/<service>"`.
+//!
+//! The race of a login and a "log out of all devices" (`logout: AllDevices`): the path
+//! tells the component when each request was issued ([`Sessions::request_issued`]), and
+//! the store applies the two writes in the order they reach it, which may be the other
+//! one (`race_login_survived_logout_all`, `race_login_lost_to_earlier_logout`).
 
 mod users;
 
@@ -109,6 +115,8 @@ struct Counts {
     accepted_after_logout: u64,
     duplicate_sessions: u64,
     stale_reads: u64,
+    race_login_survived_logout_all: u64,
+    race_login_lost_to_earlier_logout: u64,
     failed_logins: u64,
     lockouts: u64,
     locked_out_logins: u64,
@@ -147,6 +155,9 @@ pub struct Sessions {
     next_serial: u32,
     logged_in: u64,
     measured_from: SimTime,
+    /// Counts from the start of the run, warm-up included (a single-tier file's
+    /// `sessions` section: see [`Sessions::count_from_start`]).
+    from_start: bool,
     counts: Counts,
     /// Whole-run counts at the last interval's end (for the per-interval columns).
     iv_base: Counts,
@@ -208,6 +219,7 @@ impl Sessions {
             next_serial: 1,
             logged_in: 0,
             measured_from: SimTime::ZERO,
+            from_start: false,
             counts: Counts::default(),
             iv_base: Counts::default(),
             all: Counts::default(),
@@ -233,6 +245,7 @@ impl Sessions {
                     stale_tab_share,
                     devices,
                     users: vec![Default::default(); count as usize],
+                    logout_all_issued: vec![None; count.div_ceil(devices.max(1)) as usize],
                 }),
                 _ => None,
             })
@@ -400,6 +413,38 @@ impl Sessions {
         ended
     }
 
+    /// The store applied the session row of a login of user `u` issued at `issued`: it
+    /// survives a "log out of all devices" issued after it but applied before it (the
+    /// person believes that session ended).
+    fn login_applied(&mut self, now: SimTime, pop: usize, u: usize, issued: SimTime) {
+        let users = self.users(pop);
+        users.users[u].store_issued = issued;
+        let person = users.person(u);
+        if users.logout_all_issued[person].is_some_and(|t| t > issued) {
+            self.count(now, |c| c.race_login_survived_logout_all += 1);
+        }
+    }
+
+    /// The store applies a "log out of all devices" by user `u`, issued at `issued`: a
+    /// login of another device issued after it but applied before it is wiped with the
+    /// rest (the person is logged out of a login they made after).
+    fn logout_all_applied(&mut self, now: SimTime, pop: usize, u: usize, issued: SimTime) {
+        let users = self.users(pop);
+        let person = users.person(u);
+        let latest = &mut users.logout_all_issued[person];
+        *latest = Some(latest.map_or(issued, |t| t.max(issued)));
+        let lost = users
+            .other_devices(u)
+            .filter(|&d| d != u)
+            .map(|d| users.users[d])
+            .filter(|d| d.store != 0 && d.store_issued > issued)
+            .count() as u64;
+        self.all.race_login_lost_to_earlier_logout += lost;
+        if now >= self.measured_from {
+            self.counts.race_login_lost_to_earlier_logout += lost;
+        }
+    }
+
     /// A logout: in memory an instance can only forget its own copy; a store deletes the
     /// session (or, for tokens, lists it as revoked).
     fn logout(&mut self, cx: &mut Cx<'_>, task: Handle, mut op: Op) {
@@ -480,6 +525,38 @@ impl Sessions {
             self.count(cx.now, |c| c.accepted_after_logout += 1);
         }
         cx.step_done(task, Ok(()));
+    }
+
+    /// Counts from the start of the run, warm-up included, as the single-tier engine's
+    /// `sessions` section does (its warm-up leaves out only latency figures): a
+    /// single-tier file run as its graph (`graph::run_single_tier`) means what it says.
+    /// Without it, counts are from the end of the warm-up, as every graph figure.
+    pub fn count_from_start(&mut self) {
+        self.from_start = true;
+    }
+
+    /// Database `db` failed over and lost `entity`'s latest write: if it is this store,
+    /// the user's row is what it was before (a login lost this way logs its user out at
+    /// the next check, as in the single-tier engine's failover).
+    pub fn write_lost(&mut self, db: u16, entity: u64) {
+        if self.store != Some(db) {
+            return;
+        }
+        if let Some((pop, u)) = self.locate(entity) {
+            let user = &mut self.users(pop).users[u];
+            user.store = user.prev;
+        }
+    }
+
+    /// A user issued a request at `now`: it presents the session they hold now, and `now`
+    /// is the order the person meant, which the store may apply otherwise (the race of a
+    /// login and a logout of all devices).
+    pub fn request_issued(&mut self, entity: u64, now: SimTime) {
+        if let Some((pop, u)) = self.locate(entity) {
+            let user = &mut self.users(pop).users[u];
+            user.request_issued = now;
+            user.held_at_issue = (user.current, user.issued);
+        }
     }
 
     /// A user's request has ended (`result`): only now does the user know the outcome
@@ -611,6 +688,10 @@ impl Component for Sessions {
         }
     }
 
+    /// The store's answer to a session read or write. A write the store failed (down,
+    /// failing over, its queue full, its connection reset) fails the request with an
+    /// `error`, whatever the store's reason: the instance could not record the session
+    /// and answers with a server error, as in the single-tier engine.
     fn reply(&mut self, cx: &mut Cx<'_>, task: Handle, result: Result<(), FailReason>) {
         let Some(mut op) = self.ops.remove(&key(task)) else {
             return;
@@ -624,8 +705,8 @@ impl Component for Sessions {
         match op.wait {
             Wait::LoginWork => unreachable!("a login's work is its own event"),
             Wait::LoginWrite { left } => {
-                if let Err(reason) = result {
-                    cx.step_done(task, Err(reason));
+                if result.is_err() {
+                    cx.step_done(task, Err(FailReason::Error));
                     return;
                 }
                 let writes = match self.design {
@@ -635,6 +716,7 @@ impl Component for Sessions {
                 if left == writes {
                     // The session row is the transaction's first write.
                     self.store_write(op.pop, op.user, p.session);
+                    self.login_applied(cx.now, op.pop, op.user, p.request_issued);
                     if self.single_device {
                         let ended = self.end_other_devices(op.pop, op.user);
                         self.all.ended_by_single_device += ended;
@@ -652,8 +734,8 @@ impl Component for Sessions {
                 }
             }
             Wait::LogoutWrite => {
-                if let Err(reason) = result {
-                    cx.step_done(task, Err(reason));
+                if result.is_err() {
+                    cx.step_done(task, Err(FailReason::Error));
                     return;
                 }
                 match self.design {
@@ -662,6 +744,7 @@ impl Component for Sessions {
                             self.store_write(op.pop, op.user, 0);
                         }
                         if self.logout_all {
+                            self.logout_all_applied(cx.now, op.pop, op.user, p.request_issued);
                             self.end_other_devices(op.pop, op.user);
                         }
                     }
@@ -775,6 +858,8 @@ impl Component for Sessions {
                 c.accepted_after_logout as f64,
                 c.duplicate_sessions as f64,
                 c.stale_reads as f64,
+                c.race_login_survived_logout_all as f64,
+                c.race_login_lost_to_earlier_logout as f64,
                 c.failed_logins as f64,
                 c.lockouts as f64,
                 c.locked_out_logins as f64,
@@ -785,6 +870,9 @@ impl Component for Sessions {
     }
 
     fn warmup_over(&mut self, now: SimTime) {
+        if self.from_start {
+            return;
+        }
         self.measured_from = now;
         self.counts = Counts::default();
     }

@@ -35,6 +35,9 @@ pub struct Pending {
     pub n: u32,
     /// A login of this request has created a session already.
     pub created: bool,
+    /// When the user issued the request (the order the person meant, for the race of a
+    /// login and a logout of all devices).
+    pub request_issued: SimTime,
 }
 
 /// One user (a device).
@@ -52,11 +55,19 @@ pub struct User {
     pub n: u32,
     /// The request in flight, once it reached the session check.
     pub pending: Option<Pending>,
+    /// When the user issued their latest request.
+    pub request_issued: SimTime,
+    /// The session the user held when they issued it, and when that was created: what
+    /// the request presents, although another device's "log out of all devices" may end
+    /// it before the request reaches the check.
+    pub held_at_issue: (u32, SimTime),
     /// What the store holds for the user: the session (externalized), or the revoked one
     /// (a revocation list).
     pub store: u32,
     /// What it held before the latest write (what a lagging replica still shows).
     pub prev: u32,
+    /// When the login whose session the store holds was issued.
+    pub store_issued: SimTime,
     /// Failed logins in a row.
     pub failed_in_a_row: u32,
     /// Locked out until then.
@@ -73,6 +84,9 @@ pub struct PopulationUsers {
     pub devices: u32,
     /// Its users, by index.
     pub users: Vec<User>,
+    /// Per person (`devices` users in a row): when the latest "log out of all devices"
+    /// the store applied was issued.
+    pub logout_all_issued: Vec<Option<SimTime>>,
 }
 
 impl PopulationUsers {
@@ -82,14 +96,18 @@ impl PopulationUsers {
         let n = user.n;
         user.n += 1;
         let mut rng = draws.rng(entity, n as u64);
+        let request_issued = user.request_issued;
         let pending = |action, session, issued| Pending {
             action,
             session,
             issued,
             n,
             created: false,
+            request_issued,
         };
-        if user.current == 0 {
+        // The request presents what the user held when they sent it.
+        let (current, issued) = user.held_at_issue;
+        if current == 0 {
             if user.stale != 0 && rng.random::<f64>() < self.stale_tab_share {
                 let s = std::mem::take(&mut user.stale);
                 return pending(Action::StaleBrowse, s, user.stale_issued);
@@ -98,16 +116,21 @@ impl PopulationUsers {
             return pending(Action::Login, 0, SimTime::ZERO);
         }
         if self.logout_share > 0.0 && rng.random::<f64>() < self.logout_share {
-            return pending(Action::Logout, user.current, user.issued);
+            return pending(Action::Logout, current, issued);
         }
-        pending(Action::Browse, user.current, user.issued)
+        pending(Action::Browse, current, issued)
     }
 
-    /// The users (devices) of the same person as user `u`, `u` itself left out.
+    /// The users (devices) of the same person as user `u`, `u` itself included.
     pub fn other_devices(&self, u: usize) -> std::ops::Range<usize> {
         let d = self.devices.max(1) as usize;
         let person = u / d;
-        person * d..(person + 1) * d
+        person * d..((person + 1) * d).min(self.users.len())
+    }
+
+    /// The person user `u` is a device of.
+    pub fn person(&self, u: usize) -> usize {
+        u / self.devices.max(1) as usize
     }
 }
 
