@@ -222,14 +222,54 @@ fn a_single_tier_sessions_section_counts_the_warm_up_on_the_graph_too() {
     }
 }
 
+/// Power of two choices on the graph compares two *different* instances, as the
+/// single-tier balancer does: while node 1 of three is down (30 s at 1500/s, no health
+/// checks) it refuses every call at once, so it has no open connections and wins every pair
+/// it is in, two pairs in three: about 30,000 refused (the single-tier engine: 29,632 to
+/// 30,246 on seeds 1 to 10). Drawn with replacement, one pair in three was one instance
+/// twice, and the down node took 5/9 of the calls: 24,655 to 25,144 refused.
+#[test]
+fn two_choices_sends_a_down_instance_two_calls_in_three_as_the_single_tier_balancer() {
+    let exp = load_experiment(
+        std::path::Path::new("experiments/balancer_policies.ron"),
+        &[],
+    )
+    .expect("loads");
+    let cfg = exp
+        .runs
+        .iter()
+        .find(|c| c.variant == "two-choices")
+        .expect("variant");
+    for seed in [1, 2, 3] {
+        let cfg = cfg.with_seed(seed);
+        let g = as_graph(&cfg).expect("translates");
+        let out = scalesim::graph::run_single_tier(&cfg, &g).expect("runs");
+        let refused = out.summary.failed_by_reason["refused"];
+        assert!(
+            (28_500..=31_500).contains(&refused),
+            "seed {seed}: {refused} refused, not about 2/3 of 45,000"
+        );
+    }
+}
+
 /// The claims of bundled single-tier experiments that do not yet hold when the experiment
 /// runs as its graph, each with why: what the graph engine still does differently. The
 /// test fails on any other broken claim, and on a listed one that holds (so the list
 /// shrinks as the engines converge; the single-tier form runs on the single-tier engine
 /// until it is empty).
 const KNOWN_GAPS: &[(&str, &str)] = &[
-    // A hot key's expiry draws 21 fetches per interval, not over 30: the misses of a
-    // graph lookup wait behind the hit time differently.
+    // Not engine differences but claims that hold on the single-tier engine's own seed by
+    // luck; both engines draw the same distributions (release runs of seeds 1 to 40, 200
+    // or 240, each variant on its own seed, graph against single-tier):
+    // - the hot key's fetches in one interval: 23.2 ± 1.1 against 23.4 ± 1.3 (over 30 on
+    //   7 and 5 seeds of 40; 21 on the graph against 37 on seed 21);
+    // - jittered-ttl's p99 above no-coalescing's on 19 and 25 seeds of 40 (870 against 854
+    //   ms mean on the graph, 894 against 872 single-tier): a coin flip;
+    // - the M/M/10 wait: 350.9 ± 1.3 ms against 352.5 ± 1.2 (Erlang C: 353.2) over 200
+    //   seeds, one seed's standard deviation 5.1%: over 1.05 × 353 on 29 seeds of 200 on
+    //   both (373.5 ms on the graph's seed 1);
+    // - retry-budget's recovery: 29.9 ± 0.14 s against 29.9 ± 0.14 over 240 seeds, at or
+    //   under 30 s on 152 and 141 of them (31 s on the graph's seed 11).
     (
         "thundering_herd",
         "no-coalescing.cache.peak_misses_per_key > 30",
@@ -237,12 +277,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     (
         "thundering_herd",
         "jittered-ttl.latency_ms.p99 > no-coalescing.latency_ms.p99",
-    ),
-    // Within a few percent of their bounds on this seed (0.41 for 0.4; 373.5 ms for
-    // 370.6; 31 s for 30 s): the trajectories differ, the claims' margins are thin.
-    (
-        "balancer_policies",
-        "two-choices.wait_ms.mean < 0.4 * round-robin.wait_ms.mean",
     ),
     ("mm10", "baseline.wait_ms.mean < 1.05 * 353"),
     ("retry_storm", "retry-budget.recovery_seconds <= 30"),

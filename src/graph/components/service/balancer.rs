@@ -104,9 +104,17 @@ impl Balancer {
                     .min_by_key(|&i| slots[i].open)
                     .expect("one is routable")
             }
+            // Two *different* routable instances, the one with fewer open connections
+            // (ties to the first): drawn with replacement, a third of the picks among three
+            // instances would compare an instance with itself and look at no load at all.
+            PolicySpec::PowerOfTwoChoices if routable == 1 => nth_routable(slots, 0),
             PolicySpec::PowerOfTwoChoices => {
-                let a = nth_routable(slots, rng.random_range(0..routable));
-                let b = nth_routable(slots, rng.random_range(0..routable));
+                let a = rng.random_range(0..routable);
+                let mut b = rng.random_range(0..routable - 1);
+                if b >= a {
+                    b += 1;
+                }
+                let (a, b) = (nth_routable(slots, a), nth_routable(slots, b));
                 if slots[b].open < slots[a].open {
                     b
                 } else {
@@ -158,6 +166,30 @@ mod tests {
         for _ in 0..20 {
             assert_ne!(b.pick(&s, 0, &mut rng), Some(1));
         }
+    }
+
+    /// Power of two choices compares two different instances: the one instance of three
+    /// with no open connections wins whenever it is one of the pair, 2/3 of the picks (with
+    /// replacement it was 5/9: a third of the pairs were one instance twice).
+    #[test]
+    fn two_choices_compares_two_different_instances() {
+        let mut b = Balancer::new(PolicySpec::PowerOfTwoChoices, None);
+        let s = slots(&[0, 5, 5]);
+        for seed in 1..=5 {
+            let mut rng = stream(seed, "t");
+            let n = 30_000;
+            let idle = (0..n)
+                .filter(|_| b.pick(&s, 0, &mut rng) == Some(0))
+                .count();
+            let share = idle as f64 / n as f64;
+            assert!((share - 2.0 / 3.0).abs() < 0.01, "seed {seed}: {share}");
+        }
+        // With one routable instance, that one.
+        let mut one = slots(&[3, 0, 0]);
+        one[1].routable = false;
+        one[2].routable = false;
+        let mut rng = stream(1, "t");
+        assert!((0..10).all(|_| b.pick(&one, 0, &mut rng) == Some(0)));
     }
 
     #[test]
