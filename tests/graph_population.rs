@@ -7,7 +7,7 @@ mod common;
 
 use common::column;
 use scalesim::config::shorthand::as_graph;
-use scalesim::config::single_run_from_texts;
+use scalesim::config::{single_run_from_texts, single_run_with_overrides, Override};
 use scalesim::{run_config, RunOutput};
 
 /// One node with more workers than there are users: a request takes 10 ms and never queues.
@@ -166,6 +166,10 @@ fn max_requests_caps_an_open_population_exactly_and_the_run_then_ends() {
     let out = run_config(&single_run_from_texts(exp, model).expect("valid")).expect("runs");
     assert_eq!(out.summary.requests.issued, 777);
     assert_eq!(out.summary.components["population.c"]["issued"], 777.0);
+    // And through `--set`.
+    let set = Override::parse_flag("populations.c.workload.max_requests=Some(50)").unwrap();
+    let cfg = single_run_with_overrides(exp, model, &[set]).expect("valid");
+    assert_eq!(run_config(&cfg).expect("runs").summary.requests.issued, 50);
 }
 
 /// Attempts time out after 300 ms and are retried 2 s later; the node takes Exp(100 ms),

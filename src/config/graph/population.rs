@@ -28,7 +28,9 @@ pub struct PopulationSpec {
     #[serde(default)]
     pub throttle: Option<ThrottleSpec>,
     /// Its attempts carry an idempotency key: a database recognises a retried write it has
-    /// already applied for the same request and applies it only once.
+    /// already applied for the same request and applies it only once, and the first service
+    /// answers a retry of a request whose path has already finished there from its record
+    /// (as a single-tier node does).
     #[serde(default)]
     pub idempotency_keys: bool,
 }
