@@ -203,6 +203,8 @@ fn every_value_of_the_graph_fixtures_round_trips_through_set() {
         "model.services.api.slowdown.Linear.k",
         "model.counters.orders.rows.buckets",
         "populations.crawler.workload.Burst.count",
+        "populations.shoppers.workload.Users.shape",
+        "populations.shoppers.workload.shape.Ramp.from",
         "faults.0.instance",
     ] {
         assert!(fields.iter().any(|(f, _)| f == must), "{must} not scanned");

@@ -14,7 +14,7 @@
 
 use indexmap::IndexMap;
 
-use super::experiment::{ClientsSpec, ExperimentSpec, FaultSpec, ShapeSpec, WorkloadSpec};
+use super::experiment::{ClientsSpec, ExperimentSpec, FaultSpec, WorkloadSpec};
 use super::graph::cache::GraphCachePlacement;
 use super::graph::sessions::{ServiceSessionDesign, ServiceSessionsSpec};
 use super::graph::DbReplicas;
@@ -331,9 +331,6 @@ fn experiment(e: &ExperimentSpec, m: &ModelSpec, missing: &mut Vec<String>) -> E
     if let Some(rf) = &mut out.random_failures {
         rf.services = vec![SERVICE.to_string()];
     }
-    if e.clients.idempotency_keys {
-        missing.push("clients.idempotency_keys".into());
-    }
     if let Some(w) = &e.workload {
         let mix: IndexMap<String, f64> = match w {
             WorkloadSpec::Open { mix, .. } | WorkloadSpec::Users { mix, .. } if !mix.is_empty() => {
@@ -347,15 +344,11 @@ fn experiment(e: &ExperimentSpec, m: &ModelSpec, missing: &mut Vec<String>) -> E
                 shape,
                 max_requests,
                 ..
-            } => {
-                if max_requests.is_some() {
-                    missing.push("workload.max_requests".into());
-                }
-                PopulationWorkload::Open {
-                    rate_per_s: *rate_per_s,
-                    shape: shape.clone(),
-                }
-            }
+            } => PopulationWorkload::Open {
+                rate_per_s: *rate_per_s,
+                shape: shape.clone(),
+                max_requests: *max_requests,
+            },
             WorkloadSpec::Users {
                 count,
                 think,
@@ -364,18 +357,14 @@ fn experiment(e: &ExperimentSpec, m: &ModelSpec, missing: &mut Vec<String>) -> E
                 stale_tab_share,
                 devices,
                 ..
-            } => {
-                if *shape != ShapeSpec::Constant {
-                    missing.push("workload.shape".into());
-                }
-                PopulationWorkload::Users {
-                    count: *count,
-                    think: think.clone(),
-                    logout_share: *logout_share,
-                    stale_tab_share: *stale_tab_share,
-                    devices: *devices,
-                }
-            }
+            } => PopulationWorkload::Users {
+                count: *count,
+                think: think.clone(),
+                shape: shape.clone(),
+                logout_share: *logout_share,
+                stale_tab_share: *stale_tab_share,
+                devices: *devices,
+            },
         };
         out.populations
             .insert(CLIENTS.to_string(), population(workload, mix, &e.clients));
@@ -402,10 +391,10 @@ fn population(
         timeout: c.timeout,
         retry: c.retry.clone(),
         throttle: c.throttle.clone(),
-        // The single-tier keys answer a retry of a completed request at the node; the
-        // graph's keep a database from applying a write twice: not the same, so
-        // `clients.idempotency_keys` stays a field the graph cannot say yet.
-        idempotency_keys: false,
+        // A keyed retry of a request the service has served is answered from its record,
+        // as a single-tier node answers one (the graph's databases also apply a keyed
+        // write once, but the single-tier paths write nothing).
+        idempotency_keys: c.idempotency_keys,
     }
 }
 

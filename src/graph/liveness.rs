@@ -273,9 +273,12 @@ impl GraphSim {
                 r.kind, r.issued_at, r.attempts
             ));
         }
+        let now = self.queue.now();
         for (i, pop) in self.populations.iter().enumerate() {
             let lost: Vec<u32> = (0..pop.users())
                 .filter(|&u| !busy.contains(&(i as u16, u)) && !p.users.contains(&(i as u16, u)))
+                // A user the shape has put to sleep for good is not stuck: its traffic stopped.
+                .filter(|&u| !pop.sleeps_for_good(u, now))
                 .collect();
             if let Some(u) = lost.first() {
                 stuck.push(format!(
@@ -338,6 +341,7 @@ mod tests {
             last_backoff: SimTime::ZERO,
             deadline: SimTime::NEVER,
             wait: SimTime::ZERO,
+            served: false,
         })
     }
 

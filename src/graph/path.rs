@@ -198,6 +198,7 @@ impl GraphSim {
             last_backoff: SimTime::ZERO,
             deadline: SimTime::NEVER,
             wait: SimTime::ZERO,
+            served: false,
         });
         if user.is_some() {
             // When the person meant it: the order a store may apply otherwise.
@@ -280,12 +281,6 @@ impl GraphSim {
         let Some(v) = self.visits.get(visit).copied() else {
             return;
         };
-        let s = &mut self.components.services[v.service as usize];
-        let mut cx = Cx {
-            now,
-            queue: &mut self.queue,
-            notices: &mut self.notices,
-        };
         // A service's queue knows its direct caller's deadline; the whole chain's only
         // when deadlines propagate.
         let deadline = if self.ledger.propagate {
@@ -293,14 +288,41 @@ impl GraphSim {
         } else {
             v.own_deadline
         };
-        match s.visit(&mut cx, visit, v.kind, v.key, deadline) {
-            Ok(placed) => {
-                if let Some(v) = self.visits.get_mut(visit) {
-                    v.placed = Some(placed);
-                }
-            }
-            Err(reason) => self.answer(now, visit, Err(reason)),
+        let service = v.service as usize;
+        let i = match self.components.services[service].pick(now, v.key) {
+            Ok(i) => i,
+            Err(reason) => return self.answer(now, visit, Err(reason)),
+        };
+        if self.served_before(v.origin) && !self.components.services[service].partitioned(i) {
+            // The instance finds the retry's idempotency key in the service's record of
+            // requests it has served: it answers without doing the work again (as a
+            // single-tier node does).
+            self.ledger.idempotent_replays += 1;
+            return self.reply(now, visit, Ok(()));
         }
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        let placed = self.components.services[service].place(&mut cx, i, visit, v.kind, deadline);
+        if let Some(v) = self.visits.get_mut(visit) {
+            v.placed = Some(placed);
+        }
+    }
+
+    /// Whether a visit from `origin` is a keyed client's retry of a request whose path has
+    /// already finished at this, its first, service.
+    fn served_before(&self, origin: Origin) -> bool {
+        let Origin::Request(r) = origin else {
+            return false;
+        };
+        self.requests.get(r).is_some_and(|r| {
+            r.served
+                && self.populations[r.population as usize]
+                    .clients
+                    .idempotency_keys
+        })
     }
 
     /// The service's own work on a visit is done: the rest of the block runs there.
@@ -637,6 +659,9 @@ impl GraphSim {
                         .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
                     self.ledger.attempts_completed += u64::from(client);
                 }
+                if result.is_ok() {
+                    self.served(visit);
+                }
                 let mut cx = Cx {
                     now,
                     queue: &mut self.queue,
@@ -651,6 +676,22 @@ impl GraphSim {
             }
             Parent::Branch(fanout) => self.branch_done(now, fanout, result),
             Parent::Own => {}
+        }
+    }
+
+    /// A client attempt's path finished at its first service: its request is served (the
+    /// record a keyed retry is answered from). The single-tier form counts a node's work
+    /// for a request already served as a duplicate execution (its node's work is the
+    /// request's effect); a graph counts only writes applied again.
+    fn served(&mut self, visit: Handle) {
+        let Some(Origin::Request(r)) = self.visits.get(visit).map(|v| v.origin) else {
+            return;
+        };
+        if let Some(r) = self.requests.get_mut(r) {
+            if r.served && self.single_tier {
+                self.ledger.duplicate_executions += 1;
+            }
+            r.served = true;
         }
     }
 

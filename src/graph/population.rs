@@ -4,7 +4,9 @@
 //! Draws are keyed by entity: a user's n-th think time and the kind of its n-th request
 //! come from (seed, population, user, n), and an open arrival's kind from (seed,
 //! population, arrival number), so that two designs compared under one seed see the same
-//! users doing the same things (common random numbers), whatever the designs do.
+//! users doing the same things (common random numbers), whatever the designs do. A user the
+//! shape has put to sleep wakes a think time after the shape makes it active again, that
+//! think time keyed by (seed, population, user, requests so far) too.
 
 use rand::Rng;
 
@@ -33,9 +35,12 @@ enum Workload {
     Open {
         source: Box<Source>,
         arrivals: u64,
+        /// It stops after a number of requests (`max_requests`).
+        limited: bool,
     },
     Users {
         think: Distribution,
+        shape: Shape,
         seq: Vec<u32>,
     },
     Burst {
@@ -43,6 +48,16 @@ enum Workload {
         count: u32,
         over: SimTime,
     },
+}
+
+/// Entities of a user's draws: its think time after a request, and the think time after
+/// the shape wakes it (the user's number in the low bits; a mix draw has the bare number).
+const THINK: u64 = 1 << 40;
+const WAKE_AFTER_SLEEP: u64 = 2 << 40;
+
+/// The share of users active above which user `user` of `count` is active.
+fn level(user: u32, count: usize) -> f64 {
+    user as f64 / count as f64
 }
 
 /// One client population.
@@ -104,18 +119,29 @@ impl Population {
             })
             .collect();
         let workload = match &spec.workload {
-            PopulationWorkload::Open { rate_per_s, shape } => Workload::Open {
+            PopulationWorkload::Open {
+                rate_per_s,
+                shape,
+                max_requests,
+            } => Workload::Open {
                 source: Box::new(Source::named(
                     *rate_per_s,
                     Shape::new(shape),
-                    None,
+                    *max_requests,
                     seed,
                     &format!("population/{name}/arrivals"),
                 )),
                 arrivals: 0,
+                limited: max_requests.is_some(),
             },
-            PopulationWorkload::Users { count, think, .. } => Workload::Users {
+            PopulationWorkload::Users {
+                count,
+                think,
+                shape,
+                ..
+            } => Workload::Users {
                 think: think.resolve(),
+                shape: Shape::new(shape),
                 seq: vec![0; *count as usize],
             },
             PopulationWorkload::Burst { at, count, over } => Workload::Burst {
@@ -164,7 +190,7 @@ impl Population {
                 .map(|at| (at, PopulationEvent::Arrival))
                 .into_iter()
                 .collect(),
-            Workload::Users { think, seq } => (0..seq.len() as u32)
+            Workload::Users { think, seq, .. } => (0..seq.len() as u32)
                 .map(|user| {
                     let mut rng = self.draws.rng(user as u64, u64::MAX);
                     (think.sample(&mut rng), PopulationEvent::Wake { user })
@@ -208,13 +234,47 @@ impl Population {
 
     /// A user's think time after its current request, and it moves on to its next one.
     pub fn think(&mut self, user: u32) -> SimTime {
-        let Workload::Users { think, seq } = &mut self.workload else {
+        let Workload::Users { think, seq, .. } = &mut self.workload else {
             return SimTime::ZERO;
         };
         let n = &mut seq[user as usize];
-        let mut rng = self.draws.rng(user as u64 | 1 << 40, *n as u64);
+        let mut rng = self.draws.rng(user as u64 | THINK, *n as u64);
         *n += 1;
         think.sample(&mut rng)
+    }
+
+    /// Whether `user` is active at `now`: user `i` of `count` is while the shape is above
+    /// `i / count` (all of them under a constant shape), as in the single-tier form.
+    pub fn is_active(&self, user: u32, now: SimTime) -> bool {
+        match &self.workload {
+            Workload::Users { shape, seq, .. } => match shape {
+                Shape::Constant => true,
+                _ => shape.at(now) > level(user, seq.len()),
+            },
+            _ => true,
+        }
+    }
+
+    /// When inactive `user` next wakes: a think time after the shape makes it active (with
+    /// exponential think times, the same law as looking again after every think time,
+    /// without an event per look), or `None` if the shape never will.
+    pub fn next_wake(&self, user: u32, now: SimTime) -> Option<SimTime> {
+        let Workload::Users { think, shape, seq } = &self.workload else {
+            return None;
+        };
+        let active_at = shape.next_above(now.0, level(user, seq.len()))?;
+        let n = seq[user as usize] as u64;
+        let t = think.sample(&mut self.draws.rng(user as u64 | WAKE_AFTER_SLEEP, n));
+        Some(SimTime(active_at).saturating_add(t))
+    }
+
+    /// Whether `user` is inactive at `now` and the shape never makes it active again: it
+    /// sleeps for good, with no wake-up pending (traffic that stops, not a stuck user).
+    pub fn sleeps_for_good(&self, user: u32, now: SimTime) -> bool {
+        let Workload::Users { shape, seq, .. } = &self.workload else {
+            return false;
+        };
+        !self.is_active(user, now) && shape.next_above(now.0, level(user, seq.len())).is_none()
     }
 
     /// When burst request `next + 1` goes, if there is one.
@@ -237,9 +297,14 @@ impl Population {
         }
     }
 
-    /// Whether it sends nothing more by itself (a burst that is over).
+    /// Whether what it sends by itself ends: a burst, or open arrivals up to
+    /// `max_requests` (the run may end once they have all been sent and ended).
     pub fn is_finite(&self) -> bool {
-        matches!(self.workload, Workload::Burst { .. })
+        match &self.workload {
+            Workload::Burst { .. } => true,
+            Workload::Open { limited, .. } => *limited,
+            Workload::Users { .. } => false,
+        }
     }
 
     /// Counts a new request.

@@ -30,6 +30,9 @@ pub struct Request {
     /// Queue wait of its current attempt's visits at service instances so far (every hop,
     /// every call and branch of that attempt, summed).
     pub wait: SimTime,
+    /// One of its attempts' paths has finished at its first service (whether or not the
+    /// client still waited for it).
+    pub served: bool,
 }
 
 /// The client's attempt a piece of work is for: its request and the attempt's number.

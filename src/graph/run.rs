@@ -144,7 +144,17 @@ impl GraphSim {
                 }
                 self.issue(now, p, None);
             }
-            PopulationEvent::Wake { user } => self.issue(now, p, Some(user)),
+            PopulationEvent::Wake { user } => {
+                let pop = &self.populations[p as usize];
+                if pop.is_active(user, now) {
+                    self.issue(now, p, Some(user));
+                } else if let Some(at) = pop.next_wake(user, now) {
+                    // Not active yet: sleep until the shape makes it so (a user the shape
+                    // never activates again sleeps for good).
+                    let ev = Event::Population(p, PopulationEvent::Wake { user });
+                    self.queue.schedule_at(at, ev);
+                }
+            }
             PopulationEvent::Burst { next } => {
                 // Requests of a burst due at this same instant go together.
                 let mut n = next;

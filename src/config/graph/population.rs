@@ -28,7 +28,9 @@ pub struct PopulationSpec {
     #[serde(default)]
     pub throttle: Option<ThrottleSpec>,
     /// Its attempts carry an idempotency key: a database recognises a retried write it has
-    /// already applied for the same request and applies it only once.
+    /// already applied for the same request and applies it only once, and the first service
+    /// answers a retry of a request whose path has already finished there from its record
+    /// (as a single-tier node does).
     #[serde(default)]
     pub idempotency_keys: bool,
 }
@@ -44,6 +46,11 @@ pub enum PopulationWorkload {
         /// How the rate changes over time.
         #[serde(default)]
         shape: ShapeSpec,
+        /// The population stops after issuing this many requests (`None`: no limit); the
+        /// run ends once they have all ended, as the single-tier form's `max_requests`.
+        /// (Left out when written back unset, so that a population keeps its config hash.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_requests: Option<u64>,
     },
     /// A closed population of users who think, send, wait and repeat.
     Users {
@@ -51,6 +58,12 @@ pub enum PopulationWorkload {
         count: u32,
         /// Time between one request's outcome and the user's next request.
         think: DistSpec,
+        /// The share of users active over time (at most 1): user `i` of `count` is active
+        /// while the shape is above `i / count`; an inactive user sleeps until the shape
+        /// makes it active and then thinks, as in the single-tier form's `Users`. (Left out
+        /// when written back `Constant`, so that a population keeps its config hash.)
+        #[serde(default, skip_serializing_if = "is_constant")]
+        shape: ShapeSpec,
         /// With sessions: the chance that a logged-in user's next action is a logout.
         /// (The session fields are left out when written back at their defaults, so that
         /// a population without them keeps its config hash.)
@@ -84,6 +97,10 @@ fn one_device() -> u32 {
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+fn is_constant(s: &ShapeSpec) -> bool {
+    *s == ShapeSpec::Constant
 }
 
 fn is_one(n: &u32) -> bool {
@@ -127,13 +144,24 @@ impl PopulationWorkload {
     pub fn validate(&self, r: &Rules<'_>, path: &str, duration: Duration) -> Checked {
         let at = |f: &str| format!("{path}.{f}");
         match self {
-            PopulationWorkload::Open { rate_per_s, shape } => {
+            PopulationWorkload::Open {
+                rate_per_s,
+                shape,
+                max_requests,
+            } => {
                 r.open_rate(&at("rate_per_s"), *rate_per_s, shape)?;
+                if *max_requests == Some(0) {
+                    return r.fail(
+                        &at("max_requests"),
+                        "must be at least 1 (or None for no limit)",
+                    );
+                }
                 r.shape(&at("shape"), shape, false)
             }
             PopulationWorkload::Users {
                 count,
                 think,
+                shape,
                 logout_share,
                 stale_tab_share,
                 devices,
@@ -157,7 +185,9 @@ impl PopulationWorkload {
                         ),
                     );
                 }
-                r.dist(&at("think"), think)
+                r.dist(&at("think"), think)?;
+                // A share of users: above 1 there would be more active users than users.
+                r.shape(&at("shape"), shape, true)
             }
             PopulationWorkload::Burst {
                 at: start,

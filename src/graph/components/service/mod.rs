@@ -259,16 +259,37 @@ impl Service {
         key: u32,
         deadline: SimTime,
     ) -> Result<Placed, FailReason> {
-        let Some(i) = self
-            .balancer
-            .pick_at(&self.slots, key, &mut self.rng, cx.now)
-        else {
+        let i = self.pick(cx.now, key)?;
+        Ok(self.place(cx, i, visit, kind, deadline))
+    }
+
+    /// The instance the balancer picks for a call from `key` at `now`, if it is up to
+    /// take it.
+    pub fn pick(&mut self, now: SimTime, key: u32) -> Result<u32, FailReason> {
+        let Some(i) = self.balancer.pick_at(&self.slots, key, &mut self.rng, now) else {
             return Err(FailReason::Unavailable);
         };
-        let inst = &mut self.instances[i as usize];
-        if inst.life != Life::Up {
+        if self.instances[i as usize].life != Life::Up {
             return Err(FailReason::Refused);
         }
+        Ok(i)
+    }
+
+    /// Whether instance `i` is cut off by a partition (nothing it answers gets out).
+    pub fn partitioned(&self, i: u32) -> bool {
+        self.instances[i as usize].partitioned
+    }
+
+    /// Opens a connection for `visit` to instance `i` (up, picked by [`Service::pick`]).
+    pub fn place(
+        &mut self,
+        cx: &mut Cx<'_>,
+        i: u32,
+        visit: Handle,
+        kind: u16,
+        deadline: SimTime,
+    ) -> Placed {
+        let inst = &mut self.instances[i as usize];
         inst.open += 1;
         self.slots[i as usize].open = inst.open;
         let open: u32 = self.slots.iter().map(|s| s.open).sum();
@@ -290,7 +311,7 @@ impl Service {
         };
         if inst.partitioned {
             // Sent into a cut network: no answer until the partition ends.
-            return Ok(placed);
+            return placed;
         }
         match inst.pool.admit_until(job, cx.now, deadline) {
             Admit::Start => self.start(cx, job),
@@ -300,7 +321,7 @@ impl Service {
                 self.reject(cx, job);
             }
         }
-        Ok(placed)
+        placed
     }
 
     fn reject(&mut self, cx: &mut Cx<'_>, job: Handle) {
