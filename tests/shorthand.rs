@@ -132,7 +132,7 @@ fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
             .iter()
             .zip(&graphs)
             .map(|(c, g)| {
-                scalesim::graph::run_single_tier(c, g)
+                scalesim::graph::run_single_tier(c, g, None)
                     .expect("runs")
                     .summary
             })
