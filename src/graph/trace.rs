@@ -84,6 +84,8 @@ struct Track {
     ordinal: u64,
     /// The sort index of the request's own track (its other tracks sort just after).
     sort_base: u64,
+    /// The latest time written on it (a queue wait learnt late never ends before it).
+    last: SimTime,
 }
 
 /// A sampled request.
@@ -272,6 +274,7 @@ impl Tracer {
                 stack: Vec::new(),
                 ordinal,
                 sort_base,
+                last: SimTime::ZERO,
             },
         );
         tid
@@ -282,7 +285,9 @@ impl Tracer {
         let id = self.next_span;
         self.next_span += 1;
         self.w.span_event('B', now, tid, name.clone(), args);
-        self.tracks.entry(tid).or_default().stack.push(Open {
+        let track = self.tracks.entry(tid).or_default();
+        track.last = track.last.max(now);
+        track.stack.push(Open {
             id,
             name,
             close_args: String::new(),
@@ -340,6 +345,7 @@ impl Tracer {
         if track.stack.len() <= depth {
             return;
         }
+        track.last = track.last.max(now);
         let closed: Vec<Open> = track.stack.drain(depth..).collect();
         for (i, o) in closed.into_iter().enumerate().rev() {
             self.spans.remove(&o.id);
@@ -553,6 +559,10 @@ impl Tracer {
             return;
         };
         let span = v.span;
+        // Learnt after the fact: never before what its track already shows (exact but
+        // for a visit moved with its caller's, whose own caller did not leave).
+        let last = self.spans.get(&phase).and_then(|t| self.tracks.get(t));
+        let at = at.max(last.map_or(SimTime::ZERO, |t| t.last));
         self.close(at, phase, "");
         let work = self.open_in(at, span, "work".into(), String::new());
         if let Some(v) = self.visits.get_mut(&key(visit)) {
@@ -571,10 +581,32 @@ impl Tracer {
         }
     }
 
-    /// The visit's caller stopped waiting for it: what is left of it moves to a track of
-    /// its own. `started`: when a worker took it, if one has.
-    pub fn caller_left(&mut self, now: SimTime, visit: Handle, started: Option<SimTime>) {
+    /// The visits drawn inside `visit`'s span (itself included): they move with it when
+    /// its caller leaves.
+    pub fn visits_within(&self, visit: Handle) -> Vec<Handle> {
+        let Some((tid, depth)) = self.visits.get(&key(visit)).and_then(|v| self.find(v.span))
+        else {
+            return Vec::new();
+        };
+        self.visits
+            .iter()
+            .filter(|(_, v)| {
+                self.find(v.span)
+                    .is_some_and(|(t, d)| t == tid && d >= depth)
+            })
+            .map(|(&(idx, gen), _)| Handle { idx, gen })
+            .collect()
+    }
+
+    /// A worker took `visit` at `started`, if one did (learnt before its spans move).
+    pub fn work_began_at(&mut self, visit: Handle, started: Option<SimTime>) {
         self.work_began(visit, started);
+    }
+
+    /// The visit's caller stopped waiting for it: what is left of it moves to a track of
+    /// its own (call [`Tracer::work_began_at`] first for each of
+    /// [`Tracer::visits_within`] it).
+    pub fn caller_left(&mut self, now: SimTime, visit: Handle) {
         let Some(v) = self.visits.get(&key(visit)).cloned() else {
             return;
         };
@@ -632,7 +664,8 @@ impl Tracer {
             Ok(()) => "ok",
             Err(r) => r.name(),
         };
-        if result.is_err() {
+        if result.is_err() && result != Err(FailReason::Timeout) {
+            // (A timeout is its caller's own marker.)
             let args = format!("\"attempt\":{}", v.attempt_no);
             self.instant_on(now, v.span, outcome, args);
         }
@@ -879,11 +912,16 @@ impl GraphSim {
 
     /// The tracer hears that the caller of `visit` stopped waiting for it.
     pub(super) fn trace_caller_left(&mut self, now: SimTime, visit: Handle) {
-        if self.tracer.is_some() {
-            let started = self.work_started(visit);
-            if let Some(t) = &mut self.tracer {
-                t.caller_left(now, visit, started);
+        let Some(t) = &self.tracer else {
+            return;
+        };
+        let within = t.visits_within(visit);
+        let started: Vec<_> = within.iter().map(|&v| self.work_started(v)).collect();
+        if let Some(t) = &mut self.tracer {
+            for (v, at) in within.into_iter().zip(started) {
+                t.work_began_at(v, at);
             }
+            t.caller_left(now, visit);
         }
     }
 
