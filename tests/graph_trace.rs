@@ -525,3 +525,48 @@ fn run_trace_on_a_graph_experiment_writes_every_variants_trace() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The session check, the counter's row lock and a capped connection pool each show as
+/// their step's span, and every track still nests.
+#[test]
+fn session_lock_and_connection_steps_have_their_spans() {
+    let cases: [(&str, Vec<&str>, &str, &str); 3] = [
+        (
+            "experiments/graph_logout_storm.ron",
+            vec!["warmup=20s", "duration=30s", "faults=[]"],
+            "externalized",
+            "sessions.web check",
+        ),
+        (
+            "experiments/lock_convoy_graph.ron",
+            vec!["warmup=20s", "duration=30s", "faults=[]"],
+            "global",
+            "counter.failed_logins lock",
+        ),
+        (
+            "experiments/connection_cap.ron",
+            vec![
+                "warmup=5s",
+                "duration=8s",
+                "populations.clients.workload.rate_per_s=1000.0",
+                "model.services.web.connections={\"main\": 1}",
+            ],
+            "",
+            "connection wait",
+        ),
+    ];
+    for (file, sets, v, step) in cases {
+        let runs = traced(file, &sets, 200);
+        let text = if v.is_empty() {
+            &runs[0].1
+        } else {
+            variant(&runs, v)
+        };
+        let (doc, tracks, names) = checked(text);
+        assert_eq!(doc["otherData"]["sampled_requests"], 200, "{file}");
+        let (requests, _) = check_requests(&tracks, &names);
+        assert_eq!(requests, 200, "{file}");
+        let n = spans_named(&tracks, step).count();
+        assert!(n > 0, "{file}: no {step} span");
+    }
+}

@@ -157,7 +157,6 @@ struct Labels {
 impl Labels {
     fn of(cfg: &RunConfig) -> Labels {
         let m = &cfg.model;
-        let keys = |it: indexmap::map::Keys<'_, String, _>| it.cloned().collect::<Vec<_>>();
         Labels {
             services: m.services.keys().cloned().collect(),
             databases: m.databases.keys().cloned().collect(),
@@ -170,7 +169,7 @@ impl Labels {
                 .filter(|(_, s)| s.sessions.is_some())
                 .map(|(n, _)| n.clone())
                 .collect(),
-            kinds: keys(m.requests.keys()),
+            kinds: m.requests.keys().cloned().collect(),
             populations: cfg.spec.populations.keys().cloned().collect(),
         }
     }
@@ -933,5 +932,60 @@ impl GraphSim {
                 t.visit_phase_over(now, visit, started);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_experiment, Override};
+
+    /// The call chain, traced from `warmup` with the text bounded at `max_bytes`.
+    fn traced(max_bytes: usize, wanted: u32) -> (String, u32) {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/retry_chain.ron");
+        let sets: Vec<Override> = ["warmup=19.9s", "duration=29s"]
+            .iter()
+            .map(|s| Override::parse_flag(s).unwrap())
+            .collect();
+        let exp = load_experiment(&path, &sets).unwrap();
+        let cfg = &exp.runs[0];
+        let mut sim = GraphSim::new(cfg);
+        let mut t = Tracer::new(cfg, wanted);
+        t.w.max_bytes = max_bytes;
+        sim.tracer = Some(t);
+        sim.start();
+        let out = sim.run(cfg).unwrap();
+        let text = out.trace.unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let sampled = doc["otherData"]["sampled_requests"].as_u64().unwrap() as u32;
+        (text, sampled)
+    }
+
+    #[test]
+    fn a_full_trace_samples_no_more_and_still_closes_every_span() {
+        let (whole, all) = traced(crate::output::trace_format::MAX_TRACE_BYTES, 200);
+        assert_eq!(all, 200);
+        assert!(whole.contains("\"truncated\":false"));
+        let (text, sampled) = traced(50_000, 200);
+        assert!(text.contains("\"truncated\":true"));
+        assert!(sampled > 0 && sampled < 200, "{sampled}");
+        // The limit stops sampling, not the spans of requests already sampled.
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let events = doc["traceEvents"].as_array().unwrap();
+        let count = |ph: &str| events.iter().filter(|e| e["ph"] == ph).count();
+        assert_eq!(count("B"), count("E"));
+        let requests = events
+            .iter()
+            .filter(|e| e["name"] == "request" && e["ph"] == "E")
+            .count();
+        assert_eq!(requests as u32, sampled);
+        // Past the limit the text grows only by the closing of what was sampled.
+        assert!(
+            text.len() < whole.len() / 2,
+            "{} vs {}",
+            text.len(),
+            whole.len()
+        );
     }
 }

@@ -18,6 +18,9 @@
 //! seed samples the same requests every run; open-loop variants of one experiment issue the
 //! same requests in the same order, so they sample the same ones too.
 //!
+//! The text, the sampling rule and the bounds are shared with the graph engine's tracer
+//! (`graph::trace`) in `output::trace_format`.
+//!
 //! Events are written to the JSON text as they happen (a span when it closes), so the
 //! trace costs its own size in memory and little more. That size is bounded: at most
 //! [`MAX_REQUESTS`] requests, and once the text reaches [`MAX_TRACE_BYTES`] no new request is
