@@ -910,6 +910,7 @@ impl GraphSim {
     }
 
     /// The tracer hears that the caller of `visit` stopped waiting for it.
+    #[inline]
     pub(super) fn trace_caller_left(&mut self, now: SimTime, visit: Handle) {
         let Some(t) = &self.tracer else {
             return;
@@ -925,6 +926,7 @@ impl GraphSim {
     }
 
     /// The tracer hears that `visit`'s time at its instance before its steps is over.
+    #[inline]
     pub(super) fn trace_phase_over(&mut self, now: SimTime, visit: Handle) {
         if self.tracer.is_some() {
             let started = self.work_started(visit);
