@@ -283,7 +283,7 @@ pub fn parse_sets(sets: &[String], seed: Option<u64>) -> Result<Vec<Override>, F
 
 /// Checks `--trace N`: at least one request, at most `trace::MAX_REQUESTS`.
 fn trace_requests(n: Option<u64>) -> Result<Option<u32>, Failure> {
-    let max = crate::system::trace::MAX_REQUESTS;
+    let max = crate::output::trace_format::MAX_REQUESTS;
     match n {
         None => Ok(None),
         Some(n) if (1..=max as u64).contains(&n) => Ok(Some(n as u32)),
@@ -300,15 +300,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let trace = trace_requests(args.trace)?;
     let sets = parse_sets(&args.sets, args.seed)?;
     let exp = config::load_experiment(&args.experiment, &sets)?;
-    if trace.is_some() && exp.runs.iter().any(|r| r.model.is_graph()) {
-        return Err(Failure {
-            code: 2,
-            message: format!(
-                "error: --trace: request traces are not available for graph models yet ({} is one)",
-                args.experiment.display()
-            ),
-        });
-    }
     let dir = args
         .out
         .clone()

@@ -34,8 +34,8 @@ pub fn run_config_traced(
     trace: Option<u32>,
 ) -> Result<RunOutput, system::InvariantViolation> {
     if cfg.model.is_graph() {
-        // The graph engine (named services, databases, caches, …); it has no tracer yet.
-        return graph::run(cfg);
+        // The graph engine (named services, databases, caches, …).
+        return graph::run_traced(cfg, trace);
     }
     let sim = Simulation::new(cfg);
     match trace {

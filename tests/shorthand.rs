@@ -93,7 +93,7 @@ fn both_engines(file: &str, variant: &str, seed: u64) -> (scalesim::Summary, sca
         .expect("variant")
         .with_seed(seed);
     let g = as_graph(&cfg).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let graph = scalesim::graph::run_single_tier(&cfg, &g).expect("runs");
+    let graph = scalesim::graph::run_single_tier(&cfg, &g, None).expect("runs");
     let legacy = scalesim::run_config(&cfg).expect("runs");
     (legacy.summary, graph.summary)
 }
@@ -243,7 +243,7 @@ fn two_choices_sends_a_down_instance_two_calls_in_three_as_the_single_tier_balan
     for seed in [1, 2, 3] {
         let cfg = cfg.with_seed(seed);
         let g = as_graph(&cfg).expect("translates");
-        let out = scalesim::graph::run_single_tier(&cfg, &g).expect("runs");
+        let out = scalesim::graph::run_single_tier(&cfg, &g, None).expect("runs");
         let refused = out.summary.failed_by_reason["refused"];
         assert!(
             (28_500..=31_500).contains(&refused),
@@ -308,7 +308,7 @@ fn the_claims_of_every_experiment_the_graph_can_say_hold_on_its_graph() {
             .iter()
             .zip(&graphs)
             .map(|(c, g)| {
-                scalesim::graph::run_single_tier(c, g)
+                scalesim::graph::run_single_tier(c, g, None)
                     .expect("runs")
                     .summary
             })

@@ -2,6 +2,9 @@
 //! whose begin and end events pair up and nest, whose times never go back on a track, and whose retried requests show their
 //! attempts in order; the same requests are sampled every run and in every variant.
 
+mod common;
+
+use common::trace_check::{assert_nested, parse, Span};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,117 +44,6 @@ fn traced_storm(out: &Path, seed: &str) {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// A span from its begin and end events: [start, end] in nanoseconds (parsed back from the
-/// microsecond floats), with the args of both.
-#[derive(Clone, Debug)]
-struct Span {
-    name: String,
-    start_ns: i64,
-    end_ns: i64,
-    args: Value,
-}
-
-fn ns(v: &Value) -> i64 {
-    (v.as_f64().expect("a number") * 1000.0).round() as i64
-}
-
-/// Per (pid, tid): the spans (in the order they end) and instants, in file order.
-type Tracks = BTreeMap<(u64, u64), (Vec<Span>, Vec<Span>)>;
-
-/// Parses `trace.json` and checks the shape of every event: each begin has its end (same
-/// name, on the same track, innermost first), and on every track the timestamps never go
-/// back in file order. Returns the tracks.
-fn parse(path: &Path) -> (Value, Tracks) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let doc: Value = serde_json::from_str(&text).expect("trace.json is JSON");
-    let events = doc["traceEvents"].as_array().expect("a traceEvents array");
-    assert!(!events.is_empty());
-    let mut tracks: Tracks = BTreeMap::new();
-    let mut open: BTreeMap<(u64, u64), Vec<Span>> = BTreeMap::new();
-    let mut last_ts: BTreeMap<(u64, u64), i64> = BTreeMap::new();
-    for e in events {
-        let ph = e["ph"].as_str().expect("ph");
-        assert!(e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
-        assert!(e["name"].is_string(), "{e}");
-        let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
-        if ph != "M" {
-            let ts = ns(&e["ts"]);
-            assert!(ts >= 0, "{e}");
-            if ph != "C" {
-                let last = last_ts.entry(key).or_insert(0);
-                assert!(*last <= ts, "track {key:?}: time goes back at {e}");
-                *last = ts;
-            }
-        }
-        match ph {
-            "M" => assert!(e["args"]["name"].is_string() || e["args"]["sort_index"].is_u64()),
-            "B" => open.entry(key).or_default().push(Span {
-                name: e["name"].as_str().unwrap().to_string(),
-                start_ns: ns(&e["ts"]),
-                end_ns: -1,
-                args: e["args"].clone(),
-            }),
-            "E" => {
-                let mut span = open
-                    .get_mut(&key)
-                    .and_then(|s| s.pop())
-                    .unwrap_or_else(|| panic!("an end without a begin: {e}"));
-                assert_eq!(span.name, e["name"].as_str().unwrap(), "{e}");
-                span.end_ns = ns(&e["ts"]);
-                assert!(span.end_ns >= span.start_ns, "{e}");
-                for (k, v) in e["args"].as_object().unwrap() {
-                    span.args[k] = v.clone();
-                }
-                tracks.entry(key).or_default().0.push(span);
-            }
-            "i" => {
-                assert!(matches!(e["s"].as_str(), Some("t" | "g")), "{e}");
-                let t = ns(&e["ts"]);
-                tracks.entry(key).or_default().1.push(Span {
-                    name: e["name"].as_str().unwrap().to_string(),
-                    start_ns: t,
-                    end_ns: t,
-                    args: e["args"].clone(),
-                });
-            }
-            "C" => assert!(
-                e["args"]["busy"].is_u64() && e["ts"].as_f64().is_some(),
-                "{e}"
-            ),
-            other => panic!("unexpected phase {other}: {e}"),
-        }
-    }
-    for (key, spans) in &open {
-        assert!(spans.is_empty(), "track {key:?}: never closed: {spans:?}");
-    }
-    (doc, tracks)
-}
-
-/// Spans on one track either nest or are disjoint (touching allowed).
-fn assert_nested(track: &(u64, u64), spans: &[Span]) {
-    let mut sorted = spans.to_vec();
-    sorted.sort_by_key(|s| (s.start_ns, -(s.end_ns - s.start_ns)));
-    let mut stack: Vec<Span> = Vec::new();
-    for s in sorted {
-        while stack.last().is_some_and(|top| top.end_ns <= s.start_ns) {
-            stack.pop();
-        }
-        if let Some(parent) = stack.last() {
-            assert!(
-                s.end_ns <= parent.end_ns,
-                "track {track:?}: {} [{}, {}] overlaps its parent {} [{}, {}]",
-                s.name,
-                s.start_ns,
-                s.end_ns,
-                parent.name,
-                parent.start_ns,
-                parent.end_ns
-            );
-        }
-        stack.push(s);
-    }
 }
 
 #[test]
@@ -407,23 +299,4 @@ fn traces_of_the_cache_lock_and_session_paths_pair_up_and_show_their_phases() {
         assert!(phases > 0, "{experiment}: no {phase} span");
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn a_graph_model_refuses_a_trace_instead_of_ignoring_it() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scalesim"))
-        .args([
-            "run",
-            "experiments/retry_chain.ron",
-            "--trace",
-            "10",
-            "--out",
-        ])
-        .arg(std::env::temp_dir().join(format!("scalesim-trace-graph-{}", std::process::id())))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not available for graph models yet"), "{err}");
 }

@@ -21,8 +21,9 @@ pub mod program;
 pub mod registry;
 pub mod request;
 mod run;
+pub mod trace;
 
-pub use run::{run, run_single_tier};
+pub use run::{run, run_single_tier, run_traced};
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::RunConfig;
@@ -72,6 +73,9 @@ pub struct GraphSim {
     wasted: u64,
     /// Deadlines, shed and wasted work by component, write effects.
     ledger: Ledger,
+    /// The request tracer of `run --trace N` (None: no tracing; each touch point is one
+    /// untaken branch).
+    tracer: Option<trace::Tracer>,
 }
 
 impl GraphSim {
@@ -154,6 +158,7 @@ impl GraphSim {
                 model.databases.len(),
                 retries_anywhere(cfg),
             ),
+            tracer: None,
         }
     }
 

@@ -72,6 +72,7 @@ impl GraphSim {
                     .filter(|r| r.attempts == attempt_no)
                     .and_then(|r| r.current);
                 if let Some(visit) = waiting {
+                    self.trace_caller_left(now, visit);
                     self.give_up(visit);
                     if let Some(r) = self.requests.get_mut(request) {
                         r.current = None;
@@ -91,6 +92,7 @@ impl GraphSim {
                     .filter(|c| c.attempts == attempt_no)
                     .and_then(|c| c.current);
                 if let Some(visit) = waiting {
+                    self.trace_caller_left(now, visit);
                     self.give_up(visit);
                     if let Some(c) = self.calls.get_mut(call) {
                         c.current = None;
@@ -112,7 +114,10 @@ impl GraphSim {
         match notice {
             Notice::Step { task, result } => self.step_ended(now, task, result),
             Notice::Worked { visit } => self.worked(now, visit),
-            Notice::VisitFailed { visit, reason } => self.reply(now, visit, Err(reason)),
+            Notice::VisitFailed { visit, reason } => {
+                self.trace_phase_over(now, visit);
+                self.reply(now, visit, Err(reason));
+            }
             Notice::Sub {
                 task,
                 kind,
@@ -138,6 +143,9 @@ impl GraphSim {
                 }
             }
             Notice::Connected { task } => {
+                if let Some(t) = &mut self.tracer {
+                    t.connected(now, task);
+                }
                 if let Some(t) = self.tasks.get_mut(task) {
                     if let Some((Kind::Db, db, _)) = t.pending {
                         t.conn = Some(db);
@@ -207,6 +215,9 @@ impl GraphSim {
                 s.request_issued(key, now);
             }
         }
+        if let Some(t) = &mut self.tracer {
+            t.request_issued(now, request, population, user, kind);
+        }
         self.send_attempt(now, request);
     }
 
@@ -247,6 +258,17 @@ impl GraphSim {
             own_deadline: deadline,
             root: Some((request, attempt_no)),
         });
+        if let Some(t) = &mut self.tracer {
+            t.attempt_sent(now, request, attempt_no);
+            t.visit_sent(
+                now,
+                visit,
+                Origin::Request(request),
+                service,
+                attempt_no,
+                None,
+            );
+        }
         if let Some(r) = self.requests.get_mut(request) {
             r.current = Some(visit);
             r.deadline = deadline;
@@ -309,6 +331,9 @@ impl GraphSim {
         if let Some(v) = self.visits.get_mut(visit) {
             v.placed = Some(placed);
         }
+        if let Some(t) = &mut self.tracer {
+            t.visit_placed(now, visit, placed.instance);
+        }
     }
 
     /// Whether a visit from `origin` is a keyed client's retry of a request whose path has
@@ -333,6 +358,7 @@ impl GraphSim {
         let Some(placed) = v.placed else {
             return;
         };
+        self.trace_phase_over(now, visit);
         self.add_wait(v.root, v.service, placed);
         let task = self.tasks.insert(Task {
             block: v.block,
@@ -349,6 +375,9 @@ impl GraphSim {
             deadline: v.deadline,
             root: v.root,
         });
+        if let Some(t) = &mut self.tracer {
+            t.task_started(task, visit);
+        }
         self.run_task(now, task);
     }
 
@@ -384,6 +413,9 @@ impl GraphSim {
         let Some(t) = self.tasks.remove(task) else {
             return;
         };
+        if let Some(tr) = &mut self.tracer {
+            tr.task_ended(now, task, Err(FailReason::Timeout));
+        }
         if counted && now >= self.warmup {
             self.ledger.service_shed[t.service as usize] += 1;
         }
@@ -429,6 +461,9 @@ impl GraphSim {
                     current: None,
                     last_backoff: SimTime::ZERO,
                 });
+                if let Some(tr) = &mut self.tracer {
+                    tr.call_started(now, task, call, service);
+                }
                 self.send_call(now, call);
             }
             Step::Component { kind, index, op } => {
@@ -451,6 +486,9 @@ impl GraphSim {
                     reason: None,
                     resolved: false,
                 });
+                if let Some(tr) = &mut self.tracer {
+                    tr.fanout_started(now, task, fanout, branches, need);
+                }
                 for b in 0..branches as u32 {
                     let branch = self.tasks.insert(Task {
                         block: first + b,
@@ -462,6 +500,9 @@ impl GraphSim {
                         at: None,
                         ..t
                     });
+                    if let Some(tr) = &mut self.tracer {
+                        tr.branch_started(now, fanout, branch, b);
+                    }
                     self.run_task(now, branch);
                 }
             }
@@ -474,9 +515,15 @@ impl GraphSim {
         let Some(t) = self.tasks.get(task).copied() else {
             return;
         };
+        if let (Some(tr), Some((kind, index, op))) = (&mut self.tracer, t.pending) {
+            tr.step_started(now, task, kind, index, op);
+        }
         if let Some((Kind::Db, db, _)) = t.pending {
             let s = &mut self.components.services[t.service as usize];
             if !s.acquire_connection(t.placed, db, task) {
+                if let Some(tr) = &mut self.tracer {
+                    tr.connection_wait(now, task);
+                }
                 return; // told by Notice::Connected
             }
             if let Some(t) = self.tasks.get_mut(task) {
@@ -598,6 +645,9 @@ impl GraphSim {
 
     /// A component ended a task's step.
     fn step_ended(&mut self, now: SimTime, task: Handle, result: Result<(), FailReason>) {
+        if let Some(tr) = &mut self.tracer {
+            tr.step_ended(now, task, result);
+        }
         let Some(t) = self.tasks.get_mut(task) else {
             return;
         };
@@ -646,6 +696,9 @@ impl GraphSim {
         let Some(t) = self.tasks.remove(task) else {
             return;
         };
+        if let Some(tr) = &mut self.tracer {
+            tr.task_ended(now, task, result);
+        }
         match t.parent {
             Parent::Visit(visit) => {
                 if result.is_ok() && now >= self.warmup {
@@ -714,19 +767,22 @@ impl GraphSim {
             return;
         }
         if f.ok >= f.need {
-            self.resolve(fanout);
+            self.resolve(now, fanout, true);
             if let Some(t) = self.tasks.get_mut(f.task) {
                 t.pos += 1;
             }
             self.run_task(now, f.task);
         } else if f.failed > f.total - f.need {
-            self.resolve(fanout);
+            self.resolve(now, fanout, false);
             let reason = f.reason.unwrap_or(FailReason::Error);
             self.task_done(now, f.task, Err(reason));
         }
     }
 
-    fn resolve(&mut self, fanout: Handle) {
+    fn resolve(&mut self, now: SimTime, fanout: Handle, ok: bool) {
+        if let Some(t) = &mut self.tracer {
+            t.fanout_resolved(now, fanout, ok);
+        }
         if let Some(f) = self.fanouts.get_mut(fanout) {
             f.resolved = true;
         }
@@ -765,6 +821,9 @@ impl GraphSim {
         let Some(v) = self.visits.remove(visit) else {
             return;
         };
+        if let Some(t) = &mut self.tracer {
+            t.visit_answered(now, visit, result);
+        }
         match v.origin {
             Origin::Request(request) => {
                 let current = self
@@ -860,6 +919,10 @@ impl GraphSim {
             own_deadline,
             root: caller.root,
         });
+        if let Some(t) = &mut self.tracer {
+            let origin = Origin::Call(call);
+            t.visit_sent(now, visit, origin, c.service, c.attempts, Some(c.from));
+        }
         if let Some(cm) = self.calls.get_mut(call) {
             cm.current = Some(visit);
         }
@@ -901,6 +964,9 @@ impl GraphSim {
                 if let Some(c) = self.calls.get_mut(call) {
                     c.last_backoff = wait;
                 }
+                if let Some(t) = &mut self.tracer {
+                    t.call_backoff(now, call, c.attempts + 1, wait);
+                }
                 self.queue
                     .schedule_in(wait, Event::Path(PathEvent::CallRetry { call }));
             }
@@ -916,6 +982,9 @@ impl GraphSim {
         let Some(r) = self.requests.get(request).copied() else {
             return;
         };
+        if let Some(t) = &mut self.tracer {
+            t.attempt_failed(now, request, reason);
+        }
         if !retryable(reason) {
             self.end_request(now, request, Err(reason));
             return;
@@ -926,11 +995,17 @@ impl GraphSim {
                 if let Some(r) = self.requests.get_mut(request) {
                     r.last_backoff = wait;
                 }
+                if let Some(t) = &mut self.tracer {
+                    t.backoff(now, request, wait);
+                }
                 self.queue
                     .schedule_in(wait, Event::Path(PathEvent::Retry { request }));
             }
             RetryDecision::BudgetDenied => {
                 self.recorder.budget_denied += 1;
+                if let Some(t) = &mut self.tracer {
+                    t.mark(now, request, "retry denied by the budget");
+                }
                 self.end_request(now, request, Err(reason));
             }
             RetryDecision::Exhausted => self.end_request(now, request, Err(reason)),
@@ -942,6 +1017,9 @@ impl GraphSim {
         let Some(r) = self.requests.remove(request) else {
             return;
         };
+        if let Some(t) = &mut self.tracer {
+            t.request_ended(now, request, result.err().map_or("ok", FailReason::name));
+        }
         self.ledger.forget(request);
         match result {
             Ok(()) => self.recorder.succeeded(r.issued_at, now, r.wait),

@@ -14,17 +14,26 @@ use crate::system::{InvariantViolation, RunOutput};
 
 /// Runs the graph model of `cfg` to its end.
 pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
+    run_traced(cfg, None)
+}
+
+/// Runs the graph model of `cfg` to its end, tracing `trace` sampled requests if given
+/// (see [`super::trace`]; the trace is in [`RunOutput::trace`]).
+pub fn run_traced(cfg: &RunConfig, trace: Option<u32>) -> Result<RunOutput, InvariantViolation> {
     let mut sim = GraphSim::new(cfg);
+    sim.tracer = trace.map(|n| super::trace::Tracer::new(cfg, n));
     sim.start();
     sim.run(cfg)
 }
 
 /// Runs `graph`, the graph the configuration `single_tier` is shorthand for
 /// (`config::shorthand::as_graph`), to its end: its summary also has the single-tier
-/// sections (`nodes`, `dependency`, `cache`, `db`, `locks`) filled from the components.
+/// sections (`nodes`, `dependency`, `cache`, `db`, `locks`) filled from the components;
+/// `trace` sampled requests are traced if given, as [`run_traced`] does.
 pub fn run_single_tier(
     single_tier: &RunConfig,
     graph: &RunConfig,
+    trace: Option<u32>,
 ) -> Result<RunOutput, InvariantViolation> {
     let design = single_tier
         .model
@@ -37,6 +46,7 @@ pub fn run_single_tier(
     for s in &mut sim.components.sessions {
         s.count_from_start();
     }
+    sim.tracer = trace.map(|n| super::trace::Tracer::new(graph, n));
     // One column pair per node, as the single-tier time series has.
     sim.recorder.series.nodes = graph.model.services.values().next().map_or(0, |s| {
         s.autoscaler
@@ -78,6 +88,9 @@ impl GraphSim {
             }
             self.handle(now, event);
             self.components.check_invariants();
+            if let Some(t) = &mut self.tracer {
+                t.sample_busy(now, &self.components.services);
+            }
             let (in_flight, events) = (self.requests.len() as u64, self.queue.events_processed());
             if let Some(reason) = stops.after(now, in_flight, events, || self.queue.len()) {
                 self.stopped_reason = Some(reason);
@@ -178,6 +191,9 @@ impl GraphSim {
         let start = phase == FaultPhase::Start;
         self.faults.set_active(index, start, now);
         let spec = self.faults.spec(index).clone();
+        if let Some(t) = &mut self.tracer {
+            t.fault(now, start, &serde_json::to_value(&spec).unwrap_or_default());
+        }
         let mut cx = Cx {
             now,
             queue: &mut self.queue,
@@ -350,7 +366,7 @@ impl GraphSim {
             summary,
             series,
             batches: self.recorder.batches.take(),
-            trace: None,
+            trace: self.tracer.take().map(|t| t.finish(now)),
             request_log: None,
         })
     }

@@ -5,6 +5,7 @@
 pub mod lock;
 pub mod sections;
 pub mod table;
+pub mod trace_format;
 
 use crate::metrics::Summary;
 use crate::system::RunOutput;

@@ -18,6 +18,9 @@
 //! seed samples the same requests every run; open-loop variants of one experiment issue the
 //! same requests in the same order, so they sample the same ones too.
 //!
+//! The text, the sampling rule and the bounds are shared with the graph engine's tracer
+//! (`graph::trace`) in `output::trace_format`.
+//!
 //! Events are written to the JSON text as they happen (a span when it closes), so the
 //! trace costs its own size in memory and little more. That size is bounded: at most
 //! [`MAX_REQUESTS`] requests, and once the text reaches [`MAX_TRACE_BYTES`] no new request is
@@ -26,36 +29,13 @@
 
 use super::node::Node;
 use super::request::Handle;
-use crate::engine::rng::mix64;
 use crate::engine::SimTime;
+use crate::output::trace_format::{
+    candidate, join_args, json_str, micros, TraceWriter, PID_REQUESTS,
+};
 use std::collections::BTreeMap;
 
-/// The largest `--trace N`.
-pub const MAX_REQUESTS: u32 = 100_000;
-/// The size of a variant's trace text after which sampling stops (about 100 bytes an event).
-pub const MAX_TRACE_BYTES: usize = 128 << 20;
-/// One request in this many (after the warm-up, by the seeded hash) is a candidate.
-pub const SAMPLE_ONE_IN: u64 = 8;
-
-/// Process id of the request tracks.
-const PID_REQUESTS: u32 = 1;
-/// Process id of the instance counters and fault markers.
-const PID_INSTANCES: u32 = 2;
-
-/// One trace event, on its way to the text.
-#[derive(Clone, Debug)]
-struct TraceEvent {
-    /// 'B' begin, 'E' end, 'i' instant, 'C' counter, 'M' metadata.
-    ph: char,
-    ts_ns: u64,
-    pid: u32,
-    tid: u32,
-    name: String,
-    /// The `args` object's members, already JSON (`"k":v,…`), or empty.
-    args: String,
-    /// Instant scope: 't' thread, 'g' global.
-    scope: char,
-}
+pub use crate::output::trace_format::{MAX_REQUESTS, MAX_TRACE_BYTES, SAMPLE_ONE_IN};
 
 /// A span opened and not yet closed on a track.
 #[derive(Clone, Debug)]
@@ -98,34 +78,20 @@ pub struct Tracer {
     requests: BTreeMap<(u32, u32), RequestTrace>,
     attempts: BTreeMap<(u32, u32), AttemptTrace>,
     tracks: BTreeMap<u32, Vec<Open>>,
-    /// The JSON text so far: the header and the events written.
-    out: String,
-    /// No event written yet (the next one needs no separating comma).
-    empty: bool,
+    /// The JSON text so far.
+    w: TraceWriter,
     /// Busy workers last written per instance (empty while no sampled request is in flight).
     last_busy: Vec<Option<u32>>,
-    truncated: bool,
-    /// The text's size at which sampling stops ([`MAX_TRACE_BYTES`]; smaller in tests).
-    max_bytes: usize,
 }
 
 fn key(h: Handle) -> (u32, u32) {
     (h.idx, h.gen)
 }
 
-/// Microseconds with three decimals, exactly, from integer nanoseconds.
-fn micros(ns: u64) -> String {
-    format!("{}.{:03}", ns / 1000, ns % 1000)
-}
-
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serialises")
-}
-
 impl Tracer {
     /// A tracer that samples `wanted` requests issued at or after `warmup` in run `seed`.
     pub fn new(wanted: u32, seed: u64, warmup: SimTime) -> Tracer {
-        let mut t = Tracer {
+        Tracer {
             wanted: wanted.min(MAX_REQUESTS),
             sampled: 0,
             seed,
@@ -135,97 +101,19 @@ impl Tracer {
             requests: BTreeMap::new(),
             attempts: BTreeMap::new(),
             tracks: BTreeMap::new(),
-            out: String::from("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"),
-            empty: true,
+            w: TraceWriter::new(),
             last_busy: Vec::new(),
-            truncated: false,
-            max_bytes: MAX_TRACE_BYTES,
-        };
-        t.meta(PID_REQUESTS, 0, "process_name", "requests");
-        t.meta(PID_INSTANCES, 0, "process_name", "instances");
-        t.meta(PID_INSTANCES, 0, "thread_name", "faults");
-        t
-    }
-
-    /// Names track `tid` and sorts it at `sort_index` (a request's track, then the tracks
-    /// of its attempts' work after the client left).
-    fn name_track(&mut self, tid: u32, name: &str, sort_index: u64) {
-        self.meta(PID_REQUESTS, tid, "thread_name", name);
-        self.push(TraceEvent {
-            ph: 'M',
-            ts_ns: 0,
-            pid: PID_REQUESTS,
-            tid,
-            name: "thread_sort_index".into(),
-            args: format!("\"sort_index\":{sort_index}"),
-            scope: 't',
-        });
-    }
-
-    fn meta(&mut self, pid: u32, tid: u32, what: &str, name: &str) {
-        self.push(TraceEvent {
-            ph: 'M',
-            ts_ns: 0,
-            pid,
-            tid,
-            name: what.to_string(),
-            args: format!("\"name\":{}", json_str(name)),
-            scope: 't',
-        });
-    }
-
-    /// Writes one event (metadata events may come anywhere in the array).
-    fn push(&mut self, e: TraceEvent) {
-        use std::fmt::Write;
-        let out = &mut self.out;
-        if !self.empty {
-            out.push_str(",\n");
-        }
-        self.empty = false;
-        let _ = write!(
-            out,
-            "{{\"ph\":\"{}\",\"pid\":{},\"tid\":{},\"name\":{}",
-            e.ph,
-            e.pid,
-            e.tid,
-            json_str(&e.name)
-        );
-        if e.ph != 'M' {
-            let _ = write!(out, ",\"ts\":{}", micros(e.ts_ns));
-        }
-        if e.ph == 'i' {
-            let _ = write!(out, ",\"s\":\"{}\"", e.scope);
-        }
-        let _ = write!(out, ",\"args\":{{{}}}}}", e.args);
-        if out.len() >= self.max_bytes {
-            self.truncated = true;
         }
     }
 
     fn instant(&mut self, now: SimTime, pid: u32, tid: u32, name: &str, args: String, scope: char) {
-        self.push(TraceEvent {
-            ph: 'i',
-            ts_ns: now.0,
-            pid,
-            tid,
-            name: name.to_string(),
-            args,
-            scope,
-        });
+        self.w.instant(now, pid, tid, name, args, scope);
     }
 
     /// Begins a span on track `tid` (written at once: the events of a track are in the
     /// order of the clock, as the format asks of begin and end events).
     fn open(&mut self, now: SimTime, tid: u32, name: String, args: String) {
-        self.push(TraceEvent {
-            ph: 'B',
-            ts_ns: now.0,
-            pid: PID_REQUESTS,
-            tid,
-            name: name.clone(),
-            args,
-            scope: 't',
-        });
+        self.w.span_event('B', now, tid, name.clone(), args);
         self.tracks.entry(tid).or_default().push(Open {
             name,
             close_args: String::new(),
@@ -248,22 +136,12 @@ impl Tracer {
             self.tracks.remove(&tid);
         }
         for (o, last) in closed {
-            let mut args = o.close_args;
-            if last && !extra.is_empty() {
-                if !args.is_empty() {
-                    args.push(',');
-                }
-                args.push_str(extra);
-            }
-            self.push(TraceEvent {
-                ph: 'E',
-                ts_ns: now.0,
-                pid: PID_REQUESTS,
-                tid,
-                name: o.name,
-                args,
-                scope: 't',
-            });
+            let args = if last {
+                join_args(o.close_args, extra)
+            } else {
+                o.close_args
+            };
+            self.w.span_event('E', now, tid, o.name, args);
         }
     }
 
@@ -275,16 +153,17 @@ impl Tracer {
     pub fn request_issued(&mut self, now: SimTime, request: Handle, user: u32, kind: u8) {
         let ordinal = self.ordinal;
         self.ordinal += 1;
-        if now < self.warmup || self.sampled >= self.wanted || self.truncated {
+        if now < self.warmup || self.sampled >= self.wanted || self.w.truncated() {
             return;
         }
-        if !mix64(self.seed ^ mix64(ordinal)).is_multiple_of(SAMPLE_ONE_IN) {
+        if !candidate(self.seed, ordinal) {
             return;
         }
         self.sampled += 1;
         let tid = self.next_tid;
         self.next_tid += 1;
-        self.name_track(tid, &format!("request #{ordinal}"), tid as u64 * 1000);
+        self.w
+            .name_track(tid, &format!("request #{ordinal}"), tid as u64 * 1000);
         let who = if user == super::request::NO_USER {
             String::new()
         } else {
@@ -395,7 +274,7 @@ impl Tracer {
         self.close_to(now, a.tid, a.phase_depth, "\"client_left\":true");
         let tid = self.next_tid;
         self.next_tid += 1;
-        self.name_track(
+        self.w.name_track(
             tid,
             &format!(
                 "request #{} attempt {} after the client left",
@@ -493,20 +372,13 @@ impl Tracer {
     /// A fault starts or ends (or a node fails at random): a global marker named after the
     /// fault's kind, with the fault as written in the experiment (`spec`) in its args.
     pub fn fault(&mut self, now: SimTime, start: bool, spec: &serde_json::Value) {
-        let kind = match spec {
-            serde_json::Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
-            serde_json::Value::String(s) => s.clone(),
-            _ => String::new(),
-        };
-        let name = format!("{kind} {}", if start { "starts" } else { "ends" });
-        let args = format!("\"fault\":{spec}");
-        self.instant(now, PID_INSTANCES, 0, &name, args, 'g');
+        self.w.fault(now, start, spec);
     }
 
     /// Writes each instance's busy workers when it changed, while a sampled request (or
     /// work left by one) is in flight; called after every event.
     pub fn sample_busy(&mut self, now: SimTime, nodes: &[Node]) {
-        if self.requests.is_empty() && self.attempts.is_empty() || self.truncated {
+        if self.requests.is_empty() && self.attempts.is_empty() || self.w.truncated() {
             self.last_busy.clear();
             return;
         }
@@ -517,15 +389,8 @@ impl Tracer {
             let busy = n.busy();
             if self.last_busy[i] != Some(busy) {
                 self.last_busy[i] = Some(busy);
-                self.push(TraceEvent {
-                    ph: 'C',
-                    ts_ns: now.0,
-                    pid: PID_INSTANCES,
-                    tid: 0,
-                    name: format!("instance {i} busy workers"),
-                    args: format!("\"busy\":{busy}"),
-                    scope: 't',
-                });
+                self.w
+                    .busy_counter(now, format!("instance {i} busy workers"), busy);
             }
         }
     }
@@ -540,12 +405,7 @@ impl Tracer {
                 self.close_to(now, tid, depth, "\"unfinished\":true");
             }
         }
-        let mut out = self.out;
-        out.push_str(&format!(
-            "\n],\"otherData\":{{\"sampled_requests\":{},\"sample_one_in\":{},\"truncated\":{}}}}}\n",
-            self.sampled, SAMPLE_ONE_IN, self.truncated
-        ));
-        out
+        self.w.finish(self.sampled)
     }
 }
 
@@ -590,9 +450,9 @@ mod tests {
     #[test]
     fn a_full_trace_samples_no_more_and_stays_valid_json() {
         let mut t = Tracer::new(MAX_REQUESTS, 7, SimTime::ZERO);
-        t.max_bytes = 10_000;
+        t.w.max_bytes = 10_000;
         drive(&mut t, 8000);
-        assert!(t.truncated);
+        assert!(t.w.truncated());
         let sampled = t.sampled;
         assert!(sampled > 5 && sampled < 100, "{sampled}");
         // A request already sampled still closes its spans after the limit.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod trace_check;
 
 use scalesim::config::{load_experiment, Override};
 use scalesim::{run_config, RunOutput};

@@ -639,6 +639,23 @@ impl Service {
         (queues.collect(), busy.collect(), up as u32)
     }
 
+    /// Each instance's busy workers (the request tracer's counters).
+    pub fn busy_by_instance(&self) -> impl Iterator<Item = u32> + '_ {
+        self.instances.iter().map(|i| i.pool.busy())
+    }
+
+    /// When a worker took the visit of `job`, if one has (the request tracer's queue
+    /// wait ends there); `None` while it waits in the queue or in a cut network.
+    pub fn work_started(&self, job: Handle) -> Option<SimTime> {
+        let j = self.jobs.get(job)?;
+        let waiting = j.cut
+            || self.instances[j.instance as usize]
+                .pool
+                .waiting()
+                .any(|w| w == job);
+        (!waiting).then_some(j.started_at)
+    }
+
     fn take_waiting(&mut self, cx: &mut Cx<'_>, i: usize) {
         let started = self.instances[i].pool.take_waiting(cx.now);
         self.fail_expired(cx, i);
