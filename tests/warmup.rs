@@ -16,7 +16,12 @@ fn set(path: &str, value: &str) -> Override {
 
 #[test]
 fn a_one_second_warm_up_at_rho_094_is_flagged() {
-    let sets = [set("warmup", "1s"), set("model.nodes.workers", "9")];
+    let sets = [
+        set("warmup", "1s"),
+        set("model.nodes.workers", "9"),
+        set("duration", "6h"),
+        set("metrics_interval", "1m"),
+    ];
     let exp = config::load_experiment("experiments/mm10.ron".as_ref(), &sets).unwrap();
     let out = scalesim::run_config(&exp.runs[0]).unwrap();
     let w = &out.summary.warmup_check;
