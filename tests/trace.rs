@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::trace_check::{assert_nested, parse, Span};
+use common::trace_check::{assert_nested, parse, track_names, Span};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -54,18 +53,7 @@ fn retry_storm_trace_is_valid_nested_monotone_and_deterministic() {
     let (doc, tracks) = parse(&path);
     assert_eq!(doc["otherData"]["sampled_requests"], 50);
     assert_eq!(doc["otherData"]["truncated"], false);
-    let names: BTreeMap<(u64, u64), String> = doc["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["name"] == "thread_name")
-        .map(|e| {
-            (
-                (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap()),
-                e["args"]["name"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let names = track_names(&doc);
 
     let (mut requests, mut retried, mut left) = (0, 0, 0);
     for (track, (spans, instants)) in &tracks {
