@@ -268,6 +268,7 @@ impl GraphSim {
     }
 
     /// Runs `event` now, or after `delay` when there is one.
+    #[inline]
     fn after_delay(&mut self, now: SimTime, delay: SimTime, event: PathEvent) {
         if delay == SimTime::ZERO {
             self.path_event(now, event);
@@ -313,6 +314,7 @@ impl GraphSim {
 
     /// Whether a visit from `origin` is a keyed client's retry of a request whose path has
     /// already finished at this, its first, service.
+    #[inline]
     fn served_before(&self, origin: Origin) -> bool {
         let Origin::Request(r) = origin else {
             return false;
@@ -354,6 +356,7 @@ impl GraphSim {
 
     /// The queue wait of a visit placed at `placed` counts towards its client attempt's
     /// wait (`wait_ms`) while the client still waits for that attempt.
+    #[inline]
     fn add_wait(
         &mut self,
         root: Option<Root>,
@@ -373,6 +376,7 @@ impl GraphSim {
 
     /// Whether `task`'s deadline has passed and deadlines propagate: nobody waits for what
     /// it would do next.
+    #[inline]
     fn expired(&self, now: SimTime, t: &Task) -> bool {
         self.ledger.propagate && now >= t.deadline
     }
@@ -487,6 +491,7 @@ impl GraphSim {
     }
 
     /// Starts a task's pending step after the network's round trip to a database.
+    #[inline]
     fn delay_then_start(&mut self, now: SimTime, task: Handle) {
         let Some(t) = self.tasks.get(task).copied() else {
             return;
@@ -552,6 +557,7 @@ impl GraphSim {
     }
 
     /// Whether `t` is for a client whose attempts carry idempotency keys.
+    #[inline]
     fn keyed(&self, t: &Task) -> bool {
         t.root
             .and_then(|(r, _)| self.requests.get(r))
@@ -683,6 +689,7 @@ impl GraphSim {
     /// record a keyed retry is answered from). The single-tier form counts a node's work
     /// for a request already served as a duplicate execution (its node's work is the
     /// request's effect); a graph counts only writes applied again.
+    #[inline]
     fn served(&mut self, visit: Handle) {
         let Some(Origin::Request(r)) = self.visits.get(visit).map(|v| v.origin) else {
             return;
@@ -733,6 +740,7 @@ impl GraphSim {
     }
 
     /// A visit's outcome goes back to its caller over the network.
+    #[inline]
     fn reply(&mut self, now: SimTime, visit: Handle, result: Result<(), FailReason>) {
         let Some(v) = self.visits.get(visit).copied() else {
             return;
@@ -750,6 +758,7 @@ impl GraphSim {
     }
 
     /// The caller stopped waiting for `visit` (timeout): its connection closes now.
+    #[inline]
     fn give_up(&mut self, visit: Handle) {
         if let Some(v) = self.visits.get_mut(visit) {
             if let (Some(p), false) = (v.placed, v.closed) {

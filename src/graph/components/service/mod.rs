@@ -24,7 +24,7 @@ use crate::graph::cx::{Cx, Notice};
 use crate::graph::names::Names;
 use crate::graph::pool::{Admit, Pool};
 use crate::graph::registry::Event;
-use crate::metrics::latency::LatencyStats;
+use crate::metrics::latency::WaitStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
 use crate::metrics::summary::NodeSummary;
 use crate::system::request::{FailReason, Handle, Slab};
@@ -103,7 +103,7 @@ pub struct Service {
     rejected: u64,
     /// Waiting calls its queues dropped because their deadline had passed (measured).
     expired: u64,
-    wait: LatencyStats,
+    wait: WaitStats,
     measured_from: SimTime,
     integrals_at_warmup: (u128, u128),
     peak_open: u32,
@@ -193,7 +193,7 @@ impl Service {
             errors: 0,
             rejected: 0,
             expired: 0,
-            wait: LatencyStats::new(),
+            wait: WaitStats::new(),
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
             peak_open: 0,
@@ -265,6 +265,7 @@ impl Service {
 
     /// The instance the balancer picks for a call from `key` at `now`, if it is up to
     /// take it.
+    #[inline]
     pub fn pick(&mut self, now: SimTime, key: u32) -> Result<u32, FailReason> {
         let Some(i) = self.balancer.pick_at(&self.slots, key, &mut self.rng, now) else {
             return Err(FailReason::Unavailable);
@@ -276,6 +277,7 @@ impl Service {
     }
 
     /// Whether instance `i` is cut off by a partition (nothing it answers gets out).
+    #[inline]
     pub fn partitioned(&self, i: u32) -> bool {
         self.instances[i as usize].partitioned
     }
@@ -381,6 +383,7 @@ impl Service {
     }
 
     /// How long the visit of `job` waited for a worker (once one took it).
+    #[inline]
     pub fn queue_wait(&self, job: Handle) -> Option<SimTime> {
         self.jobs
             .get(job)
@@ -395,10 +398,12 @@ impl Service {
 
     /// The visit's path is done at its instance (`ok`: it succeeded): its worker takes
     /// the next waiting call.
+    #[inline]
     pub fn release(&mut self, cx: &mut Cx<'_>, job: Handle, ok: bool) {
         self.release_as(cx, job, Some(ok));
     }
 
+    #[inline]
     fn release_as(&mut self, cx: &mut Cx<'_>, job: Handle, ok: Option<bool>) {
         let Some(j) = self.jobs.remove(job) else {
             return;
@@ -427,6 +432,7 @@ impl Service {
     }
 
     /// The worker `j` held takes the next waiting call (or goes idle).
+    #[inline]
     fn next_job(&mut self, cx: &mut Cx<'_>, j: Job) {
         let inst = &mut self.instances[j.instance as usize];
         if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {
@@ -443,10 +449,17 @@ impl Service {
     }
 
     /// Fails the calls instance `i`'s queue dropped because their deadline had passed.
+    #[inline]
     fn fail_expired(&mut self, cx: &mut Cx<'_>, i: usize) {
-        if !self.instances[i].pool.has_expired() {
-            return;
+        // Checked inline: after nearly every job there are none.
+        if self.instances[i].pool.has_expired() {
+            self.fail_taken_expired(cx, i);
         }
+    }
+
+    /// Fails the calls [`Service::fail_expired`] found (out of line: rarely any).
+    #[cold]
+    fn fail_taken_expired(&mut self, cx: &mut Cx<'_>, i: usize) {
         for job in self.instances[i].pool.take_expired() {
             if let Some(j) = self.jobs.remove(job) {
                 self.expired += u64::from(cx.now >= self.measured_from);
@@ -465,6 +478,7 @@ impl Service {
 
     /// The caller stopped waiting for a visit placed at `placed` (it answered, failed or
     /// the caller timed out): the balancer's connection closes.
+    #[inline]
     pub fn close(&mut self, placed: Placed) {
         let inst = &mut self.instances[placed.instance as usize];
         inst.open = inst.open.saturating_sub(1);
