@@ -336,6 +336,15 @@ impl GraphSim {
             return;
         };
         self.add_wait(v.root, v.service, placed);
+        if self.program.blocks[v.block as usize]
+            .get(v.pos as usize)
+            .is_none()
+        {
+            // Nothing follows the service's own work (as on every single-tier path): the
+            // block is done, without a task that `run_task` would end at once.
+            self.visit_block_done(now, visit, v.service, placed, v.deadline, Ok(()));
+            return;
+        }
         let task = self.tasks.insert(Task {
             block: v.block,
             pos: v.pos,
@@ -654,35 +663,45 @@ impl GraphSim {
         };
         match t.parent {
             Parent::Visit(visit) => {
-                if result.is_ok() && now >= self.warmup {
-                    if now >= t.deadline {
-                        // Nobody waits for this answer any more.
-                        self.ledger.service_wasted[t.service as usize] += 1;
-                    }
-                    let client = self
-                        .visits
-                        .get(visit)
-                        .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
-                    self.ledger.attempts_completed += u64::from(client);
-                }
-                if result.is_ok() {
-                    self.served(visit);
-                }
-                let mut cx = Cx {
-                    now,
-                    queue: &mut self.queue,
-                    notices: &mut self.notices,
-                };
-                self.components.services[t.service as usize].release(
-                    &mut cx,
-                    t.placed.job,
-                    result.is_ok(),
-                );
-                self.reply(now, visit, result);
+                self.visit_block_done(now, visit, t.service, t.placed, t.deadline, result)
             }
             Parent::Branch(fanout) => self.branch_done(now, fanout, result),
             Parent::Own => {}
         }
+    }
+
+    /// The block `visit` runs at instance `placed` of `service` ended with `result`: the
+    /// worker is released and the caller (waiting until `deadline`) hears the outcome.
+    fn visit_block_done(
+        &mut self,
+        now: SimTime,
+        visit: Handle,
+        service: u16,
+        placed: super::components::service::Placed,
+        deadline: SimTime,
+        result: Result<(), FailReason>,
+    ) {
+        if result.is_ok() && now >= self.warmup {
+            if now >= deadline {
+                // Nobody waits for this answer any more.
+                self.ledger.service_wasted[service as usize] += 1;
+            }
+            let client = self
+                .visits
+                .get(visit)
+                .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
+            self.ledger.attempts_completed += u64::from(client);
+        }
+        if result.is_ok() {
+            self.served(visit);
+        }
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        self.components.services[service as usize].release(&mut cx, placed.job, result.is_ok());
+        self.reply(now, visit, result);
     }
 
     /// A client attempt's path finished at its first service: its request is served (the
