@@ -106,6 +106,8 @@ pub struct Service {
     wait: WaitStats,
     measured_from: SimTime,
     integrals_at_warmup: (u128, u128),
+    /// Connections open to all its instances now (the sum of theirs, kept as they change).
+    open: u32,
     peak_open: u32,
     iv_served: u64,
     iv_errors: u64,
@@ -196,6 +198,7 @@ impl Service {
             wait: WaitStats::new(),
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
+            open: 0,
             peak_open: 0,
             iv_served: 0,
             iv_errors: 0,
@@ -294,8 +297,8 @@ impl Service {
         let inst = &mut self.instances[i as usize];
         inst.open += 1;
         self.slots[i as usize].open = inst.open;
-        let open: u32 = self.slots.iter().map(|s| s.open).sum();
-        self.peak_open = self.peak_open.max(open);
+        self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
         let job = self.jobs.insert(Job {
             visit,
             instance: i,
@@ -481,6 +484,7 @@ impl Service {
     #[inline]
     pub fn close(&mut self, placed: Placed) {
         let inst = &mut self.instances[placed.instance as usize];
+        self.open -= u32::from(inst.open > 0);
         inst.open = inst.open.saturating_sub(1);
         self.slots[placed.instance as usize].open = inst.open;
     }
