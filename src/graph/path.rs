@@ -290,6 +290,7 @@ impl GraphSim {
     }
 
     /// Runs `event` now, or after `delay` when there is one.
+    #[inline]
     fn after_delay(&mut self, now: SimTime, delay: SimTime, event: PathEvent) {
         if delay == SimTime::ZERO {
             self.path_event(now, event);
@@ -338,6 +339,7 @@ impl GraphSim {
 
     /// Whether a visit from `origin` is a keyed client's retry of a request whose path has
     /// already finished at this, its first, service.
+    #[inline]
     fn served_before(&self, origin: Origin) -> bool {
         let Origin::Request(r) = origin else {
             return false;
@@ -360,6 +362,15 @@ impl GraphSim {
         };
         self.trace_phase_over(now, visit);
         self.add_wait(v.root, v.service, placed);
+        if self.program.blocks[v.block as usize]
+            .get(v.pos as usize)
+            .is_none()
+        {
+            // Nothing follows the service's own work (as on every single-tier path): the
+            // block is done, without a task that `run_task` would end at once.
+            self.visit_block_done(now, visit, v.service, placed, v.deadline, Ok(()));
+            return;
+        }
         let task = self.tasks.insert(Task {
             block: v.block,
             pos: v.pos,
@@ -383,6 +394,7 @@ impl GraphSim {
 
     /// The queue wait of a visit placed at `placed` counts towards its client attempt's
     /// wait (`wait_ms`) while the client still waits for that attempt.
+    #[inline]
     fn add_wait(
         &mut self,
         root: Option<Root>,
@@ -402,6 +414,7 @@ impl GraphSim {
 
     /// Whether `task`'s deadline has passed and deadlines propagate: nobody waits for what
     /// it would do next.
+    #[inline]
     fn expired(&self, now: SimTime, t: &Task) -> bool {
         self.ledger.propagate && now >= t.deadline
     }
@@ -534,6 +547,7 @@ impl GraphSim {
     }
 
     /// Starts a task's pending step after the network's round trip to a database.
+    #[inline]
     fn delay_then_start(&mut self, now: SimTime, task: Handle) {
         let Some(t) = self.tasks.get(task).copied() else {
             return;
@@ -599,6 +613,7 @@ impl GraphSim {
     }
 
     /// Whether `t` is for a client whose attempts carry idempotency keys.
+    #[inline]
     fn keyed(&self, t: &Task) -> bool {
         t.root
             .and_then(|(r, _)| self.requests.get(r))
@@ -701,41 +716,52 @@ impl GraphSim {
         }
         match t.parent {
             Parent::Visit(visit) => {
-                if result.is_ok() && now >= self.warmup {
-                    if now >= t.deadline {
-                        // Nobody waits for this answer any more.
-                        self.ledger.service_wasted[t.service as usize] += 1;
-                    }
-                    let client = self
-                        .visits
-                        .get(visit)
-                        .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
-                    self.ledger.attempts_completed += u64::from(client);
-                }
-                if result.is_ok() {
-                    self.served(visit);
-                }
-                let mut cx = Cx {
-                    now,
-                    queue: &mut self.queue,
-                    notices: &mut self.notices,
-                };
-                self.components.services[t.service as usize].release(
-                    &mut cx,
-                    t.placed.job,
-                    result.is_ok(),
-                );
-                self.reply(now, visit, result);
+                self.visit_block_done(now, visit, t.service, t.placed, t.deadline, result)
             }
             Parent::Branch(fanout) => self.branch_done(now, fanout, result),
             Parent::Own => {}
         }
     }
 
+    /// The block `visit` runs at instance `placed` of `service` ended with `result`: the
+    /// worker is released and the caller (waiting until `deadline`) hears the outcome.
+    fn visit_block_done(
+        &mut self,
+        now: SimTime,
+        visit: Handle,
+        service: u16,
+        placed: super::components::service::Placed,
+        deadline: SimTime,
+        result: Result<(), FailReason>,
+    ) {
+        if result.is_ok() && now >= self.warmup {
+            if now >= deadline {
+                // Nobody waits for this answer any more.
+                self.ledger.service_wasted[service as usize] += 1;
+            }
+            let client = self
+                .visits
+                .get(visit)
+                .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
+            self.ledger.attempts_completed += u64::from(client);
+        }
+        if result.is_ok() {
+            self.served(visit);
+        }
+        let mut cx = Cx {
+            now,
+            queue: &mut self.queue,
+            notices: &mut self.notices,
+        };
+        self.components.services[service as usize].release(&mut cx, placed.job, result.is_ok());
+        self.reply(now, visit, result);
+    }
+
     /// A client attempt's path finished at its first service: its request is served (the
     /// record a keyed retry is answered from). The single-tier form counts a node's work
     /// for a request already served as a duplicate execution (its node's work is the
     /// request's effect); a graph counts only writes applied again.
+    #[inline]
     fn served(&mut self, visit: Handle) {
         let Some(Origin::Request(r)) = self.visits.get(visit).map(|v| v.origin) else {
             return;
@@ -789,6 +815,7 @@ impl GraphSim {
     }
 
     /// A visit's outcome goes back to its caller over the network.
+    #[inline]
     fn reply(&mut self, now: SimTime, visit: Handle, result: Result<(), FailReason>) {
         let Some(v) = self.visits.get(visit).copied() else {
             return;
@@ -806,6 +833,7 @@ impl GraphSim {
     }
 
     /// The caller stopped waiting for `visit` (timeout): its connection closes now.
+    #[inline]
     fn give_up(&mut self, visit: Handle) {
         if let Some(v) = self.visits.get_mut(visit) {
             if let (Some(p), false) = (v.placed, v.closed) {

@@ -234,8 +234,9 @@ impl Ledger {
         }
         let from = (request.idx, request.gen, 0, 0);
         let to = (request.idx, request.gen, u32::MAX, u16::MAX);
-        let keys: Vec<_> = self.applied.range(from..=to).copied().collect();
-        for k in keys {
+        // One key at a time: a request has a write or two at most, and collecting them
+        // first would allocate for every request that ends.
+        while let Some(&k) = self.applied.range(from..=to).next() {
             self.applied.remove(&k);
         }
     }

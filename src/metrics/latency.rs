@@ -48,6 +48,16 @@ impl LatencyStats {
         self.max_ns = self.max_ns.max(ns);
     }
 
+    /// Records `n` latencies of zero at once: the same as `n` calls of `record(0)`.
+    fn record_zeros(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.hist.saturating_record_n(1, n);
+        self.count += n;
+        self.min_ns = 0;
+    }
+
     /// How many latencies were recorded.
     pub fn count(&self) -> u64 {
         self.count
@@ -102,6 +112,61 @@ impl LatencyStats {
     }
 }
 
+/// Queue waits: latencies most of which are zero (a worker was free on arrival). The
+/// zeros are only counted, which is far cheaper than a histogram record, and are added
+/// when a quantile is read: the statistics then hold exactly what recording each zero
+/// would have given (a histogram's counts do not depend on the order of records).
+#[derive(Clone, Default)]
+pub struct WaitStats {
+    /// Every wait that was not zero.
+    nonzero: LatencyStats,
+    /// How many waits were zero.
+    zeros: u64,
+}
+
+impl WaitStats {
+    /// Empty statistics.
+    pub fn new() -> WaitStats {
+        WaitStats::default()
+    }
+
+    /// Records one wait.
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        if ns == 0 {
+            self.zeros += 1;
+        } else {
+            self.nonzero.record(ns);
+        }
+    }
+
+    /// How many waits were recorded.
+    pub fn count(&self) -> u64 {
+        self.nonzero.count + self.zeros
+    }
+
+    /// Every wait, as [`LatencyStats`] (the histogram is copied when some were zero).
+    pub fn stats(&self) -> std::borrow::Cow<'_, LatencyStats> {
+        if self.zeros == 0 {
+            return std::borrow::Cow::Borrowed(&self.nonzero);
+        }
+        let mut all = self.nonzero.clone();
+        all.record_zeros(self.zeros);
+        std::borrow::Cow::Owned(all)
+    }
+
+    /// The `q` quantile (0..=1) in milliseconds, as [`LatencyStats::quantile_ms`].
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        self.stats().quantile_ms(q)
+    }
+
+    /// Forgets everything.
+    pub fn reset(&mut self) {
+        self.nonzero.reset();
+        self.zeros = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +189,36 @@ mod tests {
         l.reset();
         assert_eq!(l.count(), 0);
         assert_eq!(l.quantile_ms(0.5), 0.0);
+    }
+
+    #[test]
+    fn wait_stats_equal_recording_every_zero() {
+        // Zeros mixed with waits, as a queue sees them: every figure must equal plain
+        // LatencyStats fed the same values (here most waits are zero, so the p50 is one).
+        let mut plain = LatencyStats::new();
+        let mut waits = WaitStats::new();
+        for i in 0..10_000u64 {
+            let ns = if i % 3 == 0 { i * 7_919 } else { 0 };
+            plain.record(ns);
+            waits.record(ns);
+        }
+        let all = waits.stats();
+        assert_eq!(waits.count(), plain.count());
+        assert_eq!(all.min_ms(), 0.0);
+        assert_eq!(all.max_ms(), plain.max_ms());
+        assert_eq!(all.mean_ms(), plain.mean_ms());
+        for q in [0.0, 0.5, 0.66, 0.67, 0.9, 0.99, 1.0] {
+            assert_eq!(waits.quantile_ms(q), plain.quantile_ms(q), "q {q}");
+        }
+        // The histogram holds a zero as 1 ns (its lowest value), as `record` does.
+        assert_eq!(waits.quantile_ms(0.5), 1e-6);
+        assert!(
+            waits.quantile_ms(0.99) > 70.0,
+            "{}",
+            waits.quantile_ms(0.99)
+        );
+        waits.reset();
+        assert_eq!(waits.count(), 0);
     }
 
     #[test]

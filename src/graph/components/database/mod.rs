@@ -23,7 +23,7 @@ use crate::graph::cx::Cx;
 use crate::graph::names::Names;
 use crate::graph::pool::Admit;
 use crate::graph::registry::Event;
-use crate::metrics::latency::LatencyStats;
+use crate::metrics::latency::WaitStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, DATABASE};
 use crate::system::request::{FailReason, Handle, Slab};
 use replication::Replication;
@@ -88,7 +88,7 @@ pub struct Database {
     replica_reads: u64,
     stale_reads: u64,
     lost_writes: u64,
-    wait: LatencyStats,
+    wait: WaitStats,
     measured_from: SimTime,
     integrals_at_warmup: (u128, u128),
     // The current interval.
@@ -145,7 +145,7 @@ impl Database {
             replica_reads: 0,
             stale_reads: 0,
             lost_writes: 0,
-            wait: LatencyStats::new(),
+            wait: WaitStats::new(),
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
             iv_done: 0,

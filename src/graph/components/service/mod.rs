@@ -24,7 +24,7 @@ use crate::graph::cx::{Cx, Notice};
 use crate::graph::names::Names;
 use crate::graph::pool::{Admit, Pool};
 use crate::graph::registry::Event;
-use crate::metrics::latency::LatencyStats;
+use crate::metrics::latency::WaitStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
 use crate::metrics::summary::NodeSummary;
 use crate::system::request::{FailReason, Handle, Slab};
@@ -103,9 +103,11 @@ pub struct Service {
     rejected: u64,
     /// Waiting calls its queues dropped because their deadline had passed (measured).
     expired: u64,
-    wait: LatencyStats,
+    wait: WaitStats,
     measured_from: SimTime,
     integrals_at_warmup: (u128, u128),
+    /// Connections open to all its instances now (the sum of theirs, kept as they change).
+    open: u32,
     peak_open: u32,
     iv_served: u64,
     iv_errors: u64,
@@ -193,9 +195,10 @@ impl Service {
             errors: 0,
             rejected: 0,
             expired: 0,
-            wait: LatencyStats::new(),
+            wait: WaitStats::new(),
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
+            open: 0,
             peak_open: 0,
             iv_served: 0,
             iv_errors: 0,
@@ -265,6 +268,7 @@ impl Service {
 
     /// The instance the balancer picks for a call from `key` at `now`, if it is up to
     /// take it.
+    #[inline]
     pub fn pick(&mut self, now: SimTime, key: u32) -> Result<u32, FailReason> {
         let Some(i) = self.balancer.pick_at(&self.slots, key, &mut self.rng, now) else {
             return Err(FailReason::Unavailable);
@@ -276,6 +280,7 @@ impl Service {
     }
 
     /// Whether instance `i` is cut off by a partition (nothing it answers gets out).
+    #[inline]
     pub fn partitioned(&self, i: u32) -> bool {
         self.instances[i as usize].partitioned
     }
@@ -292,8 +297,8 @@ impl Service {
         let inst = &mut self.instances[i as usize];
         inst.open += 1;
         self.slots[i as usize].open = inst.open;
-        let open: u32 = self.slots.iter().map(|s| s.open).sum();
-        self.peak_open = self.peak_open.max(open);
+        self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
         let job = self.jobs.insert(Job {
             visit,
             instance: i,
@@ -381,6 +386,7 @@ impl Service {
     }
 
     /// How long the visit of `job` waited for a worker (once one took it).
+    #[inline]
     pub fn queue_wait(&self, job: Handle) -> Option<SimTime> {
         self.jobs
             .get(job)
@@ -395,10 +401,12 @@ impl Service {
 
     /// The visit's path is done at its instance (`ok`: it succeeded): its worker takes
     /// the next waiting call.
+    #[inline]
     pub fn release(&mut self, cx: &mut Cx<'_>, job: Handle, ok: bool) {
         self.release_as(cx, job, Some(ok));
     }
 
+    #[inline]
     fn release_as(&mut self, cx: &mut Cx<'_>, job: Handle, ok: Option<bool>) {
         let Some(j) = self.jobs.remove(job) else {
             return;
@@ -427,6 +435,7 @@ impl Service {
     }
 
     /// The worker `j` held takes the next waiting call (or goes idle).
+    #[inline]
     fn next_job(&mut self, cx: &mut Cx<'_>, j: Job) {
         let inst = &mut self.instances[j.instance as usize];
         if inst.lifecycle != j.lifecycle || inst.life == Life::Crashed {
@@ -443,10 +452,17 @@ impl Service {
     }
 
     /// Fails the calls instance `i`'s queue dropped because their deadline had passed.
+    #[inline]
     fn fail_expired(&mut self, cx: &mut Cx<'_>, i: usize) {
-        if !self.instances[i].pool.has_expired() {
-            return;
+        // Checked inline: after nearly every job there are none.
+        if self.instances[i].pool.has_expired() {
+            self.fail_taken_expired(cx, i);
         }
+    }
+
+    /// Fails the calls [`Service::fail_expired`] found (out of line: rarely any).
+    #[cold]
+    fn fail_taken_expired(&mut self, cx: &mut Cx<'_>, i: usize) {
         for job in self.instances[i].pool.take_expired() {
             if let Some(j) = self.jobs.remove(job) {
                 self.expired += u64::from(cx.now >= self.measured_from);
@@ -465,8 +481,10 @@ impl Service {
 
     /// The caller stopped waiting for a visit placed at `placed` (it answered, failed or
     /// the caller timed out): the balancer's connection closes.
+    #[inline]
     pub fn close(&mut self, placed: Placed) {
         let inst = &mut self.instances[placed.instance as usize];
+        self.open -= u32::from(inst.open > 0);
         inst.open = inst.open.saturating_sub(1);
         self.slots[placed.instance as usize].open = inst.open;
     }
