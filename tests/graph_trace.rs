@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::trace_check::{assert_nested, parse_text, track_names, Span, Tracks};
+use common::trace_check::{
+    assert_attempts_in_order_with_retries, assert_nested, parse_text, track_names, Span, Tracks,
+};
 use scalesim::config::{load_experiment, shorthand::as_graph, Override};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -89,29 +91,9 @@ fn check_requests(tracks: &Tracks, names: &BTreeMap<(u64, u64), String>) -> (usi
             Some(n) => assert_eq!(n as usize, attempts.len(), "track {name}"),
             None => assert_eq!(outer.args["unfinished"], true, "track {name}"),
         }
-        for (i, a) in attempts.iter().enumerate() {
-            assert_eq!(a.name, format!("attempt {}", i + 1), "track {name}");
-        }
+        assert_attempts_in_order_with_retries(name, &attempts, spans, instants);
         if attempts.len() >= 2 {
             retried += 1;
-        }
-        for (i, w) in attempts.windows(2).enumerate() {
-            assert!(w[0].end_ns <= w[1].start_ns, "track {name}: {w:?}");
-            assert!(
-                instants.iter().any(|r| r.name == "retry"
-                    && r.args["next_attempt"] == i as u64 + 2
-                    && w[0].end_ns <= r.start_ns
-                    && r.start_ns <= w[1].start_ns),
-                "track {name}: no retry marker before attempt {}",
-                i + 2
-            );
-            assert!(
-                spans.iter().any(|b| b.name == "backoff"
-                    && w[0].end_ns <= b.start_ns
-                    && b.end_ns <= w[1].start_ns),
-                "track {name}: no backoff before attempt {}",
-                i + 2
-            );
         }
         // A timed-out attempt says so, with its marker.
         let timeouts = instants.iter().filter(|t| t.name == "timeout").count();

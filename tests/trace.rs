@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::trace_check::{assert_nested, parse, track_names, Span};
+use common::trace_check::{
+    assert_attempts_in_order_with_retries, assert_nested, parse, track_names, Span,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -91,30 +93,10 @@ fn retry_storm_trace_is_valid_nested_monotone_and_deterministic() {
             attempts.len(),
             "track {name}"
         );
-        for (i, a) in attempts.iter().enumerate() {
-            assert_eq!(a.name, format!("attempt {}", i + 1), "track {name}");
-        }
+        // In order, and between two the retry: a marker and the backoff span.
+        assert_attempts_in_order_with_retries(name, &attempts, spans, instants);
         if attempts.len() >= 2 {
             retried += 1;
-            for (i, w) in attempts.windows(2).enumerate() {
-                // In order, and between them the retry: a marker and the backoff span.
-                assert!(w[0].end_ns <= w[1].start_ns, "track {name}: {w:?}");
-                assert!(
-                    instants.iter().any(|r| r.name == "retry"
-                        && r.args["next_attempt"] == i as u64 + 2
-                        && w[0].end_ns <= r.start_ns
-                        && r.start_ns <= w[1].start_ns),
-                    "track {name}: no retry marker before attempt {}",
-                    i + 2
-                );
-                assert!(
-                    spans.iter().any(|b| b.name == "backoff"
-                        && w[0].end_ns <= b.start_ns
-                        && b.end_ns <= w[1].start_ns),
-                    "track {name}: no backoff span before attempt {}",
-                    i + 2
-                );
-            }
             // The storm's attempts end in timeouts: each has its marker.
             let timeouts = instants.iter().filter(|t| t.name == "timeout").count();
             let timed_out = attempts

@@ -86,13 +86,11 @@ impl GraphSim {
         let model = &cfg.model;
         let pop_names: Vec<String> = spec.populations.keys().cloned().collect();
         let names = Names::of(model, &pop_names);
+        let alone = spec.populations.len() == 1;
         let populations = spec
             .populations
             .iter()
-            .map(|(name, p)| {
-                let alone = spec.populations.len() == 1;
-                Population::new(name, p, &names.kinds, spec.warmup.0, seed, alone)
-            })
+            .map(|(name, p)| Population::new(name, p, &names.kinds, spec.warmup.0, seed, alone))
             .collect();
         let call_clients = model
             .services

@@ -959,6 +959,8 @@ impl GraphSim {
                 call,
                 attempt_no: c.attempts,
             };
+            // A service's call timeouts have one length too; one that would break the
+            // lane's order (another caller's, a population's) goes to the heap instead.
             self.queue.schedule_in_order(t, Event::Path(ev));
         }
         let d = self

@@ -136,3 +136,35 @@ pub fn track_names(doc: &Value) -> BTreeMap<(u64, u64), String> {
         })
         .collect()
 }
+
+/// Asserts that a request track's `attempts` are `attempt 1`, `attempt 2`, … in order, with
+/// a `retry` marker naming the next attempt and a `backoff` span between each two (`spans`
+/// and `instants`: the track's).
+pub fn assert_attempts_in_order_with_retries(
+    name: &str,
+    attempts: &[&Span],
+    spans: &[Span],
+    instants: &[Span],
+) {
+    for (i, a) in attempts.iter().enumerate() {
+        assert_eq!(a.name, format!("attempt {}", i + 1), "track {name}");
+    }
+    for (i, w) in attempts.windows(2).enumerate() {
+        assert!(w[0].end_ns <= w[1].start_ns, "track {name}: {w:?}");
+        assert!(
+            instants.iter().any(|r| r.name == "retry"
+                && r.args["next_attempt"] == i as u64 + 2
+                && w[0].end_ns <= r.start_ns
+                && r.start_ns <= w[1].start_ns),
+            "track {name}: no retry marker before attempt {}",
+            i + 2
+        );
+        assert!(
+            spans.iter().any(|b| b.name == "backoff"
+                && w[0].end_ns <= b.start_ns
+                && b.end_ns <= w[1].start_ns),
+            "track {name}: no backoff span before attempt {}",
+            i + 2
+        );
+    }
+}
