@@ -1,7 +1,7 @@
 //! Probability distributions of durations (service times, think times, lags), resolved
 //! to nanoseconds. A sample is drawn as a float and rounded to an integer `SimTime` once.
 
-use super::time::{secs_to_ns, SimTime};
+use super::time::{f64_ns_to_ns, SimTime};
 use rand::Rng;
 use rand_distr::{Distribution as _, Exp1, StandardNormal};
 
@@ -65,7 +65,8 @@ impl Distribution {
                 scale_ns / (1.0 - u).powf(1.0 / shape)
             }
         };
-        SimTime(secs_to_ns(ns * scale / 1e9))
+        // Rounded once, from nanoseconds (no division to seconds and back).
+        SimTime(f64_ns_to_ns(ns * scale))
     }
 
     /// Draws one duration from `rng`.

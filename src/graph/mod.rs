@@ -45,6 +45,9 @@ pub struct GraphSim {
     /// The model was written in the single-tier form: its summary also reports the one
     /// service's instances as the single-tier `nodes`.
     single_tier: bool,
+    /// Some population sends idempotency keys (else no visit asks whether it is a keyed
+    /// retry of a request already served).
+    keyed_clients: bool,
     queue: EventQueue<Event>,
     components: Components,
     populations: Vec<Population>,
@@ -87,7 +90,7 @@ impl GraphSim {
         let pop_names: Vec<String> = spec.populations.keys().cloned().collect();
         let names = Names::of(model, &pop_names);
         let alone = spec.populations.len() == 1;
-        let populations = spec
+        let populations: Vec<Population> = spec
             .populations
             .iter()
             .map(|(name, p)| Population::new(name, p, &names.kinds, spec.warmup.0, seed, alone))
@@ -124,7 +127,9 @@ impl GraphSim {
         for s in &mut components.sessions {
             s.populations(spec.populations.values());
         }
+        let keyed_clients = populations.iter().any(|p| p.clients.idempotency_keys);
         GraphSim {
+            keyed_clients,
             queue: EventQueue::new(),
             components,
             populations,

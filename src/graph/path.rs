@@ -191,6 +191,7 @@ impl GraphSim {
 
     /// A client of population `population` (user `user`, if a closed population) issues
     /// a new request.
+    #[inline]
     pub(super) fn issue(&mut self, now: SimTime, population: u16, user: Option<u32>) {
         let p = &mut self.populations[population as usize];
         let kind = p.pick_kind(user);
@@ -222,6 +223,7 @@ impl GraphSim {
     }
 
     /// Sends the next attempt of `request` to the first service of its path.
+    #[inline]
     fn send_attempt(&mut self, now: SimTime, request: Handle) {
         let Some(r) = self.requests.get_mut(request) else {
             return;
@@ -269,11 +271,9 @@ impl GraphSim {
                 None,
             );
         }
-        if let Some(r) = self.requests.get_mut(request) {
-            r.current = Some(visit);
-            r.deadline = deadline;
-            r.wait = SimTime::ZERO;
-        }
+        r.current = Some(visit);
+        r.deadline = deadline;
+        r.wait = SimTime::ZERO;
         if let Some(t) = timeout {
             let ev = PathEvent::Timeout {
                 request,
@@ -300,23 +300,26 @@ impl GraphSim {
     }
 
     /// A visit reaches its service: the balancer places it.
+    #[inline]
     fn arrive(&mut self, now: SimTime, visit: Handle) {
-        let Some(v) = self.visits.get(visit).copied() else {
+        let propagate = self.ledger.propagate;
+        let Some((origin, service, key, kind, deadline)) = self.visits.get(visit).map(|v| {
+            // A service's queue knows its direct caller's deadline; the whole chain's only
+            // when deadlines propagate.
+            let deadline = if propagate {
+                v.deadline
+            } else {
+                v.own_deadline
+            };
+            (v.origin, v.service as usize, v.key, v.kind, deadline)
+        }) else {
             return;
         };
-        // A service's queue knows its direct caller's deadline; the whole chain's only
-        // when deadlines propagate.
-        let deadline = if self.ledger.propagate {
-            v.deadline
-        } else {
-            v.own_deadline
-        };
-        let service = v.service as usize;
-        let i = match self.components.services[service].pick(now, v.key) {
+        let i = match self.components.services[service].pick(now, key) {
             Ok(i) => i,
             Err(reason) => return self.answer(now, visit, Err(reason)),
         };
-        if self.served_before(v.origin) && !self.components.services[service].partitioned(i) {
+        if self.served_before(origin) && !self.components.services[service].partitioned(i) {
             // The instance finds the retry's idempotency key in the service's record of
             // requests it has served: it answers without doing the work again (as a
             // single-tier node does).
@@ -328,7 +331,7 @@ impl GraphSim {
             queue: &mut self.queue,
             notices: &mut self.notices,
         };
-        let placed = self.components.services[service].place(&mut cx, i, visit, v.kind, deadline);
+        let placed = self.components.services[service].place(&mut cx, i, visit, kind, deadline);
         if let Some(v) = self.visits.get_mut(visit) {
             v.placed = Some(placed);
         }
@@ -341,6 +344,9 @@ impl GraphSim {
     /// already finished at this, its first, service.
     #[inline]
     fn served_before(&self, origin: Origin) -> bool {
+        if !self.keyed_clients {
+            return false;
+        }
         let Origin::Request(r) = origin else {
             return false;
         };
@@ -353,6 +359,7 @@ impl GraphSim {
     }
 
     /// The service's own work on a visit is done: the rest of the block runs there.
+    #[inline]
     fn worked(&mut self, now: SimTime, visit: Handle) {
         let Some(v) = self.visits.get(visit).copied() else {
             return;
@@ -725,6 +732,7 @@ impl GraphSim {
 
     /// The block `visit` runs at instance `placed` of `service` ended with `result`: the
     /// worker is released and the caller (waiting until `deadline`) hears the outcome.
+    #[inline]
     fn visit_block_done(
         &mut self,
         now: SimTime,
@@ -734,19 +742,19 @@ impl GraphSim {
         deadline: SimTime,
         result: Result<(), FailReason>,
     ) {
-        if result.is_ok() && now >= self.warmup {
-            if now >= deadline {
-                // Nobody waits for this answer any more.
-                self.ledger.service_wasted[service as usize] += 1;
-            }
-            let client = self
-                .visits
-                .get(visit)
-                .is_some_and(|v| matches!(v.origin, Origin::Request(_)));
-            self.ledger.attempts_completed += u64::from(client);
-        }
         if result.is_ok() {
-            self.served(visit);
+            let origin = self.visits.get(visit).map(|v| v.origin);
+            if now >= self.warmup {
+                if now >= deadline {
+                    // Nobody waits for this answer any more.
+                    self.ledger.service_wasted[service as usize] += 1;
+                }
+                let client = matches!(origin, Some(Origin::Request(_)));
+                self.ledger.attempts_completed += u64::from(client);
+            }
+            if let Some(Origin::Request(r)) = origin {
+                self.served(r);
+            }
         }
         let mut cx = Cx {
             now,
@@ -762,11 +770,8 @@ impl GraphSim {
     /// for a request already served as a duplicate execution (its node's work is the
     /// request's effect); a graph counts only writes applied again.
     #[inline]
-    fn served(&mut self, visit: Handle) {
-        let Some(Origin::Request(r)) = self.visits.get(visit).map(|v| v.origin) else {
-            return;
-        };
-        if let Some(r) = self.requests.get_mut(r) {
+    fn served(&mut self, request: Handle) {
+        if let Some(r) = self.requests.get_mut(request) {
             if r.served && self.single_tier {
                 self.ledger.duplicate_executions += 1;
             }
@@ -817,17 +822,21 @@ impl GraphSim {
     /// A visit's outcome goes back to its caller over the network.
     #[inline]
     fn reply(&mut self, now: SimTime, visit: Handle, result: Result<(), FailReason>) {
-        let Some(v) = self.visits.get(visit).copied() else {
+        let Some((origin, service)) = self.visits.get(visit).map(|v| (v.origin, v.service)) else {
             return;
         };
-        let to = match v.origin {
-            Origin::Request(r) => self.requests.get(r).map(|r| End::Population(r.population)),
-            Origin::Call(c) => self.calls.get(c).map(|c| End::Service(c.from)),
-            Origin::Component { .. } => None,
-        };
-        let d = match to {
-            Some(to) => self.network.delay(End::Service(v.service), to),
-            None => SimTime::ZERO,
+        let d = if self.network.is_instant() {
+            SimTime::ZERO
+        } else {
+            let to = match origin {
+                Origin::Request(r) => self.requests.get(r).map(|r| End::Population(r.population)),
+                Origin::Call(c) => self.calls.get(c).map(|c| End::Service(c.from)),
+                Origin::Component { .. } => None,
+            };
+            match to {
+                Some(to) => self.network.delay(End::Service(service), to),
+                None => SimTime::ZERO,
+            }
         };
         self.after_delay(now, d, PathEvent::Answer { visit, result });
     }
@@ -844,30 +853,32 @@ impl GraphSim {
     }
 
     /// A visit's answer reaches its caller.
+    #[inline]
     fn answer(&mut self, now: SimTime, visit: Handle, result: Result<(), FailReason>) {
-        self.give_up(visit);
         let Some(v) = self.visits.remove(visit) else {
             return;
         };
+        // Its connection closes now (unless the caller gave up on it already).
+        if let (Some(p), false) = (v.placed, v.closed) {
+            self.components.services[v.service as usize].close(p);
+        }
         if let Some(t) = &mut self.tracer {
             t.visit_answered(now, visit, result);
         }
         match v.origin {
             Origin::Request(request) => {
-                let current = self
-                    .requests
-                    .get(request)
-                    .is_some_and(|r| r.current == Some(visit));
-                if !current {
-                    self.wasted += u64::from(result.is_ok());
-                    return;
-                }
-                if let Some(r) = self.requests.get_mut(request) {
-                    r.current = None;
-                }
+                let pop = match self.requests.get_mut(request) {
+                    Some(r) if r.current == Some(visit) => {
+                        r.current = None;
+                        r.population
+                    }
+                    _ => {
+                        self.wasted += u64::from(result.is_ok());
+                        return;
+                    }
+                };
                 match result {
                     Ok(()) => {
-                        let pop = self.requests.get(request).map_or(0, |r| r.population);
                         self.populations[pop as usize].clients.accepted(now);
                         self.end_request(now, request, Ok(()));
                     }
@@ -1043,6 +1054,7 @@ impl GraphSim {
     }
 
     /// Ends a request exactly once; a user thinks and comes back.
+    #[inline]
     fn end_request(&mut self, now: SimTime, request: Handle, result: Result<(), FailReason>) {
         let Some(r) = self.requests.remove(request) else {
             return;

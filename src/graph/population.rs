@@ -212,6 +212,7 @@ impl Population {
     }
 
     /// The kind of a new request from `user` (`None`: an open arrival or a burst).
+    #[inline]
     pub fn pick_kind(&mut self, user: Option<u32>) -> u16 {
         let (entity, seq) = match (&mut self.workload, user) {
             (Workload::Users { seq, .. }, Some(u)) => (u as u64, seq[u as usize] as u64),
@@ -327,6 +328,7 @@ impl Population {
     }
 
     /// A request issued at `issued_at` ended at `now`.
+    #[inline]
     pub fn ended(&mut self, issued_at: SimTime, now: SimTime, ok: bool) {
         if ok {
             self.succeeded += 1;

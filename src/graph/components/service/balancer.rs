@@ -79,19 +79,24 @@ impl Balancer {
     #[inline]
     pub fn pick(&mut self, slots: &[Slot], user: u32, rng: &mut Stream) -> Option<u32> {
         let n = slots.len();
+        if self.policy == PolicySpec::RoundRobin {
+            // The next routable instance in turn: no count of the routable ones needed.
+            let mut i = self.next % n.max(1);
+            for _ in 0..n {
+                if slots[i].routable {
+                    self.next = i + 1;
+                    return Some(i as u32);
+                }
+                i = if i + 1 == n { 0 } else { i + 1 };
+            }
+            return None;
+        }
         let routable = slots.iter().filter(|s| s.routable).count();
         if routable == 0 {
             return None;
         }
         let pick = match self.policy {
-            PolicySpec::RoundRobin => {
-                let mut i = self.next % n;
-                while !slots[i].routable {
-                    i = (i + 1) % n;
-                }
-                self.next = i + 1;
-                i
-            }
+            PolicySpec::RoundRobin => unreachable!("picked above"),
             PolicySpec::Random => nth_routable(slots, rng.random_range(0..routable)),
             PolicySpec::LeastConnections => {
                 // Fewest open connections; ties go round the instances in turn, so that an

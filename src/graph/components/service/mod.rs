@@ -286,6 +286,7 @@ impl Service {
     }
 
     /// Opens a connection for `visit` to instance `i` (up, picked by [`Service::pick`]).
+    #[inline]
     pub fn place(
         &mut self,
         cx: &mut Cx<'_>,
@@ -340,15 +341,15 @@ impl Service {
         }
     }
 
+    #[inline]
     fn start(&mut self, cx: &mut Cx<'_>, job: Handle) {
-        let Some(j) = self.jobs.get(job).copied() else {
+        let Some(j) = self.jobs.get_mut(job) else {
             return;
         };
+        j.started_at = cx.now;
+        let j = *j;
         if cx.now >= self.measured_from {
             self.wait.record(cx.now.since(j.enqueued_at).0);
-        }
-        if let Some(j) = self.jobs.get_mut(job) {
-            j.started_at = cx.now;
         }
         let inst = &self.instances[j.instance as usize];
         let factor = inst.pool.factor(None) * inst.cold_factor(self.cold.as_ref(), cx.now);
@@ -358,12 +359,15 @@ impl Service {
         if failing {
             t = t.min(FAIL_FAST);
         }
-        if let Some(j) = self.jobs.get_mut(job) {
-            j.failing = failing;
+        if failing != j.failing {
+            if let Some(j) = self.jobs.get_mut(job) {
+                j.failing = failing;
+            }
         }
         cx.after(t, Event::Service(self.index, ServiceEvent::Worked { job }));
     }
 
+    #[inline]
     fn worked(&mut self, cx: &mut Cx<'_>, job: Handle) {
         let Some(j) = self.jobs.get(job).copied() else {
             return; // its instance crashed meanwhile
@@ -705,6 +709,7 @@ impl Component for Service {
             .collect()
     }
 
+    #[inline]
     fn handle(&mut self, cx: &mut Cx<'_>, event: ServiceEvent) {
         match event {
             ServiceEvent::Worked { job } => self.worked(cx, job),
