@@ -114,6 +114,13 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn schedule_in_order(&mut self, delay: SimTime, event: E) {
         let at = self.now.saturating_add(delay);
+        self.schedule_at_in_order(at, event);
+    }
+
+    /// Schedules `event` at `at`, for events whose times rise in the order they are
+    /// scheduled (one source's arrivals, say): as [`EventQueue::schedule_in_order`].
+    #[inline]
+    pub fn schedule_at_in_order(&mut self, at: SimTime, event: E) {
         let key = self.next_key(at);
         match self.lane.back() {
             Some(last) if last.key > key => {

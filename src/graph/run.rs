@@ -152,8 +152,10 @@ impl GraphSim {
         match event {
             PopulationEvent::Arrival => {
                 if let Some(at) = self.populations[p as usize].next_arrival(now) {
+                    // A population's arrivals come in the order they are scheduled: the
+                    // FIFO lane keeps them out of the heap (while no timeout there is later).
                     self.queue
-                        .schedule_at(at, Event::Population(p, PopulationEvent::Arrival));
+                        .schedule_at_in_order(at, Event::Population(p, PopulationEvent::Arrival));
                 }
                 self.issue(now, p, None);
             }
