@@ -1,11 +1,12 @@
-//! Latency statistics: an exact mean (from the sum) and percentiles from an HDR histogram,
+//! Latency statistics: an exact mean (from the sum) and percentiles from a log-linear histogram
+//! with an HDR histogram's layout ([`super::histogram`]),
 //! whose relative error is bounded (0.1%) whatever the range and the run length.
 //!
 //! A histogram quantile is the top of its bucket, so it can lie up to 0.1% above the largest
 //! value recorded (a p99 of 3001.02 ms beside a max of 2999.9998 ms); quantiles are clamped to
 //! the exact minimum and maximum, so `min <= p50 <= ... <= max` always holds.
 
-use hdrhistogram::Histogram;
+use super::histogram::Histogram;
 
 /// Largest latency recorded exactly (about 2.8 hours in ns); larger values saturate.
 const HIGHEST_NS: u64 = 10_000_000_000_000;
@@ -13,7 +14,7 @@ const HIGHEST_NS: u64 = 10_000_000_000_000;
 /// Latencies of one population of requests, in nanoseconds.
 #[derive(Clone)]
 pub struct LatencyStats {
-    hist: Histogram<u64>,
+    hist: Histogram,
     sum_ns: u128,
     count: u64,
     min_ns: u64,
@@ -30,7 +31,7 @@ impl LatencyStats {
     /// Empty statistics with 3 significant digits.
     pub fn new() -> LatencyStats {
         LatencyStats {
-            hist: Histogram::new_with_bounds(1, HIGHEST_NS, 3).expect("valid histogram bounds"),
+            hist: Histogram::new(HIGHEST_NS),
             sum_ns: 0,
             count: 0,
             min_ns: u64::MAX,
@@ -41,7 +42,7 @@ impl LatencyStats {
     /// Records one latency.
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        self.hist.saturating_record(ns.max(1));
+        self.hist.record_n(ns.max(1), 1);
         self.sum_ns += ns as u128;
         self.count += 1;
         self.min_ns = self.min_ns.min(ns);
@@ -53,7 +54,7 @@ impl LatencyStats {
         if n == 0 {
             return;
         }
-        self.hist.saturating_record_n(1, n);
+        self.hist.record_n(1, n);
         self.count += n;
         self.min_ns = 0;
     }

@@ -5,6 +5,7 @@
 pub mod busy;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod histogram;
 pub mod latency;
 pub mod recorder;
 pub mod recovery;
