@@ -37,11 +37,22 @@ pub fn run_config_traced(
         // The graph engine (named services, databases, caches, …).
         return graph::run_traced(cfg, trace);
     }
-    let sim = Simulation::new(cfg);
-    match trace {
-        Some(n) => sim.with_trace(n).run(cfg),
-        None => sim.run(cfg),
-    }
+    // A single-tier model is shorthand for a graph: it runs as that graph.
+    let g = single_tier_graph(cfg)?;
+    graph::run_single_tier(cfg, &g, trace)
+}
+
+/// The graph the single-tier configuration `cfg` is shorthand for
+/// ([`config::shorthand::as_graph`]). Every valid single-tier configuration translates; one
+/// that does not is a bug in scalesim, reported as such rather than run otherwise.
+pub fn single_tier_graph(cfg: &RunConfig) -> Result<RunConfig, system::InvariantViolation> {
+    config::shorthand::as_graph(cfg).map_err(|e| {
+        system::InvariantViolation(format!(
+            "the single-tier configuration of variant {} (seed {}) has no graph form: {e}",
+            cfg.variant,
+            cfg.seed()
+        ))
+    })
 }
 
 /// Why the runs of an experiment did not all finish.

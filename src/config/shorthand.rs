@@ -479,6 +479,19 @@ fn fault(f: &FaultSpec, m: &ModelSpec, missing: &mut Vec<String>) -> Option<Faul
             cache: CACHE.to_string(),
             at,
         },
+        // Validation allows a store's faults on a design without a store, and a flush
+        // without a cache, so that one experiment can compare designs under the same
+        // faults: nothing happens. Kept as they are, they name no component of the graph
+        // (none acts on them) but still count as faults in the time series' labels and
+        // the recovery's trigger, as on a single-tier node.
+        f @ (FaultSpec::StoreOutage { .. }
+        | FaultSpec::ReplicationLagSpike { .. }
+        | FaultSpec::PrimaryFailover { .. })
+            if !has_store(m) =>
+        {
+            f
+        }
+        f @ FaultSpec::FlushCache { .. } if m.cache.is_none() => f,
         other => {
             missing.push(format!("faults ({})", other.label()));
             return None;

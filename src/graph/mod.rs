@@ -48,6 +48,8 @@ pub struct GraphSim {
     /// Some population sends idempotency keys (else no visit asks whether it is a keyed
     /// retry of a request already served).
     keyed_clients: bool,
+    /// The single-tier model's session design, as its `sessions` section names it.
+    single_tier_design: Option<String>,
     queue: EventQueue<Event>,
     components: Components,
     populations: Vec<Population>,
@@ -154,6 +156,7 @@ impl GraphSim {
             max_pending_events: spec.limits.max_pending_events,
             stopped_reason: None,
             single_tier: false,
+            single_tier_design: None,
             wasted: 0,
             ledger: Ledger::new(
                 model.propagate_deadlines,

@@ -54,13 +54,8 @@ pub fn run_single_tier(
             .map_or(s.instances, |a| a.max_nodes.max(s.instances)) as usize
     });
     sim.start();
-    let mut out = sim.run(graph)?;
-    crate::config::shorthand::single_tier_sections(
-        &mut out.summary,
-        graph.spec.warmup.0.as_secs_f64(),
-        design,
-    );
-    Ok(out)
+    sim.single_tier_design = design;
+    sim.run(graph)
 }
 
 impl GraphSim {
@@ -209,6 +204,17 @@ impl GraphSim {
         let start = self.interval_start;
         self.interval_start = now;
         let interval_s = now.since(start).as_secs_f64().max(1e-9);
+        // The single-tier cache columns are the interval's counts, taken before the
+        // cache closes it.
+        let cache = if self.single_tier {
+            self.components
+                .caches
+                .iter()
+                .find(|c| c.name() == crate::config::shorthand::CACHE)
+                .map(|c| c.interval_counts())
+        } else {
+            None
+        };
         self.components.close_interval(now, interval_s);
         for p in &mut self.populations {
             p.close_interval(interval_s, self.recorder.interval_latency());
@@ -219,7 +225,14 @@ impl GraphSim {
             ..Default::default()
         };
         if self.single_tier {
-            self.single_tier_gauges(&mut gauges);
+            self.single_tier_gauges(now, &mut gauges);
+        }
+        if let Some((hits, misses, coalesced, db_queries)) = cache {
+            gauges.cache_hits = hits;
+            gauges.cache_misses = misses;
+            gauges.cache_coalesced = coalesced;
+            gauges.db_queries = db_queries;
+            self.recorder.series.cache = true;
         }
         self.recorder.close_interval(start, gauges);
     }
@@ -227,13 +240,16 @@ impl GraphSim {
     /// The single-tier time-series columns (per node, the dependency) of a single-tier
     /// model run as its graph: from the one service's instances and the database
     /// `shorthand::DEPENDENCY`, at the interval's end.
-    fn single_tier_gauges(&self, g: &mut Gauges) {
+    /// The columns the components' series carry (`nodes_on`, the session, store, lock and
+    /// cache columns) are copied from them at the end ([`fill_single_tier_gauges`]).
+    fn single_tier_gauges(&self, now: SimTime, g: &mut Gauges) {
         if let Some(app) = self.components.services.first() {
             let (queues, busy, up) = app.instance_gauges();
-            g.nodes_on = queues.len() as u32;
             g.queue_len = queues;
             g.busy_workers = busy;
             g.nodes_up = up;
+            // The cost so far, as the single-tier column has it.
+            g.cost = app.cost(now).1;
         }
         let dependency = self
             .components
@@ -339,6 +355,7 @@ impl GraphSim {
         summary.cost = self.cost(now);
         summary.set_components(&figures);
         if self.single_tier {
+            self.single_tier_summary(cfg, &mut summary);
             if let Some(app) = self.components.services.first() {
                 summary.nodes = app.instance_summaries(now);
                 let ended = summary.requests.succeeded + summary.requests.failed;
@@ -362,6 +379,9 @@ impl GraphSim {
         }
         let mut series = std::mem::take(&mut self.recorder.series);
         let mut components = self.components.series();
+        if self.single_tier {
+            fill_single_tier_gauges(&mut series, &components, now.as_secs_f64());
+        }
         components.extend(self.populations.iter().map(|p| p.series()));
         series.components = components;
         Ok(RunOutput {
@@ -375,6 +395,33 @@ impl GraphSim {
 }
 
 impl GraphSim {
+    /// The single-tier sections of a single-tier model run as its graph
+    /// ([`crate::config::shorthand::single_tier_sections`]), with the session store's
+    /// counts over the whole run, as the single-tier form counts them.
+    fn single_tier_summary(&mut self, cfg: &RunConfig, summary: &mut Summary) {
+        crate::config::shorthand::single_tier_sections(
+            summary,
+            cfg.spec.warmup.0.as_secs_f64(),
+            self.single_tier_design.take(),
+        );
+        let store = self
+            .components
+            .databases
+            .iter()
+            .find(|d| d.name() == crate::config::shorthand::SESSIONS_STORE);
+        let section = summary.sessions.as_mut();
+        if let (Some(d), Some(s)) = (store, section) {
+            let [reads, writes, rejected, replica_reads, lost_writes] = d.whole_run_counts();
+            s.lost_writes = lost_writes;
+            if let Some(st) = &mut s.store {
+                st.reads = reads;
+                st.writes = writes;
+                st.failed = rejected;
+                st.replica_reads = replica_reads;
+            }
+        }
+    }
+
     /// The run's cost, in the single-tier form's terms: the instance-seconds and cost of
     /// every service together, the price per instance-hour (the services' average,
     /// weighted by their instance-hours, when they differ), and as peak the sum of each
@@ -440,5 +487,78 @@ impl GraphSim {
             f.values.insert(i, wasted as f64);
             f.values.insert(i + 1, shed as f64);
         }
+    }
+}
+
+/// Fills the single-tier columns of a single-tier model run as its graph that its
+/// components' series carry, row by row: `nodes_on` (the service's `instances_on`), the
+/// session columns (the one service's sessions), the store's queue and busy workers (the
+/// database `shorthand::SESSIONS_STORE`), the lock waiters and committed count (the
+/// counter `shorthand::COUNTER`; the count is from the start, warm-up included). (The
+/// cache columns are the cache's own counts, set as each interval closes.) A per-second rate becomes the interval's count
+/// (rate × the interval's length, which is the last one's to `end_s`). What no component
+/// reports (`autoscaler_metric`, `lock_wait_ms_p99`) stays 0.
+fn fill_single_tier_gauges(
+    series: &mut crate::metrics::TimeSeries,
+    components: &[crate::metrics::schema::ComponentSeries],
+    end_s: f64,
+) {
+    use crate::config::shorthand::{COUNTER, SERVICE, SESSIONS_STORE};
+    let column = |key: String, name: &str| -> Option<Vec<f64>> {
+        let c = components.iter().find(|c| c.key == key)?;
+        let j = c.schema.series.iter().position(|m| m.name == name)?;
+        Some(c.rows.iter().map(|r| r[j]).collect())
+    };
+    let starts: Vec<f64> = series.rows.iter().map(|r| r.t_s).collect();
+    let length = |i: usize| starts.get(i + 1).copied().unwrap_or(end_s) - starts[i];
+    let count = |v: f64| {
+        if v.is_finite() {
+            v.max(0.0).round() as u64
+        } else {
+            0
+        }
+    };
+    let rows = &mut series.rows;
+    let mut set = |key: String, name: &str, per_s: bool, f: fn(&mut Gauges, u64)| {
+        if let Some(values) = column(key, name) {
+            for (i, (row, v)) in rows.iter_mut().zip(values).enumerate() {
+                let v = if per_s { v * length(i) } else { v };
+                f(&mut row.gauges, count(v));
+            }
+        }
+    };
+    set(
+        format!("service.{SERVICE}"),
+        "instances_on",
+        false,
+        |g, v| g.nodes_on = v as u32,
+    );
+    let sessions = format!("sessions.{SERVICE}");
+    set(sessions.clone(), "logged_in", false, |g, v| g.logged_in = v);
+    set(sessions.clone(), "spurious_logouts_per_s", true, |g, v| {
+        g.spurious_logouts = v
+    });
+    set(
+        sessions.clone(),
+        "accepted_after_logout_per_s",
+        true,
+        |g, v| g.accepted_after_logout = v,
+    );
+    set(sessions, "lost_on_crash", false, |g, v| g.sessions_lost = v);
+    let store = format!("db.{SESSIONS_STORE}");
+    set(store.clone(), "queue_len", false, |g, v| g.store_queue = v);
+    set(store, "busy_workers", false, |g, v| g.store_busy = v);
+    let counter = format!("counter.{COUNTER}");
+    set(counter.clone(), "lock_waiters", false, |g, v| {
+        g.lock_waiters = v
+    });
+    set(counter, "committed_per_s", true, |g, v| {
+        g.counter_committed = v
+    });
+    // The committed count is cumulative.
+    let mut committed = 0;
+    for row in rows.iter_mut() {
+        committed += row.gauges.counter_committed;
+        row.gauges.counter_committed = committed;
     }
 }

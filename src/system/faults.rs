@@ -71,7 +71,10 @@ impl Faults {
 
     /// Whether the fault happens at one instant rather than over a span of time.
     fn is_instant(&self, index: u32) -> bool {
-        matches!(self.specs[index as usize], FaultSpec::FlushCache { .. })
+        matches!(
+            self.specs[index as usize],
+            FaultSpec::FlushCache { .. } | FaultSpec::Flush { .. }
+        )
     }
 
     /// The labels of the faults that were active at some time in the metrics interval

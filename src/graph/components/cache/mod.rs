@@ -151,6 +151,18 @@ fn key_of(h: Handle) -> (u32, u32) {
 }
 
 impl Cache {
+    /// The metrics interval still open so far: hits, misses, coalesced lookups and the
+    /// database queries sent (the single-tier time series' cache columns).
+    pub fn interval_counts(&self) -> (u64, u64, u64, u64) {
+        let c = &self.iv;
+        (c.hits, c.misses, c.coalesced, c.db_sent)
+    }
+
+    /// Its name in the model.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     fn new(index: u16, name: &str, spec: &GraphCacheSpec, names: &Names, seed: u64) -> Cache {
         let hit = spec.hit.resolve();
         let mut c = Cache {

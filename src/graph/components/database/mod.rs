@@ -91,6 +91,9 @@ pub struct Database {
     wait: WaitStats,
     measured_from: SimTime,
     integrals_at_warmup: (u128, u128),
+    /// Reads, writes, rejected, replica reads and lost writes of the warm-up (the
+    /// single-tier store's counts are of the whole run).
+    in_warmup: [u64; 5],
     // The current interval.
     iv_done: u64,
     peak_qps: f64,
@@ -98,6 +101,20 @@ pub struct Database {
 }
 
 impl Database {
+    /// Reads, writes, rejected queries, replica reads and lost writes over the whole run,
+    /// warm-up included (its figures count from the warm-up's end): the single-tier
+    /// store's counts.
+    pub fn whole_run_counts(&self) -> [u64; 5] {
+        let w = self.in_warmup;
+        [
+            w[0] + self.reads,
+            w[1] + self.writes,
+            w[2] + self.rejected,
+            w[3] + self.replica_reads,
+            w[4] + self.lost_writes,
+        ]
+    }
+
     /// Its name in the model.
     pub fn name(&self) -> &str {
         &self.name
@@ -148,6 +165,7 @@ impl Database {
             wait: WaitStats::new(),
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
+            in_warmup: [0; 5],
             iv_done: 0,
             peak_qps: 0.0,
             rows: Vec::new(),
@@ -542,6 +560,13 @@ impl Component for Database {
     fn warmup_over(&mut self, now: SimTime) {
         self.measured_from = now;
         self.integrals_at_warmup = self.servers[PRIMARY].pool.integrals(now);
+        self.in_warmup = [
+            self.reads,
+            self.writes,
+            self.rejected,
+            self.replica_reads,
+            self.lost_writes,
+        ];
         self.reads = 0;
         self.writes = 0;
         self.rejected = 0;
