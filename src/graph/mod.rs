@@ -23,7 +23,7 @@ pub mod request;
 mod run;
 pub mod trace;
 
-pub use run::{run, run_single_tier, run_traced};
+pub use run::{run, run_single_tier, run_single_tier_with, run_traced, RunOptions};
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::RunConfig;

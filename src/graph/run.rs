@@ -35,6 +35,33 @@ pub fn run_single_tier(
     graph: &RunConfig,
     trace: Option<u32>,
 ) -> Result<RunOutput, InvariantViolation> {
+    run_single_tier_with(
+        single_tier,
+        graph,
+        RunOptions {
+            trace,
+            ..Default::default()
+        },
+    )
+}
+
+/// What a run records beyond its summary and time series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Trace this many sampled requests ([`super::trace`]; in [`RunOutput::trace`]).
+    pub trace: Option<u32>,
+    /// Keep batch means of the response and wait of every success after the warm-up, for
+    /// a confidence interval (`scalesim validate`; in [`RunOutput::batches`]).
+    pub batch_means: bool,
+}
+
+/// [`run_single_tier`] with `options`.
+pub fn run_single_tier_with(
+    single_tier: &RunConfig,
+    graph: &RunConfig,
+    options: RunOptions,
+) -> Result<RunOutput, InvariantViolation> {
+    let trace = options.trace;
     let design = single_tier
         .model
         .sessions
@@ -47,6 +74,9 @@ pub fn run_single_tier(
         s.count_from_start();
     }
     sim.tracer = trace.map(|n| super::trace::Tracer::new(graph, n));
+    if options.batch_means {
+        sim.recorder.batches = Some(crate::validate::batch_means::BatchMeans::new());
+    }
     // One column pair per node, as the single-tier time series has.
     sim.recorder.series.nodes = graph.model.services.values().next().map_or(0, |s| {
         s.autoscaler

@@ -6,8 +6,6 @@ pub mod batch_means;
 pub mod theory;
 
 use crate::config::{self, ConfigError};
-use crate::system::Simulation;
-use batch_means::BatchMeans;
 use serde::Serialize;
 use theory::Theory;
 
@@ -243,12 +241,17 @@ pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
             e.message,
         )
     })?;
-    let mut sim = Simulation::new(&cfg);
-    sim.recorder.batches = Some(BatchMeans::new());
-    let started = std::time::Instant::now();
-    let out = sim.run(&cfg).map_err(|e| {
+    // The single-tier queue runs as its graph, as `run` runs it, with batch means on.
+    let violation = |e: crate::system::InvariantViolation| {
         ConfigError::new(config::Origin::Flag("validate".into()), None, e.to_string())
-    })?;
+    };
+    let graph = crate::single_tier_graph(&cfg).map_err(violation)?;
+    let options = crate::graph::RunOptions {
+        batch_means: true,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let out = crate::graph::run_single_tier_with(&cfg, &graph, options).map_err(violation)?;
     let wall = started.elapsed().as_secs_f64();
     let summary = out.summary;
     let batches = out.batches.unwrap_or_default();
