@@ -12,7 +12,11 @@
 //! compares them with what the constructors and a whole run really allocate.
 //!
 //! A graph model's terms (instances, populations, caches, counter rows, topic partitions,
-//! branches in flight) are in `config::graph::budget`, checked against the same limits.
+//! branches in flight, autoscaler windows) are in `config::graph::budget`, checked against
+//! the same limits. A single-tier model runs as the graph `config::shorthand::as_graph`
+//! writes, so its estimate is that graph's, each term named by the single-tier field that
+//! drives it; the single-tier terms below (`tier_parts`, the legacy engine's types) are
+//! left for a configuration with no graph form, which validation refuses.
 //!
 //! A configuration whose estimate exceeds `limits.max_memory_mb` (default 8 GiB) is refused
 //! with the estimate, its largest terms and how to raise the limit; so is one whose
@@ -242,7 +246,21 @@ pub fn estimate(e: &ExperimentSpec, m: &ModelSpec) -> Estimate {
     };
     if m.is_graph() {
         super::graph::budget::parts(e, m, &mut add);
+    } else if let Ok((ge, gm)) = super::shorthand::as_graph_specs(e, m) {
+        // A single-tier model runs as its graph: the estimate is of that graph, its terms
+        // named by the single-tier fields that drive them.
+        let mut named = |what, detail, bytes, field: &str, ceiling| {
+            add(
+                what,
+                detail,
+                bytes,
+                &super::shorthand::single_tier_field(field),
+                ceiling,
+            )
+        };
+        super::graph::budget::parts(&ge, &gm, &mut named);
     } else {
+        // Only a configuration validation refuses has no graph (and none runs).
         tier_parts(e, m, &mut add);
     }
     parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
@@ -469,6 +487,16 @@ pub fn periodic_events(e: &ExperimentSpec, m: &ModelSpec) -> Vec<(&'static str, 
     )];
     if m.is_graph() {
         out.extend(super::graph::budget::periodic_events(e, m));
+        return out;
+    }
+    if let Ok((ge, gm)) = super::shorthand::as_graph_specs(e, m) {
+        // What its graph schedules, named by the single-tier fields.
+        let events = super::graph::budget::periodic_events(&ge, &gm);
+        out.extend(
+            events
+                .into_iter()
+                .map(|(what, n, field)| (what, n, super::shorthand::single_tier_field(&field))),
+        );
         return out;
     }
     if let Some(a) = &m.autoscaler {
@@ -729,9 +757,15 @@ mod tests {
         e.metrics_interval = crate::config::Duration(SimTime(1_000_000));
         let est = estimate(&e, &cfg.model);
         assert_eq!(est.parts[0].what, "time series");
-        assert!(est.parts[0]
-            .detail
-            .starts_with("10,000,000 rows × 46 columns"));
+        // The single-tier model runs as its graph: the single-tier columns, two per node
+        // and its components' (the service and the population).
+        assert!(
+            est.parts[0]
+                .detail
+                .starts_with("10,000,000 rows × 51 columns"),
+            "{}",
+            est.parts[0].detail
+        );
         let (field, msg) = check(&e, &cfg.model).unwrap_err();
         assert_eq!(field, "metrics_interval");
         // The suggested limit is above the estimate, and accepted.

@@ -72,17 +72,55 @@ pub fn as_graph(cfg: &RunConfig) -> Result<RunConfig, NotYet> {
     if cfg.model.is_graph() {
         return Ok(cfg.clone());
     }
-    let mut missing = Vec::new();
-    let model = model(&cfg.model, &cfg.spec, &mut missing);
-    let spec = experiment(&cfg.spec, &cfg.model, &mut missing);
-    if !missing.is_empty() {
-        return Err(NotYet { fields: missing });
-    }
+    let (spec, model) = as_graph_specs(&cfg.spec, &cfg.model)?;
     Ok(RunConfig {
         spec,
         model,
         ..cfg.clone()
     })
+}
+
+/// [`as_graph`] of an experiment and its single-tier model: the graph's experiment and
+/// model.
+pub fn as_graph_specs(
+    e: &ExperimentSpec,
+    m: &ModelSpec,
+) -> Result<(ExperimentSpec, ModelSpec), NotYet> {
+    let mut missing = Vec::new();
+    let model = model(m, e, &mut missing);
+    let spec = experiment(e, m, &mut missing);
+    if !missing.is_empty() {
+        return Err(NotYet { fields: missing });
+    }
+    Ok((spec, model))
+}
+
+/// The single-tier field a field of the graph [`as_graph`] writes comes from, for
+/// messages about a single-tier file (`model.services.app.instances` is
+/// `model.nodes.count`, `populations.clients.workload.count` is `workload.count`); a
+/// field with no single-tier counterpart comes back as it is.
+pub fn single_tier_field(graph_field: &str) -> String {
+    let service = format!("model.services.{SERVICE}.");
+    let renames: [(String, &str); 9] = [
+        (format!("{service}instances"), "model.nodes.count"),
+        (format!("{service}autoscaler."), "model.autoscaler."),
+        (format!("{service}balancer."), "model.balancer."),
+        (format!("{service}sessions"), "model.sessions"),
+        (service, "model.nodes."),
+        (format!("model.caches.{CACHE}."), "model.cache."),
+        (
+            format!("model.counters.{COUNTER}.rows."),
+            "model.locks.counter.",
+        ),
+        (format!("populations.{CLIENTS}.workload."), "workload."),
+        (format!("populations.{CLIENTS}."), "clients."),
+    ];
+    for (from, to) in &renames {
+        if let Some(rest) = graph_field.strip_prefix(from.as_str()) {
+            return format!("{to}{rest}");
+        }
+    }
+    graph_field.to_string()
 }
 
 /// The model's graph: its components and the request kinds' paths.

@@ -14,8 +14,8 @@ use super::population::PopulationWorkload;
 use super::step::StepSpec;
 use crate::config::budget::{
     bytes_text, count_text, periods, series_columns, series_row_bytes, series_rows, times, AddPart,
-    CACHE_BYTES_PER_KEY, CACHE_SHARED_BYTES_PER_KEY, CACHE_SLOT_BYTES, EVENT_BYTES, LOCK_ROW_BYTES,
-    NODE_BYTES, REQUEST_BYTES, RING_POINT_BYTES,
+    AUTOSCALER_ENTRY_BYTES, CACHE_SHARED_BYTES_PER_KEY, CACHE_SLOT_BYTES, EVENT_BYTES,
+    LOCK_ROW_BYTES, NODE_BYTES, REQUEST_BYTES, RING_POINT_BYTES,
 };
 use crate::config::model::{CounterSpec, PolicySpec, Popularity};
 use crate::config::{ExperimentSpec, ModelSpec};
@@ -24,6 +24,13 @@ use crate::system::request::Attempt;
 /// Time-series columns of one database, cache, counter, topic or population (its load,
 /// its queue, its latency and its failures, about as many as a single-tier cache has).
 pub const COLUMNS_PER_COMPONENT: usize = 5;
+
+/// One key of a graph cache's store (`cache::Store::new`): its LRU links and presence
+/// (`Lru::new`), its expiry and its last fetch time.
+pub const STORE_BYTES_PER_KEY: usize = 2 * size_of::<u32>()
+    + size_of::<bool>()
+    + size_of::<crate::engine::SimTime>()
+    + size_of::<u64>();
 
 /// One partition of a topic: its log of message ids and its consumer's position.
 pub const PARTITION_BYTES: usize = size_of::<(VecDeque<u64>, u64, u64)>();
@@ -91,6 +98,38 @@ pub fn parts(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
     rows_and_partitions(m, add);
     rings(m, add);
     sessions(e, m, add);
+    autoscalers(m, add);
+}
+
+/// The autoscalers' windows: one snapshot per evaluation within the window, for every
+/// service with an autoscaler (the largest names the field).
+fn autoscalers(m: &ModelSpec, add: &mut AddPart<'_>) {
+    let entries = |s: &&super::ServiceSpec| {
+        s.autoscaler
+            .as_ref()
+            .map_or(0, |a| periods(a.window.ns(), a.every.ns()) + 1)
+    };
+    let total: u128 = m
+        .services
+        .values()
+        .map(|s| entries(&s))
+        .fold(0, u128::saturating_add);
+    if let Some((name, _)) = largest(&m.services, entries).filter(|_| total > 0) {
+        let a = m.services[name].autoscaler.as_ref().expect("has one");
+        add(
+            "autoscaler window",
+            format!(
+                "{} evaluations (window {} ÷ every {}) × {} B",
+                count_text(total),
+                a.window,
+                a.every,
+                AUTOSCALER_ENTRY_BYTES
+            ),
+            times(total, AUTOSCALER_ENTRY_BYTES + size_of::<f64>()),
+            &format!("model.services.{name}.autoscaler.every"),
+            false,
+        );
+    }
 }
 
 /// The time series: a row per metrics interval, with columns for every instance and
@@ -191,20 +230,21 @@ fn clients(e: &ExperimentSpec, m: &ModelSpec, add: &mut AddPart<'_>) {
 /// The caches: a slot per key they may hold (in every instance, per instance), and the
 /// key space's popularity.
 fn caches(m: &ModelSpec, add: &mut AddPart<'_>) {
+    let stores_of = |c: &super::GraphCacheSpec| match &c.placement {
+        super::cache::GraphCachePlacement::Shared => 1,
+        super::cache::GraphCachePlacement::PerInstance(s) => {
+            m.services.get(s).map_or(1, |s| u128::from(s.instances))
+        }
+    };
     let bytes = |c: &&super::GraphCacheSpec| {
-        let stores = match &c.placement {
-            super::cache::GraphCachePlacement::Shared => 1,
-            super::cache::GraphCachePlacement::PerInstance(s) => {
-                m.services.get(s).map_or(1, |s| u128::from(s.instances))
-            }
-        };
+        let stores = stores_of(c);
         let keys = c.keys.count as u128;
         let shared = CACHE_SHARED_BYTES_PER_KEY
             + match c.keys.popularity {
                 Popularity::Zipf { .. } => size_of::<f64>(),
                 Popularity::Uniform => 0,
             };
-        times(keys * stores, CACHE_BYTES_PER_KEY).saturating_add(times(keys, shared))
+        times(keys * stores, STORE_BYTES_PER_KEY).saturating_add(times(keys, shared))
     };
     let Some((name, _)) = largest(&m.caches, bytes) else {
         return;
@@ -214,10 +254,11 @@ fn caches(m: &ModelSpec, add: &mut AddPart<'_>) {
     add(
         "caches",
         format!(
-            "{} keys in {} cache(s) × {} B",
+            "{} keys in {} cache(s), the largest in {} instance(s) × {} B",
             count_text(keys),
             m.caches.len(),
-            CACHE_BYTES_PER_KEY
+            count_text(stores_of(&m.caches[name])),
+            STORE_BYTES_PER_KEY
         ),
         total,
         &format!("model.caches.{name}.keys.count"),
@@ -284,14 +325,40 @@ pub fn periodic_events(e: &ExperimentSpec, m: &ModelSpec) -> Vec<(&'static str, 
         None => 0,
     };
     let total: u128 = m.services.values().map(|s| probes(&s)).sum();
-    match largest(&m.services, probes) {
-        Some((name, _)) if total > 0 => vec![(
+    let mut out = Vec::new();
+    if let Some((name, _)) = largest(&m.services, probes).filter(|_| total > 0) {
+        out.push((
             "health checks",
             total,
             format!("model.services.{name}.balancer.health_check.every"),
-        )],
-        _ => Vec::new(),
+        ));
     }
+    let evaluations = |s: &&super::ServiceSpec| {
+        s.autoscaler
+            .as_ref()
+            .map_or(0, |a| periods(d, a.every.ns()))
+    };
+    let total: u128 = m.services.values().map(|s| evaluations(&s)).sum();
+    if let Some((name, _)) = largest(&m.services, evaluations).filter(|_| total > 0) {
+        out.push((
+            "autoscaler evaluations",
+            total,
+            format!("model.services.{name}.autoscaler.every"),
+        ));
+    }
+    let flushes = |c: &&super::CounterRowsSpec| match c.rows {
+        CounterSpec::Batched { every } => periods(d, every.ns()),
+        _ => 0,
+    };
+    let total: u128 = m.counters.values().map(|c| flushes(&c)).sum();
+    if let Some((name, _)) = largest(&m.counters, flushes).filter(|_| total > 0) {
+        out.push((
+            "lock flushes",
+            total,
+            format!("model.counters.{name}.rows.every"),
+        ));
+    }
+    out
 }
 
 /// What a closed population's user costs one service's sessions: the user's session, its
@@ -376,7 +443,7 @@ mod tests {
             bytes_of(&e, &m, "burst arrivals"),
             5000 * EVENT_BYTES as u128
         );
-        let per_key = CACHE_BYTES_PER_KEY + CACHE_SHARED_BYTES_PER_KEY + size_of::<f64>();
+        let per_key = STORE_BYTES_PER_KEY + CACHE_SHARED_BYTES_PER_KEY + size_of::<f64>();
         assert_eq!(bytes_of(&e, &m, "caches"), 1000 * per_key as u128);
         assert_eq!(bytes_of(&e, &m, "counter rows"), 8 * LOCK_ROW_BYTES as u128);
         assert_eq!(
