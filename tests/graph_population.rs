@@ -19,7 +19,8 @@ const WIDE_NODE: &str =
 fn both(exp: &str, model: &str) -> (RunOutput, RunOutput) {
     let cfg = single_run_from_texts(exp, model).expect("a valid experiment");
     let graph = as_graph(&cfg).unwrap_or_else(|e| panic!("the graph cannot say it: {e}"));
-    let legacy = run_config(&cfg).expect("runs");
+    // The legacy engine itself: `run_config` runs a single-tier file as its graph now.
+    let legacy = scalesim::Simulation::new(&cfg).run(&cfg).expect("runs");
     let on_graph = scalesim::graph::run_single_tier(&cfg, &graph, None).expect("runs on the graph");
     (legacy, on_graph)
 }

@@ -25,7 +25,7 @@ fn print_translation_status() {
                     let out = scalesim::run_config(&g);
                     match out {
                         Ok(o) => {
-                            let legacy = scalesim::run_config(cfg).unwrap();
+                            let legacy = scalesim::Simulation::new(cfg).run(cfg).unwrap();
                             println!(
                                 "{} {}: OK graph goodput {:.1} p99 {:.1} fail {} | legacy goodput {:.1} p99 {:.1} fail {}",
                                 exp.name, cfg.variant,
@@ -82,7 +82,8 @@ fn a_deep_health_check_keeps_a_failing_instance_out_of_rotation() {
     }
 }
 
-/// Variant `variant` of bundled experiment `file` on `seed`: its single-tier run, and the
+/// Variant `variant` of bundled experiment `file` on `seed`: its run on the legacy
+/// single-tier engine (`system::Simulation`), and the
 /// run of its graph with the single-tier sections filled (`graph::run_single_tier`).
 fn both_engines(file: &str, variant: &str, seed: u64) -> (scalesim::Summary, scalesim::Summary) {
     let exp = load_experiment(std::path::Path::new(file), &[]).expect("loads");
@@ -94,7 +95,8 @@ fn both_engines(file: &str, variant: &str, seed: u64) -> (scalesim::Summary, sca
         .with_seed(seed);
     let g = as_graph(&cfg).unwrap_or_else(|e| panic!("{file}: {e}"));
     let graph = scalesim::graph::run_single_tier(&cfg, &g, None).expect("runs");
-    let legacy = scalesim::run_config(&cfg).expect("runs");
+    // The legacy engine itself: `run_config` runs a single-tier file as its graph now.
+    let legacy = scalesim::Simulation::new(&cfg).run(&cfg).expect("runs");
     (legacy.summary, graph.summary)
 }
 

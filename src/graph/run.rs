@@ -385,7 +385,6 @@ impl GraphSim {
         summary.cost = self.cost(now);
         summary.set_components(&figures);
         if self.single_tier {
-            self.single_tier_summary(cfg, &mut summary);
             if let Some(app) = self.components.services.first() {
                 summary.nodes = app.instance_summaries(now);
                 let ended = summary.requests.succeeded + summary.requests.failed;
@@ -406,6 +405,8 @@ impl GraphSim {
                     requests_nines: crate::metrics::summary::nines(requests_share),
                 };
             }
+            // After the nodes: the load imbalance is of theirs.
+            self.single_tier_summary(cfg, &mut summary);
         }
         let mut series = std::mem::take(&mut self.recorder.series);
         let mut components = self.components.series();
