@@ -561,7 +561,11 @@ pub fn single_tier_sections(
     }
     let comps = summary.components.clone();
     let of = |key: String| comps.get(&key);
-    let get = |c: &IndexMap<String, f64>, f: &str| c.get(f).copied().unwrap_or(0.0);
+    // A figure with nothing to measure (a wait percentile with no waits) is NaN in the
+    // components and 0 in the single-tier sections, as there.
+    let get = |c: &IndexMap<String, f64>, f: &str| {
+        c.get(f).copied().filter(|v| v.is_finite()).unwrap_or(0.0)
+    };
     let count = |c: &IndexMap<String, f64>, f: &str| {
         let v = get(c, f);
         if v.is_finite() {
