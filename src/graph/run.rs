@@ -69,6 +69,8 @@ pub fn run_single_tier_with(
         .map(|s| format!("{:?}", s.design));
     let mut sim = GraphSim::new(graph);
     sim.single_tier = true;
+    // The time series labels the faults as the single-tier file wrote them.
+    sim.faults.label_as(&single_tier.spec.faults);
     // The single-tier `sessions` section counts the whole run, warm-up included.
     for s in &mut sim.components.sessions {
         s.count_from_start();

@@ -17,6 +17,9 @@ pub enum FaultPhase {
 /// The experiment's scheduled faults and which of them are active.
 pub struct Faults {
     specs: Vec<FaultSpec>,
+    /// The faults' labels when they are not their specs' own (a single-tier model run as its
+    /// graph labels its faults as its file wrote them, not as the graph names them).
+    labels: Option<Vec<String>>,
     /// Each fault's last start and, once over, its end (equal for an instantaneous fault).
     spans: Vec<Option<(SimTime, Option<SimTime>)>>,
     random_down: usize,
@@ -27,6 +30,7 @@ impl Faults {
     pub fn new(specs: &[FaultSpec]) -> Faults {
         Faults {
             specs: specs.to_vec(),
+            labels: None,
             spans: vec![None; specs.len()],
             random_down: 0,
         }
@@ -108,7 +112,17 @@ impl Faults {
 
     /// A short label of a fault, e.g. `crash(node 1)`.
     pub fn label(&self, index: u32) -> String {
-        self.specs[index as usize].label()
+        match &self.labels {
+            Some(l) => l[index as usize].clone(),
+            None => self.specs[index as usize].label(),
+        }
+    }
+
+    /// Labels the faults as `originals` (one per fault, in order) would be labelled: the
+    /// single-tier faults a graph's faults were translated from.
+    pub fn label_as(&mut self, originals: &[FaultSpec]) {
+        assert_eq!(originals.len(), self.specs.len(), "one original per fault");
+        self.labels = Some(originals.iter().map(FaultSpec::label).collect());
     }
 }
 

@@ -94,6 +94,8 @@ pub struct Database {
     /// Reads, writes, rejected, replica reads and lost writes of the warm-up (the
     /// single-tier store's counts are of the whole run).
     in_warmup: [u64; 5],
+    /// Stalls on now (they may overlap).
+    stalls: u32,
     // The current interval.
     iv_done: u64,
     peak_qps: f64,
@@ -166,6 +168,7 @@ impl Database {
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
             in_warmup: [0; 5],
+            stalls: 0,
             iv_done: 0,
             peak_qps: 0.0,
             rows: Vec::new(),
@@ -475,8 +478,15 @@ impl Component for Database {
     fn fault(&mut self, cx: &mut Cx<'_>, fault: &FaultSpec, start: bool) -> bool {
         match fault {
             FaultSpec::Stall { database, .. } if *database == self.name => {
-                self.pools().for_each(|p| p.set_stalled(start));
-                if !start {
+                // Stalls may overlap: the database takes queries again when the last ends.
+                if start {
+                    self.stalls += 1;
+                } else {
+                    self.stalls = self.stalls.saturating_sub(1);
+                }
+                let stalled = self.stalls > 0;
+                self.pools().for_each(|p| p.set_stalled(stalled));
+                if !stalled {
                     self.resume(cx);
                 }
                 true
