@@ -87,7 +87,12 @@ pub fn run_single_tier_with(
     });
     sim.start();
     sim.single_tier_design = design;
-    sim.run(graph)
+    let mut out = sim.run(graph)?;
+    // Whether the warm-up looks long enough, from the single-tier file's own workload and
+    // faults (as a single-tier summary reports it).
+    out.summary.warmup_check =
+        crate::metrics::warmup::check(&out.series, single_tier, out.summary.sim_seconds);
+    Ok(out)
 }
 
 impl GraphSim {

@@ -371,10 +371,15 @@ impl Summary {
     ///
     /// A graph run has the request-level figures, then `<key>.<name>` for every figure its
     /// components declare (`db.main.peak_qps`), and none of the single-tier ones (nodes,
-    /// availability, cost, dependency, sessions, locks, cache, db).
+    /// availability, cost, dependency, sessions, locks, cache, db) — unless it is a
+    /// single-tier model run as its graph (it has `nodes`): then the single-tier figures come
+    /// first, as that model's readers expect, and its components' after them.
     pub fn figures(&self) -> Vec<(String, f64)> {
         let mut f = self.request_figures();
         if self.is_graph() {
+            if !self.nodes.is_empty() {
+                self.single_tier_figures(&mut f);
+            }
             for (key, figures) in &self.components {
                 f.extend(figures.iter().map(|(n, v)| (format!("{key}.{n}"), *v)));
             }
