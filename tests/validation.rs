@@ -1,9 +1,36 @@
 //! The simulator against queueing theory: for utilisation up to 0.9, the analytic mean
-//! response lies inside the simulated 95% batch-means interval, and the interval is tight.
+//! response lies inside the simulated 95% batch-means interval on at least three of five
+//! seeds, and on every seed the interval is tight and the mean close to the theory's.
+//!
+//! (A 95% interval misses the true mean one time in twenty, so "inside on every seed" fails
+//! on some seed for a correct simulator whenever trajectories move; three misses in five
+//! seeds happen by chance about one time in a thousand.)
 
 use scalesim::validate::{validate, QueueModel, ValidationParams};
 
-fn check(model: QueueModel, rate: f64, servers: u32, service_ms: f64, seed: u64) {
+fn check(model: QueueModel, rate: f64, servers: u32, service_ms: f64, first_seed: u64) {
+    let seeds = (0..5).map(|k| first_seed + 100 * k);
+    let mut misses = Vec::new();
+    for seed in seeds {
+        if let Some(miss) = check_seed(model, rate, servers, service_ms, seed) {
+            misses.push(miss);
+        }
+    }
+    assert!(
+        misses.len() <= 2,
+        "the theory is outside the 95% CI on {} of 5 seeds: {misses:?}",
+        misses.len()
+    );
+}
+
+/// Asserts the error bounds on one seed; says whether the theory missed the interval.
+fn check_seed(
+    model: QueueModel,
+    rate: f64,
+    servers: u32,
+    service_ms: f64,
+    seed: u64,
+) -> Option<String> {
     let r = validate(&ValidationParams {
         model,
         rate_per_s: rate,
@@ -16,11 +43,6 @@ fn check(model: QueueModel, rate: f64, servers: u32, service_ms: f64, seed: u64)
     let reproduce = format!(
         "cargo run --release -- validate {} --rate {rate} --servers {servers} --service-mean-ms {service_ms} --seed {seed}",
         r.model
-    );
-    assert!(
-        r.theory_inside_ci,
-        "theory {} outside the 95% CI {:?} (reproduce: {reproduce})",
-        r.theory.mean_response_ms, r.sim.ci95_response_ms
     );
     assert!(
         r.ci_relative_half_width < 0.02,
@@ -40,6 +62,12 @@ fn check(model: QueueModel, rate: f64, servers: u32, service_ms: f64, seed: u64)
         r.sim.mean_wait_ms,
         r.theory.mean_wait_ms
     );
+    (!r.theory_inside_ci).then(|| {
+        format!(
+            "theory {} outside {:?} (reproduce: {reproduce})",
+            r.theory.mean_response_ms, r.sim.ci95_response_ms
+        )
+    })
 }
 
 #[test]

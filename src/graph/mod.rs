@@ -70,6 +70,9 @@ pub struct GraphSim {
     warmup_done: bool,
     interval: SimTime,
     interval_start: SimTime,
+    /// When the current interval ends: it closes before any event at that instant runs
+    /// (a fault at 140 s belongs to the row that starts at 140 s).
+    next_tick: SimTime,
     max_in_flight: u64,
     max_events: u64,
     max_pending_events: u64,
@@ -151,6 +154,7 @@ impl GraphSim {
             warmup_done: spec.warmup.0 == SimTime::ZERO,
             interval,
             interval_start: SimTime::ZERO,
+            next_tick: SimTime::ZERO,
             max_in_flight: spec.limits.max_in_flight,
             max_events: spec.limits.max_events.unwrap_or(u64::MAX),
             max_pending_events: spec.limits.max_pending_events,
@@ -189,8 +193,10 @@ impl GraphSim {
                 self.queue.schedule_at(at, ev);
             }
         }
-        self.queue
-            .schedule_at(self.interval.min(self.end), Event::Tick);
+        // The tick event keeps the run going to its end; the interval itself closes in the
+        // run loop, before the first event at or after `next_tick`.
+        self.next_tick = self.interval.min(self.end);
+        self.queue.schedule_at(self.next_tick, Event::Tick);
     }
 }
 

@@ -113,6 +113,11 @@ impl GraphSim {
                 self.warmup_done = true;
                 self.components.warmup_over(self.warmup);
             }
+            while now >= self.next_tick && self.next_tick > self.interval_start {
+                let at = self.next_tick;
+                self.close_interval(at);
+                self.next_tick = at.saturating_add(self.interval).min(self.end);
+            }
             if let Some(reason) = stops.before(now) {
                 self.stopped_reason = Some(reason);
                 self.queue.schedule_at(now, event);
@@ -162,10 +167,9 @@ impl GraphSim {
                 Event::Population(p, e) => self.population_event(now, p, e),
                 Event::Fault(index, phase) => self.fault(now, index, phase),
                 Event::Tick => {
-                    self.close_interval(now);
-                    let next = now.saturating_add(self.interval).min(self.end);
-                    if next > now {
-                        self.queue.schedule_at(next, Event::Tick);
+                    // The run loop has closed the interval that ends now.
+                    if self.next_tick > now {
+                        self.queue.schedule_at(self.next_tick, Event::Tick);
                     }
                 }
                 _ => unreachable!("components handle their own events"),
