@@ -107,10 +107,9 @@ fn retry_storm_trace_is_valid_nested_monotone_and_deterministic() {
         }
         // The attempt's phases at the node lie in their attempt.
         for p in spans.iter().filter(|s| {
-            matches!(
-                s.name.as_str(),
-                "queue wait" | "service" | "database" | "cache" | "lock wait"
-            )
+            matches!(s.name.as_str(), "queue wait" | "work")
+                || s.name.starts_with("service ")
+                || s.name.starts_with("db.")
         }) {
             assert!(
                 attempts
@@ -128,7 +127,8 @@ fn retry_storm_trace_is_valid_nested_monotone_and_deterministic() {
     );
     assert!(left >= 10, "only {left} attempts outlived their client");
 
-    // One counter per instance (the storm's model has 4), and the stall as a global marker.
+    // One counter per instance of the service (the storm's model has 4), and the stall as a
+    // global marker.
     let events = doc["traceEvents"].as_array().unwrap();
     let counters: std::collections::BTreeSet<&str> = events
         .iter()
@@ -136,10 +136,13 @@ fn retry_storm_trace_is_valid_nested_monotone_and_deterministic() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert!(counters.len() >= 4, "{counters:?}");
-    assert!(counters.contains("instance 0 busy workers"), "{counters:?}");
+    assert!(
+        counters.contains("app instance 0 busy workers"),
+        "{counters:?}"
+    );
     assert!(events.iter().any(|e| e["ph"] == "i"
         && e["s"] == "g"
-        && e["name"] == "StallDependency starts"
+        && e["name"] == "Stall starts"
         && e["ts"].as_f64() == Some(60_000_000.0)));
 
     // The same bytes on a second run; the same requests sampled in another variant.
@@ -244,9 +247,9 @@ fn trace_counts_out_of_bounds_are_refused_naming_the_flag() {
 fn traces_of_the_cache_lock_and_session_paths_pair_up_and_show_their_phases() {
     let dir = tmp("paths");
     for (experiment, variant, phase) in [
-        ("thundering_herd", "coalescing", "cache"),
-        ("lock_convoy", "global", "lock wait"),
-        ("login_logout_race", "this-device", "session store"),
+        ("thundering_herd", "coalescing", "cache.cache get"),
+        ("lock_convoy", "global", "counter.counter lock"),
+        ("login_logout_race", "this-device", "sessions.app check"),
     ] {
         let out = dir.join(experiment);
         let o = run(&[
