@@ -131,14 +131,14 @@ fn sticky_sessions_survive_until_a_crash_loses_about_one_in_n() {
             &model("Sticky", "Sessions(design: InMemory)"),
             seed,
         );
-        // One-second intervals: the crash at 30 s falls in the interval ending then, and
-        // loses all it loses at once.
+        // One-second intervals: the crash at 30 s falls in the interval that starts then
+        // (row 30), and loses all it loses at once.
         let lost_by_interval = column(&out, "lost_on_crash");
         let at = lost_by_interval
             .iter()
             .position(|&l| l > 0.0)
             .expect("sessions lost");
-        assert_eq!(at, 29, "seed {seed}");
+        assert_eq!(at, 30, "seed {seed}");
         let lost = sessions(&out, "lost_on_crash");
         assert_eq!(lost_by_interval[at], lost, "seed {seed}");
         let spurious = column(&out, "spurious_logouts_per_s");

@@ -113,7 +113,9 @@ impl GraphSim {
                 self.warmup_done = true;
                 self.components.warmup_over(self.warmup);
             }
-            while now >= self.next_tick && self.next_tick > self.interval_start {
+            // (The last interval, which ends at the run's end, closes after the events at
+            // that instant: they are the run's last, and no row follows.)
+            while now >= self.next_tick && self.next_tick < self.end {
                 let at = self.next_tick;
                 self.close_interval(at);
                 self.next_tick = at.saturating_add(self.interval).min(self.end);
