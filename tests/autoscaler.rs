@@ -207,4 +207,17 @@ fn nodes_up_from_the_start_are_warm() {
         (18.0..30.0).contains(&mean),
         "{mean} busy workers in the first minute"
     );
+    // The time series carries the metric the autoscaler last saw (its CPU rule: the busy
+    // share of the serving workers, about 0.375 before the load grows).
+    let metric: Vec<f64> = out
+        .series
+        .rows
+        .iter()
+        .filter(|r| (30.0..60.0).contains(&r.t_s))
+        .map(|r| r.gauges.autoscaler_metric)
+        .collect();
+    assert!(
+        metric.iter().all(|m| (0.25..0.5).contains(m)),
+        "autoscaler metric {metric:?}"
+    );
 }

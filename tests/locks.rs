@@ -58,6 +58,21 @@ fn one_hot_row_collapses_and_sharding_batching_restore_throughput() {
             "waiters hold the node workers: {} {ctx}",
             lk.max_waiters
         );
+        // The time series shows the waits interval by interval: their p99 reaches the run's
+        // order of magnitude, and is 0 before the convoy (the first seconds, no waits yet).
+        let iv_p99: Vec<f64> = global
+            .series
+            .rows
+            .iter()
+            .map(|r| r.gauges.lock_wait_ms_p99)
+            .collect();
+        let peak = iv_p99.iter().copied().fold(0.0, f64::max);
+        assert!(
+            peak >= 0.5 * lk.wait_ms_p99,
+            "interval lock-wait p99 peaks at {peak} ms, the run's is {} {ctx}",
+            lk.wait_ms_p99
+        );
+        assert!(iv_p99.iter().all(|p| p.is_finite() && *p >= 0.0), "{ctx}");
         // Everyone's throughput collapses, not only the counter's.
         let g = goodput_share(global, 240.0);
         assert!(g < 0.6, "global goodput share at the peak {g:.3} {ctx}");

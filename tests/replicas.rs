@@ -92,6 +92,9 @@ fn a_primary_failover_loses_unreplicated_writes_and_a_lag_spike_loses_more() {
                 .sum()
         };
         assert!(errors(&outs[0], 140.0, 150.0) > 1000, "{ctx}");
+        // The store refused them: its failed operations count them.
+        let store = spike.store.clone().expect("a store");
+        assert!(store.failed >= 1000, "store failed {} {ctx}", store.failed);
         assert_eq!(
             errors(&outs[0], 0.0, 140.0) + errors(&outs[0], 151.0, 180.0),
             0,

@@ -293,6 +293,7 @@ impl GraphSim {
             g.nodes_up = up;
             // The cost so far, as the single-tier column has it.
             g.cost = app.cost(now).1;
+            g.autoscaler_metric = app.autoscaler_metric();
         }
         let dependency = self
             .components
@@ -455,12 +456,13 @@ impl GraphSim {
             .find(|d| d.name() == crate::config::shorthand::SESSIONS_STORE);
         let section = summary.sessions.as_mut();
         if let (Some(d), Some(s)) = (store, section) {
-            let [reads, writes, rejected, replica_reads, lost_writes] = d.whole_run_counts();
+            let [reads, writes, _rejected, replica_reads, lost_writes, failed] =
+                d.whole_run_counts();
             s.lost_writes = lost_writes;
             if let Some(st) = &mut s.store {
                 st.reads = reads;
                 st.writes = writes;
-                st.failed = rejected;
+                st.failed = failed;
                 st.replica_reads = replica_reads;
             }
         }
@@ -596,9 +598,15 @@ fn fill_single_tier_gauges(
     set(counter.clone(), "lock_waiters", false, |g, v| {
         g.lock_waiters = v
     });
-    set(counter, "committed_per_s", true, |g, v| {
+    set(counter.clone(), "committed_per_s", true, |g, v| {
         g.counter_committed = v
     });
+    // The single-tier column is 0 in an interval without a granted wait.
+    if let Some(p99) = column(counter, "lock_wait_ms_p99") {
+        for (row, v) in rows.iter_mut().zip(p99) {
+            row.gauges.lock_wait_ms_p99 = if v.is_finite() { v } else { 0.0 };
+        }
+    }
     // The committed count is cumulative.
     let mut committed = 0;
     for row in rows.iter_mut() {

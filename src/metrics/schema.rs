@@ -315,6 +315,11 @@ pub static COUNTER: Schema = Schema {
             "1/s",
             "Increments committed in the interval, per second.",
         ),
+        m(
+            "lock_wait_ms_p99",
+            "ms",
+            "The 99th percentile of the lock waits of the requests granted a lock in the interval (empty when none was).",
+        ),
     ],
     figures: &[
         m(

@@ -75,8 +75,16 @@ pub fn spans(t: &[f64], interval_s: f64, active: &[&str]) -> Vec<FaultSpan> {
     done
 }
 
-/// The fault kinds that happen at one instant, with the label `active_faults` gives them.
-const INSTANT_FAULTS: [(&str, &str); 1] = [("FlushCache", "flush-cache")];
+/// A fault of `config.json` that happens at one instant, as the label `active_faults`
+/// gives it (`FaultSpec::label`) and its time: a single-tier `FlushCache`, a graph `Flush`.
+fn instant_fault(f: &Value) -> Option<(String, f64)> {
+    if let Some(at) = secs(&f["FlushCache"]["at"]) {
+        return Some(("flush-cache".to_string(), at));
+    }
+    let flush = &f["Flush"];
+    let at = secs(&flush["at"])?;
+    Some((format!("flush(cache {})", flush["cache"].as_str()?), at))
+}
 
 /// Below this share of the run, a change of a `Piecewise` load is a step (a surge begins or
 /// ends), not a ramp.
@@ -133,15 +141,13 @@ pub fn config_events(path: &Path, end_s: f64) -> Vec<FaultSpan> {
     };
     let mut out = Vec::new();
     for f in config["faults"].as_array().into_iter().flatten() {
-        for (kind, label) in INSTANT_FAULTS {
-            if let Some(at) = secs(&f[kind]["at"]) {
-                out.push(FaultSpan {
-                    label: label.to_string(),
-                    start_s: at,
-                    end_s: at,
-                    kind: SpanKind::Instant,
-                });
-            }
+        if let Some((label, at)) = instant_fault(f) {
+            out.push(FaultSpan {
+                label,
+                start_s: at,
+                end_s: at,
+                kind: SpanKind::Instant,
+            });
         }
     }
     let shape = config["workload"]
@@ -287,6 +293,12 @@ mod tests {
                 ("flush-cache".to_string(), 90.0, 90.0, Instant),
                 ("spike x3".to_string(), 180.0, 420.0, Workload)
             ]
+        );
+        // A graph's flush names its cache, as its label in `active_faults` does.
+        let graph = r#"{"faults": [{"Flush": {"cache": "products", "at": "10s"}}]}"#;
+        assert_eq!(
+            events_of(graph),
+            [("flush(cache products)".to_string(), 10.0, 10.0, Instant)]
         );
         // death_spiral's curve: a ramp, then a 1-second rise to 1.1 held for 20 s: a surge.
         let surge = r#"{"workload": {"Open": {"rate_per_s": 10, "shape": {"Piecewise": {"points": [

@@ -103,6 +103,8 @@ pub struct Counter {
     timeouts: u64,
     leases_expired: u64,
     waits: LatencyStats,
+    /// The lock waits of the requests granted in the current interval.
+    iv_waits: LatencyStats,
     max_waiters: usize,
     iv_committed: u64,
     series_rows: Vec<Vec<f64>>,
@@ -145,6 +147,7 @@ impl Counter {
             timeouts: 0,
             leases_expired: 0,
             waits: LatencyStats::new(),
+            iv_waits: LatencyStats::new(),
             max_waiters: 0,
             iv_committed: 0,
             series_rows: Vec::new(),
@@ -180,8 +183,12 @@ impl Counter {
         let serial = self.next_serial;
         self.next_serial = self.next_serial.wrapping_add(1);
         self.rows[row as usize].holder = Some((task, serial));
-        if request && cx.now >= self.measured_from {
-            self.waits.record(cx.now.since(since).0);
+        if request {
+            let waited = cx.now.since(since).0;
+            self.iv_waits.record(waited);
+            if cx.now >= self.measured_from {
+                self.waits.record(waited);
+            }
         }
         if let Some(lease) = self.lease {
             let ev = CounterEvent::LeaseExpiry { row, serial };
@@ -387,9 +394,18 @@ impl Component for Counter {
 
     fn close_interval(&mut self, _now: SimTime, interval_s: f64) {
         let waiting: usize = self.rows.iter().map(|r| r.waiters.len()).sum();
-        self.series_rows
-            .push(vec![waiting as f64, self.iv_committed as f64 / interval_s]);
+        let wait_p99 = if self.iv_waits.count() > 0 {
+            self.iv_waits.quantile_ms(0.99)
+        } else {
+            f64::NAN
+        };
+        self.series_rows.push(vec![
+            waiting as f64,
+            self.iv_committed as f64 / interval_s,
+            wait_p99,
+        ]);
         self.iv_committed = 0;
+        self.iv_waits.reset();
     }
 
     fn series(&self) -> ComponentSeries {

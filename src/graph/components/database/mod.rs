@@ -94,6 +94,10 @@ pub struct Database {
     /// Reads, writes, rejected, replica reads and lost writes of the warm-up (the
     /// single-tier store's counts are of the whole run).
     in_warmup: [u64; 5],
+    /// Queries it ended with an error over the whole run (refused while down, rejected,
+    /// lost to a crash or a failover, failed by `FailRequests`): the single-tier store's
+    /// `failed`.
+    failed: u64,
     /// Stalls on now (they may overlap).
     stalls: u32,
     // The current interval.
@@ -103,10 +107,11 @@ pub struct Database {
 }
 
 impl Database {
-    /// Reads, writes, rejected queries, replica reads and lost writes over the whole run,
+    /// Reads, writes, rejected queries, replica reads, lost writes and failed queries (any
+    /// error but a timeout) over the whole run,
     /// warm-up included (its figures count from the warm-up's end): the single-tier
     /// store's counts.
-    pub fn whole_run_counts(&self) -> [u64; 5] {
+    pub fn whole_run_counts(&self) -> [u64; 6] {
         let w = self.in_warmup;
         [
             w[0] + self.reads,
@@ -114,6 +119,7 @@ impl Database {
             w[2] + self.rejected,
             w[3] + self.replica_reads,
             w[4] + self.lost_writes,
+            self.failed,
         ]
     }
 
@@ -168,6 +174,7 @@ impl Database {
             measured_from: SimTime::ZERO,
             integrals_at_warmup: (0, 0),
             in_warmup: [0; 5],
+            failed: 0,
             stalls: 0,
             iv_done: 0,
             peak_qps: 0.0,
@@ -214,6 +221,7 @@ impl Database {
         if reason == FailReason::Rejected {
             self.rejected += 1;
         }
+        self.failed += u64::from(reason != FailReason::Timeout);
         if let Some(q) = self.queries.remove(query) {
             cx.step_done(q.task, Err(reason));
         }
@@ -245,6 +253,7 @@ impl Database {
         let result = if self.partitioned {
             Ok(())
         } else if self.fail_share > 0.0 && self.rng.random::<f64>() < self.fail_share {
+            self.failed += 1;
             Err(FailReason::Error)
         } else {
             Ok(())
@@ -299,6 +308,7 @@ impl Database {
     /// waiting at `deadline` (`SimTime::NEVER` when the deadline does not travel).
     pub fn query(&mut self, cx: &mut Cx<'_>, op: u8, task: Handle, user: u64, deadline: SimTime) {
         if self.crashed {
+            self.failed += 1;
             cx.step_done(task, Err(FailReason::Refused));
             return;
         }
@@ -314,6 +324,7 @@ impl Database {
         };
         if server == PRIMARY && self.primary_down {
             // A replica is being promoted: nothing answers as the primary yet.
+            self.failed += 1;
             cx.step_done(task, Err(FailReason::Refused));
             return;
         }
@@ -350,6 +361,7 @@ impl Database {
             .collect();
         for q in hit {
             if let Some(q) = self.queries.remove(q) {
+                self.failed += 1;
                 cx.step_done(q.task, Err(reason));
             }
         }

@@ -42,6 +42,12 @@ impl Scaling {
 }
 
 impl Service {
+    /// The metric its autoscaler saw at its last evaluation (0 before the first, and
+    /// without an autoscaler).
+    pub fn autoscaler_metric(&self) -> f64 {
+        self.scaling.as_ref().map_or(0.0, |s| s.rule.last_metric)
+    }
+
     /// The autoscaler's first evaluation, if the service has one.
     pub(super) fn first_evaluation(&self) -> Option<(SimTime, Event)> {
         let s = self.scaling.as_ref()?;
