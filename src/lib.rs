@@ -1,7 +1,7 @@
 //! scalesim: a deterministic discrete-event simulator of a horizontally scaled web system.
 //!
 //! Data flows one way: files → validated configuration ([`config`]) → one simulation per
-//! (experiment, variant, seed) ([`system`], on the [`engine`]) → [`metrics`] → summaries,
+//! (experiment, variant, seed) ([`graph`], on the [`engine`]) → [`metrics`] → summaries,
 //! CSV and tables ([`output`]). The same seed always gives the same bytes. Parameter sweeps,
 //! shards and capacity plans run many such simulations in parallel ([`sweep`]).
 
@@ -15,15 +15,14 @@ pub mod metrics;
 pub mod output;
 pub mod report;
 pub mod sweep;
-pub mod system;
 pub mod validate;
 
 pub use config::{load_experiment, ConfigError, Experiment, RunConfig};
+pub use graph::output::{InvariantViolation, RunOutput};
 pub use metrics::Summary;
-pub use system::{RunOutput, Simulation};
 
 /// Runs one configuration to its end.
-pub fn run_config(cfg: &RunConfig) -> Result<RunOutput, system::InvariantViolation> {
+pub fn run_config(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
     run_config_traced(cfg, None)
 }
 
@@ -32,7 +31,7 @@ pub fn run_config(cfg: &RunConfig) -> Result<RunOutput, system::InvariantViolati
 pub fn run_config_traced(
     cfg: &RunConfig,
     trace: Option<u32>,
-) -> Result<RunOutput, system::InvariantViolation> {
+) -> Result<RunOutput, InvariantViolation> {
     if cfg.model.is_graph() {
         // The graph engine (named services, databases, caches, …).
         return graph::run_traced(cfg, trace);
@@ -45,9 +44,9 @@ pub fn run_config_traced(
 /// The graph the single-tier configuration `cfg` is shorthand for
 /// ([`config::shorthand::as_graph`]). Every valid single-tier configuration translates; one
 /// that does not is a bug in scalesim, reported as such rather than run otherwise.
-pub fn single_tier_graph(cfg: &RunConfig) -> Result<RunConfig, system::InvariantViolation> {
+pub fn single_tier_graph(cfg: &RunConfig) -> Result<RunConfig, InvariantViolation> {
     config::shorthand::as_graph(cfg).map_err(|e| {
-        system::InvariantViolation(format!(
+        InvariantViolation(format!(
             "the single-tier configuration of variant {} (seed {}) has no graph form: {e}",
             cfg.variant,
             cfg.seed()
@@ -63,7 +62,7 @@ pub enum RunError {
         /// The variant's name.
         variant: String,
         /// What broke.
-        error: system::InvariantViolation,
+        error: InvariantViolation,
     },
     /// A variant's outputs could not be written.
     Output(output::OutputError),

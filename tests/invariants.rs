@@ -2,7 +2,7 @@
 
 use scalesim::config;
 
-fn run(experiment: &str, model: &str) -> scalesim::system::RunOutput {
+fn run(experiment: &str, model: &str) -> scalesim::RunOutput {
     let cfg = config::single_run_from_texts(experiment, model).expect("a valid experiment");
     scalesim::run_config(&cfg).expect("the run keeps its invariants")
 }

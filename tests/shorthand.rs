@@ -24,15 +24,14 @@ fn print_translation_status() {
                 Ok(g) => {
                     let out = scalesim::run_config(&g);
                     match out {
-                        Ok(o) => {
-                            let legacy = scalesim::Simulation::new(cfg).run(cfg).unwrap();
-                            println!(
-                                "{} {}: OK graph goodput {:.1} p99 {:.1} fail {} | legacy goodput {:.1} p99 {:.1} fail {}",
-                                exp.name, cfg.variant,
-                                o.summary.goodput_rps, o.summary.latency_ms.p99, o.summary.requests.failed,
-                                legacy.summary.goodput_rps, legacy.summary.latency_ms.p99, legacy.summary.requests.failed
-                            );
-                        }
+                        Ok(o) => println!(
+                            "{} {}: OK graph goodput {:.1} p99 {:.1} fail {}",
+                            exp.name,
+                            cfg.variant,
+                            o.summary.goodput_rps,
+                            o.summary.latency_ms.p99,
+                            o.summary.requests.failed
+                        ),
                         Err(e) => println!("{} {}: RUN ERROR {e:?}", exp.name, cfg.variant),
                     }
                 }
@@ -82,10 +81,9 @@ fn a_deep_health_check_keeps_a_failing_instance_out_of_rotation() {
     }
 }
 
-/// Variant `variant` of bundled experiment `file` on `seed`: its run on the legacy
-/// single-tier engine (`system::Simulation`), and the
-/// run of its graph with the single-tier sections filled (`graph::run_single_tier`).
-fn both_engines(file: &str, variant: &str, seed: u64) -> (scalesim::Summary, scalesim::Summary) {
+/// Variant `variant` of bundled experiment `file` on `seed`: the run of its graph with the
+/// single-tier sections filled (`graph::run_single_tier`), as `run_config` runs it.
+fn on_graph(file: &str, variant: &str, seed: u64) -> scalesim::Summary {
     let exp = load_experiment(std::path::Path::new(file), &[]).expect("loads");
     let cfg = exp
         .runs
@@ -95,22 +93,21 @@ fn both_engines(file: &str, variant: &str, seed: u64) -> (scalesim::Summary, sca
         .with_seed(seed);
     let g = as_graph(&cfg).unwrap_or_else(|e| panic!("{file}: {e}"));
     let graph = scalesim::graph::run_single_tier(&cfg, &g, None).expect("runs");
-    // The legacy engine itself: `run_config` runs a single-tier file as its graph now.
-    let legacy = scalesim::Simulation::new(&cfg).run(&cfg).expect("runs");
-    (legacy.summary, graph.summary)
+    graph.summary
 }
 
 /// The graph's sessions race a login against a "log out of all devices" of the same
 /// person in the store, both ways, as the single-tier engine's do: the login hashes a
 /// password first, so a login issued before the logout and applied after it (it
 /// survives) is far more common than one issued after and applied before (it is
-/// wiped). The figures are the graph component's, and fill the single-tier section.
+/// wiped). The figures are the graph component's, and fill the single-tier section (the
+/// former single-tier engine's figures, 726 survived and 21 lost on seed 23 and 366
+/// rejected, were within 0.8-1.4 and 0.7-1.3 of the graph's).
 #[test]
 fn a_login_and_a_logout_of_all_devices_race_in_the_store_both_ways() {
     for seed in [23, 1, 2] {
-        let (legacy, graph) =
-            both_engines("experiments/login_logout_race.ron", "all-devices", seed);
-        let (l, g) = (legacy.sessions.unwrap(), graph.sessions.as_ref().unwrap());
+        let graph = on_graph("experiments/login_logout_race.ron", "all-devices", seed);
+        let g = graph.sessions.as_ref().unwrap();
         let (survived, lost) = (
             g.race_login_survived_logout_all,
             g.race_login_lost_to_earlier_logout,
@@ -123,43 +120,23 @@ fn a_login_and_a_logout_of_all_devices_race_in_the_store_both_ways() {
             lost > 0 && survived > 10 * lost,
             "seed {seed}: survived {survived}, lost {lost}"
         );
-        // The single-tier engine: 726 and 21 on seed 23. The graph's login also does the
-        // service's own work before its password hash (10 ms more on its way).
-        let ratio = survived as f64 / l.race_login_survived_logout_all as f64;
-        assert!(
-            (0.8..1.4).contains(&ratio),
-            "seed {seed}: survived {survived} vs single-tier {}",
-            l.race_login_survived_logout_all
-        );
         // A request presents the session its device held when sent: a logout of all
-        // devices applied meanwhile makes the check reject it (single-tier: 366).
-        let ratio = g.rejected as f64 / l.rejected as f64;
-        assert!(
-            (0.7..1.3).contains(&ratio),
-            "seed {seed}: rejected {} vs single-tier {}",
-            g.rejected,
-            l.rejected
-        );
+        // devices applied meanwhile makes the check reject it.
+        assert!(g.rejected > 0, "seed {seed}: rejected {}", g.rejected);
     }
 }
 
 /// A failover of the session store fails the session writes that meet it (the logins
 /// and logouts) with an `error`, as the single-tier engine's store does: the instance
-/// could not record the session and answers with a server error.
+/// could not record the session and answers with a server error (the former single-tier
+/// engine's count was within 15% of the graph's).
 #[test]
 fn a_failover_of_the_session_store_fails_its_writes_with_an_error() {
     for seed in [19, 1, 2] {
-        let (legacy, graph) = both_engines("experiments/primary_failover.ron", "normal-lag", seed);
-        let (l, g) = (legacy.failed_by_reason, graph.failed_by_reason);
+        let graph = on_graph("experiments/primary_failover.ron", "normal-lag", seed);
+        let g = graph.failed_by_reason;
         assert!(g["error"] > 9000, "seed {seed}: {g:?}");
         assert!(g["refused"] + g["crash"] < 100, "seed {seed}: {g:?}");
-        let ratio = g["error"] as f64 / l["error"] as f64;
-        assert!(
-            (0.85..1.15).contains(&ratio),
-            "seed {seed}: error {} vs single-tier {}",
-            g["error"],
-            l["error"]
-        );
     }
 }
 
@@ -173,15 +150,14 @@ fn a_failover_logs_out_the_users_whose_session_writes_it_lost() {
     for seed in [19, 1, 2] {
         let file = "experiments/primary_failover.ron";
         let spurious = |s: &scalesim::Summary| s.sessions.as_ref().unwrap().spurious_logouts;
-        let (l_spike, g_spike) = both_engines(file, "lag-spike", seed);
-        let (l_normal, g_normal) = both_engines(file, "normal-lag", seed);
-        let legacy = spurious(&l_spike) as f64 - spurious(&l_normal) as f64;
+        let g_spike = on_graph(file, "lag-spike", seed);
+        let g_normal = on_graph(file, "normal-lag", seed);
         let graph = spurious(&g_spike) as f64 - spurious(&g_normal) as f64;
-        println!("seed {seed}: spike adds {graph} spurious logouts vs single-tier {legacy}");
-        assert!(legacy > 100.0, "seed {seed}: single-tier adds {legacy}");
+        println!("seed {seed}: spike adds {graph} spurious logouts");
+        // The single-tier engine added more than 100, and the graph at least 0.6 of it.
         assert!(
-            (0.6..1.5).contains(&(graph / legacy)),
-            "seed {seed}: the spike adds {graph} spurious logouts vs single-tier {legacy}"
+            graph > 60.0,
+            "seed {seed}: the spike adds {graph} spurious logouts"
         );
     }
 }
@@ -195,24 +171,11 @@ fn a_failover_logs_out_the_users_whose_session_writes_it_lost() {
 fn a_single_tier_sessions_section_counts_the_warm_up_on_the_graph_too() {
     for seed in [17, 1, 2] {
         let file = "experiments/read_your_writes.ron";
-        let (legacy, graph) = both_engines(file, "replica-reads", seed);
-        let (l, g) = (legacy.sessions.unwrap(), graph.sessions.unwrap());
+        let graph = on_graph(file, "replica-reads", seed);
+        let g = graph.sessions.unwrap();
+        // The former single-tier engine's stale reads, logins and authenticated requests
+        // were within 5% of these.
         assert!(g.stale_reads > 15_000, "seed {seed}: {}", g.stale_reads);
-        for (name, x, y) in [
-            ("stale_reads", g.stale_reads, l.stale_reads),
-            ("logins", g.logins, l.logins),
-            (
-                "authenticated",
-                g.authenticated_requests,
-                l.authenticated_requests,
-            ),
-        ] {
-            let ratio = x as f64 / y as f64;
-            assert!(
-                (0.95..1.05).contains(&ratio),
-                "seed {seed}: {name} {x} vs single-tier {y}"
-            );
-        }
         let plain = graph_runs(file, seed);
         let out = &plain.iter().find(|(v, _)| v == "replica-reads").unwrap().1;
         let after_warmup = out.summary.components["sessions.app"]["stale_reads"];

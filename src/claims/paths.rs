@@ -1,12 +1,12 @@
 //! Dotted paths into `summary.json`: which ones a summary can have (checked when an
 //! experiment loads) and the number at one (read after the run).
 
+use crate::graph::fail::FailReason;
 use crate::metrics::schema;
 use crate::metrics::summary::{
     CacheSummary, DbSummary, DependencySummary, LocksSummary, NodeSummary, SessionsSummary,
     StoreSummary, Summary,
 };
-use crate::system::request::FailReason;
 use serde_json::{Map, Value};
 
 /// A summary with every optional part present, so that its JSON has every path a run's

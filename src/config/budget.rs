@@ -15,8 +15,9 @@
 //! branches in flight, autoscaler windows) are in `config::graph::budget`, checked against
 //! the same limits. A single-tier model runs as the graph `config::shorthand::as_graph`
 //! writes, so its estimate is that graph's, each term named by the single-tier field that
-//! drives it; the single-tier terms below (`tier_parts`, the legacy engine's types) are
-//! left for a configuration with no graph form, which validation refuses.
+//! drives it; the single-tier terms below (`tier_parts`) are left for a configuration
+//! with no graph form (a cache without a dependency, a fault the graph cannot aim), which
+//! validation refuses.
 //!
 //! A configuration whose estimate exceeds `limits.max_memory_mb` (default 8 GiB) is refused
 //! with the estimate, its largest terms and how to raise the limit; so is one whose
@@ -26,12 +27,11 @@
 use super::experiment::{ExperimentSpec, WorkloadSpec};
 use super::model::{CachePlacement, CounterSpec, ModelSpec, PolicySpec, Popularity, SessionDesign};
 use crate::engine::SimTime;
+use crate::graph::components::service::autoscaler_rule::Snapshot;
+use crate::graph::fail::FailReason;
+use crate::graph::registry::Event;
+use crate::graph::slab::Handle;
 use crate::metrics::timeseries::{SeriesRow, TimeSeries};
-use crate::system::autoscaler::Snapshot;
-use crate::system::locks::Holder;
-use crate::system::request::{Attempt, FailReason, Handle, Request};
-use crate::system::Event;
-use std::collections::VecDeque;
 use std::mem::size_of;
 
 /// The default of `limits.max_memory_mb`: 8 GiB, which a laptop has to spare.
@@ -64,12 +64,18 @@ pub const BASE_BYTES: u128 = 16 << 20;
 /// One event in the queue: a 128-bit (time, sequence) key and the event (`engine::queue`).
 pub const EVENT_BYTES: usize = size_of::<(u128, Event)>();
 
-/// One slab slot of a request and of an attempt (`system::request::Slab`).
-pub const REQUEST_BYTES: usize =
-    size_of::<(u32, Option<Request>)>() + size_of::<(u32, Option<Attempt>)>();
+/// A request in flight: a request's and an attempt's slab slot, the figure the former
+/// single-tier engine's records had (64 + 88 bytes), kept so that every estimate and the
+/// refusals it gives stay as they were (a graph request's own slot is 72 bytes, its calls,
+/// visits and tasks more; `tests/budget_memory.rs` checks the estimates against what graph
+/// runs allocate).
+pub const REQUEST_BYTES: usize = 64 + BRANCH_BYTES;
 
-/// One cache slot of an attempt (`system::cache::Slot`: generation, key, instance, role,
-/// start, revoked).
+/// One more branch of a request in flight: an attempt's slab slot, as the former
+/// single-tier engine's attempt (88 bytes; see [`REQUEST_BYTES`]).
+pub const BRANCH_BYTES: usize = 88;
+
+/// One cache slot of an attempt (generation, key, instance, role, start, revoked).
 pub const CACHE_SLOT_BYTES: usize = size_of::<(u32, u32, u32, u8, SimTime, bool)>();
 
 /// Session state per user (`Sessions::new`): five `u32` (current, stale, store, prev,
@@ -93,12 +99,10 @@ pub const CACHE_BYTES_PER_KEY: usize = 2 * size_of::<u32>()
 /// Per key, once for all instances: the miss counter, and the popularity CDF under Zipf.
 pub const CACHE_SHARED_BYTES_PER_KEY: usize = size_of::<u32>();
 
-/// One counter row (`locks::Row`: holder, waiters, version).
-pub const LOCK_ROW_BYTES: usize = size_of::<(
-    Option<(Holder, SimTime, u32)>,
-    VecDeque<(Holder, SimTime)>,
-    u64,
-)>();
+/// One counter row: holder, waiters, version. The figure the former single-tier engine's
+/// row had (64 bytes), kept so that every estimate stays as it was (see [`REQUEST_BYTES`]);
+/// a graph counter's row (`components::counter::Row`) is 56.
+pub const LOCK_ROW_BYTES: usize = 64;
 
 /// One entry of the autoscaler's window (`Autoscaler::history`).
 pub const AUTOSCALER_ENTRY_BYTES: usize = size_of::<(SimTime, Snapshot)>();

@@ -7,8 +7,9 @@ use super::names::Names;
 use crate::config::experiment::FaultSpec;
 use crate::config::ModelSpec;
 use crate::engine::SimTime;
+use crate::graph::fail::FailReason;
+use crate::graph::slab::Handle;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries};
-use crate::system::request::{FailReason, Handle};
 
 /// A component kind: services, databases, caches, counters, topics.
 pub trait Component: Sized {

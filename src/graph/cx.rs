@@ -3,7 +3,8 @@
 
 use super::registry::{Event, Kind};
 use crate::engine::{EventQueue, SimTime};
-use crate::system::request::{FailReason, Handle};
+use crate::graph::fail::FailReason;
+use crate::graph::slab::Handle;
 
 /// The engine's side of one handler call.
 pub struct Cx<'a> {

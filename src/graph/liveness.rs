@@ -23,7 +23,7 @@ use super::population::PopulationEvent;
 use super::registry::{Event, Kind};
 use super::request::{Origin, Parent};
 use super::GraphSim;
-use crate::system::request::Handle;
+use crate::graph::slab::Handle;
 
 /// A handle as an ordered key (slot, generation).
 type Key = (u32, u32);

@@ -8,12 +8,16 @@
 //! component kinds. A component tells the path what became of a task through a
 //! [`cx::Notice`]; it never reaches into another component.
 
+pub mod clients;
 pub mod component;
 pub mod components;
 pub mod cx;
+pub mod fail;
+pub mod faults;
 mod liveness;
 pub mod names;
 pub mod network;
+pub mod output;
 pub mod path;
 pub mod pool;
 pub mod population;
@@ -21,17 +25,19 @@ pub mod program;
 pub mod registry;
 pub mod request;
 mod run;
+pub mod slab;
 pub mod trace;
+pub mod workload;
 
 pub use run::{run, run_single_tier, run_single_tier_with, run_traced, RunOptions};
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::RunConfig;
 use crate::engine::{EventQueue, SimTime};
+use crate::graph::clients::Clients;
+use crate::graph::faults::Faults;
+use crate::graph::slab::Slab;
 use crate::metrics::Recorder;
-use crate::system::client::Clients;
-use crate::system::faults::Faults;
-use crate::system::request::Slab;
 use cx::Notice;
 use names::Names;
 use network::{End, Network};
@@ -180,7 +186,7 @@ impl GraphSim {
             }
         }
         for (index, start, end) in self.faults.schedule() {
-            use crate::system::faults::FaultPhase;
+            use crate::graph::faults::FaultPhase;
             self.queue
                 .schedule_at(start, Event::Fault(index, FaultPhase::Start));
             if let Some(end) = end {

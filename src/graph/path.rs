@@ -22,8 +22,9 @@ use super::request::{
 };
 use super::GraphSim;
 use crate::engine::SimTime;
-use crate::system::client::RetryDecision;
-use crate::system::request::{FailReason, Handle};
+use crate::graph::clients::RetryDecision;
+use crate::graph::fail::FailReason;
+use crate::graph::slab::Handle;
 
 /// Whether a client (or a calling service) retries a failure: not a session's refusal,
 /// which is no transient fault (the client shows the login page instead).

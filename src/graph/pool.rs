@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use crate::config::graph::{QueueSpec, Slowdown};
 use crate::config::model::{DisciplineSpec, QueueFullSpec};
 use crate::engine::SimTime;
-use crate::system::request::Handle;
+use crate::graph::slab::Handle;
 
 /// What the pool did with a job that arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

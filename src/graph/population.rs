@@ -14,11 +14,11 @@ use crate::config::experiment::ClientsSpec;
 use crate::config::graph::{PopulationSpec, PopulationWorkload};
 use crate::engine::keyed::KeyedDraws;
 use crate::engine::{Distribution, SimTime};
+use crate::graph::clients::Clients;
+use crate::graph::workload::shape::Shape;
+use crate::graph::workload::source::Source;
 use crate::metrics::latency::LatencyStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, POPULATION};
-use crate::system::client::Clients;
-use crate::system::shape::Shape;
-use crate::system::source::Source;
 
 /// A population's events.
 #[derive(Clone, Copy, Debug)]

@@ -10,9 +10,10 @@ use super::population::PopulationEvent;
 use crate::config::experiment::FaultSpec;
 use crate::config::ModelSpec;
 use crate::engine::SimTime;
+use crate::graph::fail::FailReason;
+use crate::graph::faults::FaultPhase;
+use crate::graph::slab::Handle;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries};
-use crate::system::faults::FaultPhase;
-use crate::system::request::{FailReason, Handle};
 
 macro_rules! components {
     ($( $kind:ident($event:ty) => $field:ident: $ty:ty ),* $(,)?) => {

@@ -5,8 +5,9 @@
 
 use crate::engine::SimTime;
 use crate::graph::components::service::Placed;
+use crate::graph::fail::FailReason;
 use crate::graph::registry::Kind;
-use crate::system::request::{FailReason, Handle};
+use crate::graph::slab::Handle;
 
 /// A client's request.
 #[derive(Clone, Copy, Debug)]

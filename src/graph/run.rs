@@ -6,11 +6,11 @@ use super::registry::Event;
 use super::GraphSim;
 use crate::config::RunConfig;
 use crate::engine::SimTime;
+use crate::graph::fail::FailReason;
+use crate::graph::faults::FaultPhase;
+use crate::graph::output::{InvariantViolation, RunOutput};
 use crate::metrics::summary::{Cost, LatencySummary, RequestCounts, Summary, WaitSummary};
 use crate::metrics::Gauges;
-use crate::system::faults::FaultPhase;
-use crate::system::request::FailReason;
-use crate::system::{InvariantViolation, RunOutput};
 
 /// Runs the graph model of `cfg` to its end.
 pub fn run(cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
@@ -434,7 +434,6 @@ impl GraphSim {
             series,
             batches: self.recorder.batches.take(),
             trace: self.tracer.take().map(|t| t.finish(now)),
-            request_log: None,
         })
     }
 }

@@ -1,7 +1,6 @@
 //! Request traces of a graph run, in the Chrome Trace Event format (for Perfetto and
-//! chrome://tracing): `scalesim run --trace N` on a graph model. The same design and
-//! text as the single-tier tracer (`system::trace`), with the spans named after the
-//! path's steps; the text, the sampling rule and the bounds are shared
+//! chrome://tracing): `scalesim run --trace N` on a graph model. The spans are named
+//! after the path's steps; the text, the sampling rule and the bounds are shared
 //! (`output::trace_format`).
 //!
 //! Sampling: a request issued at or after the warm-up is sampled when the seeded hash of
@@ -53,10 +52,11 @@ use super::request::Origin;
 use super::GraphSim;
 use crate::config::RunConfig;
 use crate::engine::SimTime;
+use crate::graph::fail::FailReason;
+use crate::graph::slab::Handle;
 use crate::output::trace_format::{
     candidate, join_args, json_str, micros, TraceWriter, MAX_REQUESTS, PID_REQUESTS,
 };
-use crate::system::request::{FailReason, Handle};
 use std::collections::BTreeMap;
 
 type Key = (u32, u32);

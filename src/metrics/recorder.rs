@@ -4,7 +4,7 @@
 use super::latency::LatencyStats;
 use super::timeseries::{Gauges, SeriesRow, TimeSeries};
 use crate::engine::SimTime;
-use crate::system::request::FailReason;
+use crate::graph::fail::FailReason;
 use crate::validate::batch_means::BatchMeans;
 
 const REASONS: usize = FailReason::ALL.len();

@@ -7,8 +7,8 @@ pub mod sections;
 pub mod table;
 pub mod trace_format;
 
+use crate::graph::output::RunOutput;
 use crate::metrics::Summary;
-use crate::system::RunOutput;
 use crate::RunConfig;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -242,7 +242,7 @@ pub fn validate(p: &ValidationParams) -> Result<ValidationReport, ConfigError> {
         )
     })?;
     // The single-tier queue runs as its graph, as `run` runs it, with batch means on.
-    let violation = |e: crate::system::InvariantViolation| {
+    let violation = |e: crate::graph::output::InvariantViolation| {
         ConfigError::new(config::Origin::Flag("validate".into()), None, e.to_string())
     };
     let graph = crate::single_tier_graph(&cfg).map_err(violation)?;

@@ -14,12 +14,11 @@ use super::population::PopulationWorkload;
 use super::step::StepSpec;
 use crate::config::budget::{
     bytes_text, count_text, periods, series_columns, series_row_bytes, series_rows, times, AddPart,
-    AUTOSCALER_ENTRY_BYTES, CACHE_SHARED_BYTES_PER_KEY, CACHE_SLOT_BYTES, EVENT_BYTES,
-    LOCK_ROW_BYTES, NODE_BYTES, REQUEST_BYTES, RING_POINT_BYTES,
+    AUTOSCALER_ENTRY_BYTES, BRANCH_BYTES, CACHE_SHARED_BYTES_PER_KEY, CACHE_SLOT_BYTES,
+    EVENT_BYTES, LOCK_ROW_BYTES, NODE_BYTES, REQUEST_BYTES, RING_POINT_BYTES,
 };
 use crate::config::model::{CounterSpec, PolicySpec, Popularity};
 use crate::config::{ExperimentSpec, ModelSpec};
-use crate::system::request::Attempt;
 
 /// Time-series columns of one database, cache, counter, topic or population (its load,
 /// its queue, its latency and its failures, about as many as a single-tier cache has).
@@ -34,9 +33,6 @@ pub const STORE_BYTES_PER_KEY: usize = 2 * size_of::<u32>()
 
 /// One partition of a topic: its log of message ids and its consumer's position.
 pub const PARTITION_BYTES: usize = size_of::<(VecDeque<u64>, u64, u64)>();
-
-/// One more branch of a request in flight: an attempt's slab slot.
-pub const BRANCH_BYTES: usize = size_of::<(u32, Option<Attempt>)>();
 
 /// The largest of `items` by `size`, as (its name, its size), for the field to blame.
 fn largest<'a, T>(

@@ -21,11 +21,12 @@ use crate::graph::component::Component;
 use crate::graph::components::database::WRITE;
 use crate::graph::components::service::Placed;
 use crate::graph::cx::{Cx, Notice};
+use crate::graph::fail::FailReason;
 use crate::graph::names::Names;
 use crate::graph::registry::{Event, Kind};
+use crate::graph::slab::Handle;
 use crate::metrics::latency::LatencyStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, COUNTER};
-use crate::system::request::{FailReason, Handle};
 
 /// The step that increments (a path's `Lock`).
 pub const INCREMENT: u8 = 0;

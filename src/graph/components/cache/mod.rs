@@ -14,6 +14,8 @@
 //! `"cache/<name>"`. A known simplification: a fetch whose task never answers (none does
 //! today: a task whose visit failed still finishes its step) would keep its waiters.
 
+pub mod keys;
+pub mod lru;
 mod store;
 
 use rand::Rng;
@@ -28,11 +30,12 @@ use crate::graph::component::Component;
 use crate::graph::components::database::{READ, WRITE};
 use crate::graph::components::service::Placed;
 use crate::graph::cx::{Cx, Notice};
+use crate::graph::fail::FailReason;
 use crate::graph::names::Names;
 use crate::graph::registry::{Event, Kind};
+use crate::graph::slab::Handle;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, CACHE};
-use crate::system::cache::KeyPicker;
-use crate::system::request::{FailReason, Handle};
+use keys::KeyPicker;
 use store::{Fetch, Store};
 
 /// A cache's events.

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::lru::Lru;
 use crate::engine::SimTime;
-use crate::system::cache::Lru;
-use crate::system::request::Handle;
+use crate::graph::slab::Handle;
 
 /// A fetch in flight: the task reading the key, and the tasks waiting for its answer.
 #[derive(Clone, Debug)]

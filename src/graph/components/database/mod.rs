@@ -20,12 +20,13 @@ use crate::config::ModelSpec;
 use crate::engine::{stream, Distribution, SimTime, Stream};
 use crate::graph::component::Component;
 use crate::graph::cx::Cx;
+use crate::graph::fail::FailReason;
 use crate::graph::names::Names;
 use crate::graph::pool::Admit;
 use crate::graph::registry::Event;
+use crate::graph::slab::{Handle, Slab};
 use crate::metrics::latency::WaitStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, DATABASE};
-use crate::system::request::{FailReason, Handle, Slab};
 use replication::Replication;
 use server::Server;
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use crate::config::graph::{QueueSpec, Slowdown};
 use crate::graph::pool::Pool;
-use crate::system::request::Handle;
+use crate::graph::slab::Handle;
 
 /// A database server's workers, queue and connections.
 pub struct Server {

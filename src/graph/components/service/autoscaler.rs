@@ -9,6 +9,7 @@
 //! service has a cold start. A scale-in drains the highest-numbered instance up: the
 //! balancer sends it nothing new, it finishes what it holds, then turns off.
 
+use super::autoscaler_rule::{Autoscaler, Decision, Snapshot};
 use super::instance::Life;
 use super::{Service, ServiceEvent};
 use crate::config::model::AutoscalerSpec;
@@ -16,7 +17,6 @@ use crate::engine::SimTime;
 use crate::graph::cx::Cx;
 use crate::graph::registry::Event;
 use crate::metrics::latency::LatencyStats;
-use crate::system::autoscaler::{Autoscaler, Decision, Snapshot};
 
 /// A service's autoscaler and what it measures between evaluations.
 pub struct Scaling {

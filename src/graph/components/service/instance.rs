@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use crate::config::model::ColdStartSpec;
 use crate::engine::SimTime;
 use crate::graph::pool::Pool;
-use crate::system::request::Handle;
+use crate::graph::slab::Handle;
 
 /// Where an instance is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

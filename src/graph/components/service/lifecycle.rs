@@ -7,8 +7,9 @@ use super::instance::Life;
 use super::{Service, ServiceEvent};
 use crate::engine::SimTime;
 use crate::graph::cx::{Cx, Notice};
+use crate::graph::fail::FailReason;
 use crate::graph::registry::Event;
-use crate::system::request::{FailReason, Handle};
+use crate::graph::slab::Handle;
 
 /// The instances provisioned over time: what the cost is made of.
 #[derive(Clone, Copy, Debug, Default)]

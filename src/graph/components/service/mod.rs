@@ -7,6 +7,7 @@
 //! `lifecycle.rs`, which also counts the instance-hours its cost is made of.
 
 mod autoscaler;
+pub mod autoscaler_rule;
 mod balancer;
 mod failures;
 mod instance;
@@ -21,13 +22,14 @@ use crate::config::ModelSpec;
 use crate::engine::{stream, Distribution, SimTime, Stream};
 use crate::graph::component::Component;
 use crate::graph::cx::{Cx, Notice};
+use crate::graph::fail::FailReason;
 use crate::graph::names::Names;
 use crate::graph::pool::{Admit, Pool};
 use crate::graph::registry::Event;
+use crate::graph::slab::{Handle, Slab};
 use crate::metrics::latency::WaitStats;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SERVICE};
 use crate::metrics::summary::NodeSummary;
-use crate::system::request::{FailReason, Handle, Slab};
 use autoscaler::Scaling;
 use balancer::{Balancer, Slot};
 use failures::Failures;

@@ -42,10 +42,11 @@ use crate::engine::{stream, Distribution, SimTime, Stream};
 use crate::graph::component::Component;
 use crate::graph::components::database::{READ, WRITE};
 use crate::graph::cx::{Cx, Notice};
+use crate::graph::fail::FailReason;
 use crate::graph::names::Names;
 use crate::graph::registry::{Event, Kind};
+use crate::graph::slab::Handle;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, SESSIONS};
-use crate::system::request::{FailReason, Handle};
 use users::{wrong_password, Action, Pending, PopulationUsers};
 
 /// Its step: check (or create, or end) the request's session.

@@ -39,10 +39,11 @@ use crate::config::ModelSpec;
 use crate::engine::{stream, Distribution, SimTime, Stream};
 use crate::graph::component::Component;
 use crate::graph::cx::{Cx, Notice};
+use crate::graph::fail::FailReason;
 use crate::graph::names::Names;
 use crate::graph::registry::{Event, Kind};
+use crate::graph::slab::Handle;
 use crate::metrics::schema::{ComponentFigures, ComponentSeries, QUEUE};
-use crate::system::request::{FailReason, Handle};
 use metrics::Meter;
 use partition::Partition;
 

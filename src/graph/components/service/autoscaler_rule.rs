@@ -1,6 +1,7 @@
-//! The autoscaler: every `every`, it averages a metric over the last `window` and adds or
-//! removes nodes when the average crosses its thresholds, respecting a cooldown and min/max.
-//! It sees the system only through the snapshots the wiring hands it.
+//! The autoscaler's rule: every `every`, it averages a metric over the last `window` and
+//! adds or removes instances when the average crosses its thresholds, respecting a cooldown
+//! and min/max. It sees the service only through the snapshots the service hands it
+//! (`autoscaler.rs`).
 //!
 //! A window without data is "no data", never "idle" or "fast": until a whole window has
 //! passed since the start, while no node was up to measure CPU on, or while no request

@@ -1,9 +1,8 @@
 //! Faults: the experiment's scheduled faults (which are active, their labels for the time
-//! series) and nodes failing at random with time-to-failure and time-to-repair
-//! distributions, each node with its own stream `"failures/node/<i>"`.
+//! series). Instances failing at random are a service's (`components::service::failures`).
 
-use crate::config::experiment::{FaultSpec, RandomFailuresSpec};
-use crate::engine::{stream, Distribution, SimTime, Stream};
+use crate::config::experiment::FaultSpec;
+use crate::engine::SimTime;
 
 /// A fault's start or end, as an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,35 +122,5 @@ impl Faults {
     pub fn label_as(&mut self, originals: &[FaultSpec]) {
         assert_eq!(originals.len(), self.specs.len(), "one original per fault");
         self.labels = Some(originals.iter().map(FaultSpec::label).collect());
-    }
-}
-
-/// Random node failures: time to failure and time to repair, per node stream.
-pub struct RandomFailures {
-    ttf: Distribution,
-    ttr: Distribution,
-    streams: Vec<Stream>,
-}
-
-impl RandomFailures {
-    /// Random failures for `nodes` nodes in run `seed`.
-    pub fn new(spec: &RandomFailuresSpec, nodes: usize, seed: u64) -> RandomFailures {
-        RandomFailures {
-            ttf: spec.time_to_failure.resolve(),
-            ttr: spec.time_to_repair.resolve(),
-            streams: (0..nodes)
-                .map(|i| stream(seed, &format!("failures/node/{i}")))
-                .collect(),
-        }
-    }
-
-    /// Time from now until node `i` next fails.
-    pub fn time_to_failure(&mut self, i: usize) -> SimTime {
-        self.ttf.sample(&mut self.streams[i])
-    }
-
-    /// Time node `i` takes to be repaired.
-    pub fn time_to_repair(&mut self, i: usize) -> SimTime {
-        self.ttr.sample(&mut self.streams[i])
     }
 }
