@@ -32,13 +32,26 @@ pub fn run_config_traced(
     cfg: &RunConfig,
     trace: Option<u32>,
 ) -> Result<RunOutput, InvariantViolation> {
+    let options = graph::RunOptions {
+        trace,
+        ..Default::default()
+    };
+    run_config_with(cfg, options)
+}
+
+/// Runs one configuration to its end, recording what `options` asks for beyond the
+/// summary and the time series (a trace, batch means, the request log).
+pub fn run_config_with(
+    cfg: &RunConfig,
+    options: graph::RunOptions,
+) -> Result<RunOutput, InvariantViolation> {
     if cfg.model.is_graph() {
         // The graph engine (named services, databases, caches, …).
-        return graph::run_traced(cfg, trace);
+        return graph::run_with(cfg, options);
     }
     // A single-tier model is shorthand for a graph: it runs as that graph.
     let g = single_tier_graph(cfg)?;
-    graph::run_single_tier(cfg, &g, trace)
+    graph::run_single_tier_with(cfg, &g, options)
 }
 
 /// The graph the single-tier configuration `cfg` is shorthand for

@@ -24,12 +24,13 @@ pub mod population;
 pub mod program;
 pub mod registry;
 pub mod request;
+pub mod request_log;
 mod run;
 pub mod slab;
 pub mod trace;
 pub mod workload;
 
-pub use run::{run, run_single_tier, run_single_tier_with, run_traced, RunOptions};
+pub use run::{run, run_single_tier, run_single_tier_with, run_traced, run_with, RunOptions};
 
 use crate::config::experiment::ClientsSpec;
 use crate::config::RunConfig;
@@ -90,6 +91,8 @@ pub struct GraphSim {
     /// The request tracer of `run --trace N` (None: no tracing; each touch point is one
     /// untaken branch).
     tracer: Option<trace::Tracer>,
+    /// The ended requests, when the run keeps them ([`run::RunOptions::request_log`]).
+    request_log: Option<Vec<request_log::RequestRecord>>,
 }
 
 impl GraphSim {
@@ -175,6 +178,7 @@ impl GraphSim {
                 retries_anywhere(cfg),
             ),
             tracer: None,
+            request_log: None,
         }
     }
 

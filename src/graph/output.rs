@@ -14,6 +14,9 @@ pub struct RunOutput {
     pub batches: Option<BatchMeans>,
     /// The request trace (Chrome Trace Event JSON), when one was asked for (`--trace`).
     pub trace: Option<String>,
+    /// Every client request that ended, in the order they ended, when asked for
+    /// ([`super::run::RunOptions::request_log`]).
+    pub request_log: Option<Vec<super::request_log::RequestRecord>>,
 }
 
 /// A bug in the simulator found at the end of a run (never a user error).

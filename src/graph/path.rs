@@ -1064,6 +1064,16 @@ impl GraphSim {
             t.request_ended(now, request, result.err().map_or("ok", FailReason::name));
         }
         self.ledger.forget(request);
+        if let Some(log) = &mut self.request_log {
+            log.push(super::request_log::RequestRecord {
+                population: r.population,
+                user: r.user,
+                kind: r.kind,
+                issued_at: r.issued_at,
+                ended_at: now,
+                outcome: result,
+            });
+        }
         match result {
             Ok(()) => self.recorder.succeeded(r.issued_at, now, r.wait),
             Err(reason) => self.recorder.failed(reason, r.issued_at, now),

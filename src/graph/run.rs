@@ -53,6 +53,16 @@ pub struct RunOptions {
     /// Keep batch means of the response and wait of every success after the warm-up, for
     /// a confidence interval (`scalesim validate`; in [`RunOutput::batches`]).
     pub batch_means: bool,
+    /// Keep a record of every client request that ended (in [`RunOutput::request_log`]).
+    pub request_log: bool,
+}
+
+/// [`run`] with `options`.
+pub fn run_with(cfg: &RunConfig, options: RunOptions) -> Result<RunOutput, InvariantViolation> {
+    let mut sim = GraphSim::new(cfg);
+    sim.apply(cfg, options);
+    sim.start();
+    sim.run(cfg)
 }
 
 /// [`run_single_tier`] with `options`.
@@ -61,7 +71,6 @@ pub fn run_single_tier_with(
     graph: &RunConfig,
     options: RunOptions,
 ) -> Result<RunOutput, InvariantViolation> {
-    let trace = options.trace;
     let design = single_tier
         .model
         .sessions
@@ -75,10 +84,7 @@ pub fn run_single_tier_with(
     for s in &mut sim.components.sessions {
         s.count_from_start();
     }
-    sim.tracer = trace.map(|n| super::trace::Tracer::new(graph, n));
-    if options.batch_means {
-        sim.recorder.batches = Some(crate::validate::batch_means::BatchMeans::new());
-    }
+    sim.apply(graph, options);
     // One column pair per node, as the single-tier time series has.
     sim.recorder.series.nodes = graph.model.services.values().next().map_or(0, |s| {
         s.autoscaler
@@ -96,6 +102,17 @@ pub fn run_single_tier_with(
 }
 
 impl GraphSim {
+    /// Sets up what `options` asks the run to record.
+    fn apply(&mut self, cfg: &RunConfig, options: RunOptions) {
+        self.tracer = options.trace.map(|n| super::trace::Tracer::new(cfg, n));
+        if options.batch_means {
+            self.recorder.batches = Some(crate::validate::batch_means::BatchMeans::new());
+        }
+        if options.request_log {
+            self.request_log = Some(Vec::new());
+        }
+    }
+
     pub(super) fn run(mut self, cfg: &RunConfig) -> Result<RunOutput, InvariantViolation> {
         let wall = std::time::Instant::now();
         let mut stops = crate::engine::stops::Stops::new(
@@ -434,6 +451,7 @@ impl GraphSim {
             series,
             batches: self.recorder.batches.take(),
             trace: self.tracer.take().map(|t| t.finish(now)),
+            request_log: self.request_log.take(),
         })
     }
 }
