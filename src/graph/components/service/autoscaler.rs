@@ -1,4 +1,4 @@
-//! A service's autoscaler: the single-tier engine's rule ([`Autoscaler`]: every `every`,
+//! A service's autoscaler: its rule ([`Autoscaler`]: every `every`,
 //! the metric averaged over `window` against the thresholds, with cooldown and min/max)
 //! applied to the service's own instances and its own metric: the busy share of the
 //! workers of its serving instances, the p99 of its recent visits (arrival at an

@@ -1,4 +1,4 @@
-//! Random failures of a service's instances, as the single-tier engine's nodes fail: from
+//! Random failures of a service's instances: from
 //! each coming up, an instance fails after a drawn time to failure, and boots again after
 //! a drawn time to repair (then the service's start-up time). The draws are keyed by
 //! (instance, its n-th draw) in `"failures/service/<name>"`, so they do not depend on

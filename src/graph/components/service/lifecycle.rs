@@ -1,5 +1,5 @@
-//! Every change of a service instance's life goes through [`Service::set_life`], as in
-//! the single-tier engine's `set_node_state`: it keeps the count of instances on (for
+//! Every change of a service instance's life goes through [`Service::set_life`]: it keeps
+//! the count of instances on (for
 //! the cost and the autoscaler), the balancer's view, the CPU account and the schedule
 //! of random failures in step.
 

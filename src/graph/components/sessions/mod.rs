@@ -18,7 +18,7 @@
 //! request), decided once per request and kept for its retries; a request of an open
 //! population or a burst has no user to log in and passes unchecked. The path tells the
 //! component when a user's request has ended ([`Sessions::request_ended`]): only then
-//! does the user know they are logged in or out, as in the single-tier engine.
+//! does the user know they are logged in or out.
 //!
 //! An instance crash (a `Crash` fault on the service) loses the sessions in its memory.
 //! Counts are from the end of the warm-up (but see [`Sessions::count_from_start`]).
@@ -146,7 +146,7 @@ pub struct Sessions {
     /// Closed populations' users in all.
     total_users: usize,
     /// Per instance, per user (numbered by `offsets`): the session in its memory (0:
-    /// none; in-memory design only), as the single-tier engine's node tables.
+    /// none; in-memory design only).
     tables: Vec<Vec<u32>>,
     /// Instances the service started with (the tables are made once the users are known).
     instances: usize,
@@ -528,7 +528,7 @@ impl Sessions {
         cx.step_done(task, Ok(()));
     }
 
-    /// Counts from the start of the run, warm-up included, as the single-tier engine's
+    /// Counts from the start of the run, warm-up included, as a single-tier file's
     /// `sessions` section does (its warm-up leaves out only latency figures): a
     /// single-tier file run as its graph (`graph::run_single_tier`) means what it says.
     /// Without it, counts are from the end of the warm-up, as every graph figure.
@@ -538,7 +538,7 @@ impl Sessions {
 
     /// Database `db` failed over and lost `entity`'s latest write: if it is this store,
     /// the user's row is what it was before (a login lost this way logs its user out at
-    /// the next check, as in the single-tier engine's failover).
+    /// the next check).
     pub fn write_lost(&mut self, db: u16, entity: u64) {
         if self.store != Some(db) {
             return;
@@ -692,7 +692,7 @@ impl Component for Sessions {
     /// The store's answer to a session read or write. A write the store failed (down,
     /// failing over, its queue full, its connection reset) fails the request with an
     /// `error`, whatever the store's reason: the instance could not record the session
-    /// and answers with a server error, as in the single-tier engine.
+    /// and answers with a server error.
     fn reply(&mut self, cx: &mut Cx<'_>, task: Handle, result: Result<(), FailReason>) {
         let Some(mut op) = self.ops.remove(&key(task)) else {
             return;
