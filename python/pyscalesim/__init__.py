@@ -77,8 +77,11 @@ class Result:
 
     @property
     def comparison(self) -> pd.DataFrame:
-        """One row per variant, the columns of `comparison.csv` (figures unrounded)."""
-        return _frame(self._comparison)
+        """One row per variant, the columns of `comparison.csv` (figures unrounded),
+        indexed by the variant's name (so a printed frame names its rows)."""
+        df = _frame(self._comparison)
+        df.index = pd.Index(df["variant"].tolist())
+        return df
 
     @property
     def timeseries(self) -> pd.DataFrame:

@@ -89,7 +89,9 @@ pub fn timeseries(ts: &TimeSeries) -> Table {
         ]
         .map(String::from),
     );
-    if ts.is_graph() {
+    // A single-tier model run as its graph has the single-tier columns, then its
+    // components' (as `timeseries.csv`); a graph model only its components'.
+    if ts.is_graph() && ts.nodes == 0 {
         return graph_timeseries(ts, columns);
     }
     columns.extend(
@@ -130,12 +132,14 @@ pub fn timeseries(ts: &TimeSeries) -> Table {
         columns.push(format!("queue_len_node{i}"));
         columns.push(format!("busy_workers_node{i}"));
     }
+    columns.extend(component_columns(ts));
     columns.push("active_faults".into());
     let per_s = |x: u64| x as f64 / ts.interval_s;
     let rows = ts
         .rows
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
             let g = &row.gauges;
             let mut r = Vec::new();
             r.extend(request_cells(ts, row));
@@ -173,10 +177,11 @@ pub fn timeseries(ts: &TimeSeries) -> Table {
                     Cell::Float(per_s(g.db_queries)),
                 ]);
             }
-            for i in 0..ts.nodes {
-                r.push(int(g.queue_len.get(i).copied().unwrap_or(0)));
-                r.push(int(g.busy_workers.get(i).copied().unwrap_or(0)));
+            for n in 0..ts.nodes {
+                r.push(int(g.queue_len.get(n).copied().unwrap_or(0)));
+                r.push(int(g.busy_workers.get(n).copied().unwrap_or(0)));
             }
+            r.extend(component_cells(ts, i));
             r.push(Cell::Text(g.active_faults.clone()));
             r
         })
@@ -216,14 +221,7 @@ fn request_cells(ts: &TimeSeries, row: &SeriesRow) -> Vec<Cell> {
 /// A graph run's time series: the request-level columns, then `<key>.<name>` for every
 /// column its components declare (as `timeseries.csv`), then `active_faults`.
 fn graph_timeseries(ts: &TimeSeries, mut columns: Vec<String>) -> Table {
-    for c in &ts.components {
-        columns.extend(
-            c.schema
-                .series
-                .iter()
-                .map(|m| format!("{}.{}", c.key, m.name)),
-        );
-    }
+    columns.extend(component_columns(ts));
     columns.push("active_faults".into());
     let rows = ts
         .rows
@@ -231,17 +229,38 @@ fn graph_timeseries(ts: &TimeSeries, mut columns: Vec<String>) -> Table {
         .enumerate()
         .map(|(i, row)| {
             let mut r = request_cells(ts, row);
-            for c in &ts.components {
-                let values = c.rows.get(i);
-                r.extend((0..c.schema.series.len()).map(|j| {
-                    Cell::Float(values.and_then(|v| v.get(j)).copied().unwrap_or(f64::NAN))
-                }));
-            }
+            r.extend(component_cells(ts, i));
             r.push(Cell::Text(row.gauges.active_faults.clone()));
             r
         })
         .collect();
     Table { columns, rows }
+}
+
+/// `<key>.<name>` for every column the run's components declare.
+fn component_columns(ts: &TimeSeries) -> Vec<String> {
+    ts.components
+        .iter()
+        .flat_map(|c| {
+            c.schema
+                .series
+                .iter()
+                .map(move |m| format!("{}.{}", c.key, m.name))
+        })
+        .collect()
+}
+
+/// The components' cells of row `i`.
+fn component_cells(ts: &TimeSeries, i: usize) -> Vec<Cell> {
+    let mut r = Vec::new();
+    for c in &ts.components {
+        let values = c.rows.get(i);
+        r.extend(
+            (0..c.schema.series.len())
+                .map(|j| Cell::Float(values.and_then(|v| v.get(j)).copied().unwrap_or(f64::NAN))),
+        );
+    }
+    r
 }
 
 /// The variants side by side: the columns of `comparison.csv`.
